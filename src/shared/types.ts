@@ -1,0 +1,151 @@
+/**
+ * Types that cross the gateway / workflow / activity boundaries. Everything here travels through
+ * Temporal payloads, so it must stay plain JSON: no classes, no Dates, no secrets.
+ */
+
+export const INCIDENT_SEVERITIES = ['High', 'Medium', 'Low', 'Informational'] as const;
+export type IncidentSeverity = (typeof INCIDENT_SEVERITIES)[number];
+
+export const CLOSE_CLASSIFICATIONS = {
+  FalsePositive: ['IncorrectAlertLogic', 'InaccurateData'],
+  BenignPositive: ['SuspiciousButExpected'],
+} as const;
+export type CloseClassification = keyof typeof CLOSE_CLASSIFICATIONS;
+export type CloseClassificationReason = (typeof CLOSE_CLASSIFICATIONS)[CloseClassification][number];
+
+/** A Sentinel (Log Analytics) workspace, as ARM addresses it. */
+export interface WorkspaceRef {
+  subscriptionId: string;
+  resourceGroup: string;
+  workspaceName: string;
+}
+
+/** The person whose sign-in is in doubt. `email` is what Incode knows them by (its `loginHint`). */
+export interface VerificationSubject {
+  email: string;
+  upn?: string;
+  aadUserId?: string;
+  displayName?: string;
+}
+
+/** What the workflow does and how long it waits; resolved from configuration by the gateway at start. */
+export interface VerificationPolicy {
+  /** How long the user has to finish the biometric check before the incident is escalated. */
+  timeoutMs: number;
+  /** How often the workflow reads the session back from Incode while waiting, in case a webhook is lost. */
+  pollIntervalMs: number;
+  linkValidityMinutes: number;
+  closeClassification: CloseClassification;
+  closeClassificationReason: CloseClassificationReason;
+  escalationSeverity: IncidentSeverity;
+  /** Label added to an escalated incident so analysts can filter on it. */
+  failureLabel: string;
+}
+
+export type IncidentSource = 'simple' | 'sentinel-playbook';
+
+/** Input of the `identityVerification` workflow. */
+export interface VerificationRequest {
+  incidentId: string;
+  incidentNumber?: number;
+  incidentTitle?: string;
+  incidentSeverity?: IncidentSeverity;
+  workspace: WorkspaceRef;
+  subject: VerificationSubject;
+  source: IncidentSource;
+  /** Who asked for it (the authenticated caller of the gateway), for the audit comment. */
+  requestedBy: string;
+  policy: VerificationPolicy;
+}
+
+/**
+ * Where a verification stands. `AwaitingUser` and `AwaitingResult` are the states an operator looks for
+ * when hunting stuck verifications; the others are final.
+ */
+export const VERIFICATION_STATUSES = [
+  'CreatingSession',
+  'AwaitingUser',
+  'PendingReview',
+  'Verified',
+  'Failed',
+  'TimedOut',
+  'UserNotFound',
+  'SessionError',
+  'IncidentGone',
+] as const;
+export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
+
+export const FINAL_STATUSES: readonly VerificationStatus[] = [
+  'Verified',
+  'Failed',
+  'TimedOut',
+  'UserNotFound',
+  'SessionError',
+  'IncidentGone',
+];
+
+/** Session state as Incode reports it when read back; the only evidence a decision is made on. */
+export type ConfirmedSessionState = 'NotStarted' | 'InProgress' | 'Succeeded' | 'Failed' | 'PendingReview';
+
+export interface ConfirmedSessionResult {
+  interviewId: string;
+  state: ConfirmedSessionState;
+  /** Raw Incode values, kept for the audit comment. */
+  onboardingStatus: string;
+  scoreStatus?: string;
+  checkedAt: string;
+}
+
+/** What Incode's session webhook said, as the gateway passes it on. It is a wake-up call, not evidence. */
+export interface IncodeSessionEvent {
+  eventType: string;
+  interviewId?: string;
+  externalCustomerId?: string;
+  receivedAt: string;
+}
+
+export interface VerificationSession {
+  interviewId: string;
+  /** Only ever in encrypted payloads and the gateway's answer; never in logs or search attributes. */
+  verificationUrl: string;
+  expiresAt: string;
+}
+
+/** The answer of the `verificationLink` update: the link, or why there is none. */
+export type VerificationLinkResult =
+  | { kind: 'link'; interviewId: string; verificationUrl: string; expiresAt: string; status: VerificationStatus }
+  | { kind: 'no-link'; status: VerificationStatus; reason: string };
+
+export type IncidentAction = 'Closed' | 'Escalated' | 'CommentedOnly' | 'None';
+
+/** The workflow's result. */
+export interface VerificationOutcome {
+  status: VerificationStatus;
+  reason: string;
+  incidentAction: IncidentAction;
+  interviewId?: string;
+  decidedAt: string;
+  /** How the deciding result was obtained: the webhook triggered a read-back, or a scheduled poll found it. */
+  confirmedBy?: 'webhook+read-back' | 'poll';
+}
+
+/** The `status` query. */
+export interface VerificationState {
+  status: VerificationStatus;
+  incidentId: string;
+  workspace: WorkspaceRef;
+  user: string;
+  interviewId?: string;
+  linkExpiresAt?: string;
+  deadline?: string;
+  lastCheckedAt?: string;
+  lastSessionState?: ConfirmedSessionState;
+  ignoredEvents: number;
+  outcome?: VerificationOutcome;
+}
+
+/** What the incident activities report back about the change they made. */
+export type IncidentUpdateResult =
+  | { kind: 'updated' }
+  | { kind: 'already-closed'; classification?: string }
+  | { kind: 'not-found' };
