@@ -1,0 +1,147 @@
+import { SecurityInsights, type Incident } from '@azure/arm-securityinsight';
+import type { TokenCredential } from '@azure/identity';
+import type { AzureConfig } from '../config/config';
+import type { IncidentSeverity, WorkspaceRef } from '../shared/types';
+
+export interface IncidentSnapshot {
+  incidentId: string;
+  incidentNumber?: number;
+  title?: string;
+  severity?: IncidentSeverity;
+  status?: 'New' | 'Active' | 'Closed';
+  classification?: string;
+  labels: string[];
+}
+
+export interface AccountEntity {
+  accountName?: string;
+  upnSuffix?: string;
+  aadUserId?: string;
+  friendlyName?: string;
+  displayName?: string;
+}
+
+/** What a change function returns: the incident to write back, or `undefined` to write nothing. */
+export type IncidentChange = (incident: Incident) => Incident | undefined;
+
+export type ModifyResult =
+  | { kind: 'updated'; incident: IncidentSnapshot }
+  | { kind: 'unchanged'; incident: IncidentSnapshot }
+  | { kind: 'not-found' };
+
+/** How often a read–modify–write is re-applied after losing an etag race before giving up (to Temporal's retry). */
+const MAX_CONFLICT_ATTEMPTS = 5;
+
+export class SentinelConflictError extends Error {
+  override name = 'SentinelConflictError';
+}
+
+/**
+ * Microsoft Sentinel incidents through ARM with the official SDK. PUT replaces the whole resource, so every
+ * change is a read–modify–write carrying the etag; a lost race re-reads and re-applies the same change.
+ * The SDK's own pipeline already honours Retry-After on 429 and backs off on 5xx.
+ */
+export class SentinelClient {
+  private readonly clients = new Map<string, SecurityInsights>();
+
+  constructor(
+    private readonly credential: TokenCredential,
+    private readonly config: AzureConfig,
+  ) {}
+
+  async getIncident(workspace: WorkspaceRef, incidentId: string): Promise<IncidentSnapshot | undefined> {
+    const incident = await this.read(workspace, incidentId);
+    return incident && snapshot(incidentId, incident);
+  }
+
+  async listAccounts(workspace: WorkspaceRef, incidentId: string): Promise<AccountEntity[]> {
+    const response = await this.client(workspace).incidents.listEntities(workspace.resourceGroup, workspace.workspaceName, incidentId);
+    return (response.entities ?? [])
+      .filter((entity) => entity.kind === 'Account')
+      .map((entity) => {
+        const account = entity as unknown as AccountEntity;
+        return {
+          accountName: account.accountName,
+          upnSuffix: account.upnSuffix,
+          aadUserId: account.aadUserId,
+          friendlyName: account.friendlyName,
+          displayName: account.displayName,
+        };
+      });
+  }
+
+  /** Creates or overwrites the comment with this id, so a retried call never adds a second comment. */
+  async upsertComment(workspace: WorkspaceRef, incidentId: string, commentId: string, message: string): Promise<void> {
+    await this.client(workspace).incidentComments.createOrUpdate(
+      workspace.resourceGroup,
+      workspace.workspaceName,
+      incidentId,
+      commentId,
+      { message },
+    );
+  }
+
+  async modifyIncident(workspace: WorkspaceRef, incidentId: string, change: IncidentChange): Promise<ModifyResult> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.read(workspace, incidentId);
+      if (!current) return { kind: 'not-found' };
+      const next = change(structuredClone(current));
+      if (!next) return { kind: 'unchanged', incident: snapshot(incidentId, current) };
+      try {
+        const written = await this.client(workspace).incidents.createOrUpdate(
+          workspace.resourceGroup,
+          workspace.workspaceName,
+          incidentId,
+          { ...next, etag: current.etag },
+        );
+        return { kind: 'updated', incident: snapshot(incidentId, written) };
+      } catch (error) {
+        if (statusOf(error) === 404) return { kind: 'not-found' };
+        if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
+        if (attempt >= MAX_CONFLICT_ATTEMPTS) {
+          throw new SentinelConflictError(
+            `Incident ${incidentId} kept changing under us (${attempt} etag conflicts); will retry later`,
+          );
+        }
+      }
+    }
+  }
+
+  private async read(workspace: WorkspaceRef, incidentId: string): Promise<Incident | undefined> {
+    try {
+      return await this.client(workspace).incidents.get(workspace.resourceGroup, workspace.workspaceName, incidentId);
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  private client(workspace: WorkspaceRef): SecurityInsights {
+    let client = this.clients.get(workspace.subscriptionId);
+    if (!client) {
+      client = new SecurityInsights(this.credential, workspace.subscriptionId, {
+        endpoint: this.config.armEndpoint,
+        apiVersion: this.config.sentinelApiVersion,
+      });
+      this.clients.set(workspace.subscriptionId, client);
+    }
+    return client;
+  }
+}
+
+export function statusOf(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown })?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function snapshot(incidentId: string, incident: Incident): IncidentSnapshot {
+  return {
+    incidentId,
+    incidentNumber: incident.incidentNumber,
+    title: incident.title,
+    severity: incident.severity as IncidentSeverity | undefined,
+    status: incident.status as IncidentSnapshot['status'],
+    classification: incident.classification,
+    labels: (incident.labels ?? []).map((label) => label.labelName),
+  };
+}

@@ -1,0 +1,30 @@
+import { readFile } from 'node:fs/promises';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import type { TemporalConfig } from '../config/config';
+import { EncryptionCodec } from './payload-codec';
+
+export function dataConverterFor(config: TemporalConfig): DataConverter {
+  return { payloadCodecs: [new EncryptionCodec(config.payloadKey)] };
+}
+
+/** Connection options for a dev server, a self-hosted cluster with mTLS, or Temporal Cloud with an API key. */
+export async function connectionOptionsFor(config: TemporalConfig): Promise<ConnectionOptions> {
+  const tls = config.tls
+    ? { clientCertPair: { crt: await readFile(config.tls.certPath), key: await readFile(config.tls.keyPath) } }
+    : config.apiKey
+      ? true
+      : undefined;
+  return {
+    address: config.address,
+    tls,
+    apiKey: config.apiKey,
+    metadata: config.apiKey ? { 'temporal-namespace': config.namespace } : undefined,
+  };
+}
+
+export async function createTemporalClient(config: TemporalConfig): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect(await connectionOptionsFor(config));
+  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config) });
+  return { client, connection };
+}
