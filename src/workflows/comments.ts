@@ -1,0 +1,86 @@
+import type {
+  ConfirmedSessionResult,
+  ConfirmedSessionState,
+  VerificationRequest,
+  VerificationSession,
+  VerificationStatus,
+  VerificationSubject,
+} from '../shared/types';
+
+/**
+ * The audit trail an analyst reads on the incident. Every comment names the user, the Incode interview
+ * and how the result was established, so a decision can be followed without opening Temporal.
+ * Links and secrets never go into comments.
+ */
+const PREFIX = '[itdr-verify]';
+
+export function describeSubject(subject: VerificationSubject): string {
+  return subject.displayName ? `${subject.displayName} <${subject.email}>` : subject.email;
+}
+
+function howConfirmed(trigger: 'webhook+read-back' | 'poll'): string {
+  return trigger === 'poll'
+    ? 'found by a scheduled read-back from Incode (no webhook was needed)'
+    : "Incode's session webhook, confirmed by reading the session back from Incode";
+}
+
+function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
+export const messages = {
+  requested(request: VerificationRequest, session: VerificationSession, deadline: string): string {
+    return [
+      `${PREFIX} Identity verification requested for ${describeSubject(request.subject)}.`,
+      `Requested by: ${request.requestedBy} at ${new Date().toISOString()}.`,
+      `Incode interview id: ${session.interviewId}. The link is valid until ${session.expiresAt} and was returned to the caller to pass on to the user.`,
+      `If the user has not verified by ${deadline}, this incident will be escalated.`,
+    ].join('\n');
+  },
+
+  verified(request: VerificationRequest, result: ConfirmedSessionResult, trigger: 'webhook+read-back' | 'poll'): string {
+    return [
+      `${PREFIX} ${describeSubject(request.subject)} passed the biometric identity verification.`,
+      `Incode interview ${result.interviewId}: onboarding status ${result.onboardingStatus}, score ${result.scoreStatus ?? 'n/a'}, confirmed at ${result.checkedAt}; ${howConfirmed(trigger)}.`,
+      `Closing as ${request.policy.closeClassification} / ${request.policy.closeClassificationReason}.`,
+    ].join('\n');
+  },
+
+  failed(request: VerificationRequest, result: ConfirmedSessionResult, trigger: 'webhook+read-back' | 'poll'): string {
+    return [
+      `${PREFIX} ${describeSubject(request.subject)} FAILED the biometric identity verification.`,
+      `Incode interview ${result.interviewId}: onboarding status ${result.onboardingStatus}, score ${result.scoreStatus ?? 'n/a'}, confirmed at ${result.checkedAt}; ${howConfirmed(trigger)}.`,
+      `Escalated to ${request.policy.escalationSeverity} severity and labelled "${request.policy.failureLabel}": treat the sign-in as a possible compromise.`,
+    ].join('\n');
+  },
+
+  timedOut(request: VerificationRequest, timeoutMs: number, lastState: ConfirmedSessionState | undefined): string {
+    const progress =
+      lastState === 'NotStarted' || lastState === undefined
+        ? 'The link was never opened.'
+        : `Last state reported by Incode: ${lastState}.`;
+    return [
+      `${PREFIX} ${describeSubject(request.subject)} did not complete the identity verification within ${formatDuration(timeoutMs)}.`,
+      progress,
+      `Escalated to ${request.policy.escalationSeverity} severity and labelled "${request.policy.failureLabel}" for an analyst to follow up.`,
+    ].join('\n');
+  },
+
+  sessionError(request: VerificationRequest, status: VerificationStatus, reason: string): string {
+    const headline =
+      status === 'UserNotFound'
+        ? `${describeSubject(request.subject)} is not in the Incode integration's directory, so no verification link could be created.`
+        : `No verification session could be created for ${describeSubject(request.subject)}.`;
+    return [
+      `${PREFIX} ${headline}`,
+      `Reason: ${reason}`,
+      `Escalated to ${request.policy.escalationSeverity} severity and labelled "${request.policy.failureLabel}": an analyst must verify this user another way.`,
+    ].join('\n');
+  },
+
+  analystAlreadyClosed(classification: string | undefined): string {
+    return `\nThe incident had already been closed by an analyst${classification ? ` as ${classification}` : ''}; its status and classification were left as they were.`;
+  },
+};

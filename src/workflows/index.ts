@@ -1,0 +1,1 @@
+export { identityVerification } from './identity-verification';
