@@ -1,0 +1,179 @@
+import { RestError } from '@azure/core-rest-pipeline';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import type { GatewayCaller } from '../config/config';
+import type { WorkspaceRef } from '../shared/types';
+import { requireApiKey, requireWebhookSecret } from './auth';
+import { HttpError } from './http-error';
+import { prepareVerification, type IntakeOptions } from './incident-intake';
+import { IncidentRequestError, parseIncidentRequest } from './incident-request';
+import type { VerificationService } from './verification-service';
+import { parseWebhook } from './webhook-event';
+
+export interface GatewayDependencies {
+  verifications: VerificationService;
+  intake: IntakeOptions;
+  callers: readonly GatewayCaller[];
+  webhook: { headerName: string; secret: string };
+  linkDeadlineMs: number;
+  bodyLimitBytes: number;
+  logger: Logger;
+  /** Readiness: resolves when Temporal answers. */
+  checkTemporal: () => Promise<void>;
+}
+
+const INCIDENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function createGatewayApp(deps: GatewayDependencies): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(helmet());
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      deps.logger.info(
+        { method: req.method, path: req.route?.path ?? 'unmatched', status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        'request',
+      );
+    });
+    next();
+  });
+
+  const json = express.json({ limit: deps.bodyLimitBytes, strict: true, type: () => true });
+  const requireJson = (req: Request, _res: Response, next: NextFunction) => {
+    if (!req.is('application/json')) throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
+    next();
+  };
+  const apiKey = requireApiKey(deps.callers);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await deps.checkTemporal();
+      res.json({ status: 'ready' });
+    } catch {
+      res.status(503).json({ status: 'not_ready', error: { code: 'temporal_unreachable', message: 'Temporal does not answer' } });
+    }
+  });
+
+  app.post('/api/incidents', apiKey, requireJson, json, async (req, res) => {
+    let request;
+    try {
+      request = parseIncidentRequest(req.body);
+    } catch (error) {
+      if (error instanceof IncidentRequestError) throw new HttpError(400, 'invalid_body', error.message, { issues: error.issues });
+      throw error;
+    }
+    const verification = await prepareVerification(deps.intake, request, String(res.locals.caller));
+    const started = await deps.verifications.startOrJoin(verification, deps.linkDeadlineMs);
+    if (started.kind === 'deadline') {
+      throw new HttpError(
+        503,
+        'verification_pending',
+        'The verification was started but its link is not ready yet; repeat the same request to get it',
+        { workflowId: started.workflowId },
+        { 'retry-after': '5' },
+      );
+    }
+    if (started.kind === 'already-finished') {
+      res.status(200).json({ status: 'verification_completed', workflowId: started.workflowId, outcome: started.state?.outcome });
+      return;
+    }
+    const { result } = started;
+    if (result.kind === 'link') {
+      res.status(200).json({
+        verificationUrl: result.verificationUrl,
+        status: 'verification_initiated',
+        workflowId: started.workflowId,
+        interviewId: result.interviewId,
+        expiresAt: result.expiresAt,
+      });
+      return;
+    }
+    const status = result.status === 'UserNotFound' ? 422 : 502;
+    res.status(status).json({
+      status: 'verification_not_started',
+      workflowId: started.workflowId,
+      error: {
+        code: result.status === 'UserNotFound' ? 'user_not_in_incode_directory' : 'incode_session_failed',
+        message: result.reason,
+      },
+      incident: 'escalated',
+    });
+  });
+
+  app.get('/api/incidents/:incidentId', apiKey, async (req, res) => {
+    const incidentId = String(req.params.incidentId);
+    if (!INCIDENT_ID.test(incidentId)) throw new HttpError(400, 'invalid_incident_id', 'Malformed incident id');
+    for (const workspace of deps.intake.allowedWorkspaces as WorkspaceRef[]) {
+      const found = await deps.verifications.status(workspace, incidentId);
+      if (found) {
+        res.json({ workflowId: found.workflowId, running: found.running, ...found.state });
+        return;
+      }
+    }
+    throw new HttpError(404, 'unknown_incident', `No verification for incident ${incidentId}`);
+  });
+
+  app.post(
+    '/api/webhooks/incode',
+    requireWebhookSecret(deps.webhook.headerName, deps.webhook.secret),
+    requireJson,
+    json,
+    async (req, res) => {
+      const parsed = parseWebhook(req.body, new Date());
+      if (!parsed.ok) throw new HttpError(400, 'invalid_webhook', 'Not an Incode session webhook', { issues: parsed.issues });
+      const { event, wakesWorkflow } = parsed.value;
+      const routed = await deps.verifications.routeEvent(event, { signal: wakesWorkflow });
+      if (routed.kind === 'unknown') {
+        throw new HttpError(404, 'unknown_incident', 'No verification matches this webhook');
+      }
+      deps.logger.info(
+        { eventType: event.eventType, interviewId: event.interviewId, workflowId: 'workflowId' in routed ? routed.workflowId : undefined, routed: routed.kind },
+        'incode webhook',
+      );
+      // 200 with {"success": true} is what Incode expects; anything else makes it retry.
+      res.json({ success: true, ...(routed.kind === 'finished' ? { note: 'verification already finished; event recorded, not applied' } : {}) });
+    },
+  );
+
+  app.use((_req, _res) => {
+    throw new HttpError(404, 'not_found', 'No such endpoint');
+  });
+
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof HttpError) {
+      if (error.headers) res.set(error.headers);
+      res.status(error.status).json({ error: { code: error.code, message: error.message, ...error.details } });
+      return;
+    }
+    const bodyError = error as { type?: string; status?: number };
+    if (bodyError?.type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 'body_too_large', message: `Body exceeds ${deps.bodyLimitBytes} bytes` } });
+      return;
+    }
+    if (bodyError?.type === 'entity.parse.failed') {
+      res.status(400).json({ error: { code: 'malformed_json', message: 'Body is not valid JSON' } });
+      return;
+    }
+    if (bodyError?.status && bodyError.status >= 400 && bodyError.status < 500) {
+      res.status(bodyError.status).json({ error: { code: 'bad_request', message: 'Bad request' } });
+      return;
+    }
+    if (error instanceof RestError) {
+      // Sentinel (ARM) refused or failed while the gateway checked the incident.
+      deps.logger.error({ statusCode: error.statusCode, code: error.code }, 'sentinel call failed');
+      res.status(502).json({ error: { code: 'sentinel_unavailable', message: `Sentinel answered ${error.statusCode ?? 'nothing'} (${error.code ?? 'error'})` } });
+      return;
+    }
+    deps.logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, 'unhandled error');
+    res.status(500).json({ error: { code: 'internal_error', message: 'Internal error; see the gateway log' } });
+  });
+
+  return app;
+}
