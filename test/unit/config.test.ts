@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadGatewayConfig, loadWorkerConfig } from '../../src/config/config';
+import { ConfigError, parseDuration } from '../../src/config/parse';
+import { deterministicGuid, verificationWorkflowId } from '../../src/shared/ids';
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
+const gatewayEnv = {
+  PAYLOAD_ENCRYPTION_KEY: KEY,
+  SENTINEL_SUBSCRIPTION_ID: '11111111-2222-3333-4444-555555555555',
+  SENTINEL_RESOURCE_GROUP: 'soc-rg',
+  SENTINEL_WORKSPACE_NAME: 'soc-ws',
+  GATEWAY_API_KEYS: 'sentinel-playbook=0123456789abcdef01234567',
+  INCODE_WEBHOOK_SECRET: 'webhook-secret-0123456789abcdef',
+};
+
+describe('configuration', () => {
+  it('applies documented defaults', () => {
+    const config = loadGatewayConfig(gatewayEnv);
+    assert.equal(config.port, 8080);
+    assert.equal(config.temporal.address, 'localhost:7233');
+    assert.equal(config.policy.timeoutMs, 24 * 3_600_000);
+    assert.equal(config.policy.closeClassification, 'FalsePositive');
+    assert.equal(config.policy.closeClassificationReason, 'IncorrectAlertLogic');
+    assert.equal(config.policy.escalationSeverity, 'High');
+    assert.deepEqual(config.callers, [{ name: 'sentinel-playbook', key: '0123456789abcdef01234567' }]);
+  });
+
+  it('fails fast naming every missing variable', () => {
+    assert.throws(() => loadWorkerConfig({}), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /PAYLOAD_ENCRYPTION_KEY: is required/);
+      assert.match(error.message, /AZURE_KEY_VAULT_URL: is required/);
+      return true;
+    });
+  });
+
+  it('rejects wrong values with a reason', () => {
+    assert.throws(() => loadGatewayConfig({ ...gatewayEnv, VERIFICATION_TIMEOUT: 'soon' }), /VERIFICATION_TIMEOUT: "soon" is not a duration/);
+    assert.throws(() => loadGatewayConfig({ ...gatewayEnv, PAYLOAD_ENCRYPTION_KEY: 'c2hvcnQ=' }), /PAYLOAD_ENCRYPTION_KEY: must be 32 bytes/);
+    assert.throws(() => loadGatewayConfig({ ...gatewayEnv, GATEWAY_API_KEYS: 'cli=short' }), /shorter than 24/);
+    assert.throws(
+      () => loadGatewayConfig({ ...gatewayEnv, CLOSE_CLASSIFICATION: 'BenignPositive', CLOSE_CLASSIFICATION_REASON: 'IncorrectAlertLogic' }),
+      /does not go with BenignPositive/,
+    );
+    assert.throws(() => loadWorkerConfig({ PAYLOAD_ENCRYPTION_KEY: KEY, AZURE_KEY_VAULT_URL: 'http://vault' }), /AZURE_KEY_VAULT_URL: must be an https/);
+  });
+
+  it('accepts BenignPositive with its own reason', () => {
+    const config = loadGatewayConfig({ ...gatewayEnv, CLOSE_CLASSIFICATION: 'BenignPositive' });
+    assert.equal(config.policy.closeClassificationReason, 'SuspiciousButExpected');
+  });
+
+  it('parses durations', () => {
+    assert.equal(parseDuration('250ms'), 250);
+    assert.equal(parseDuration('90s'), 90_000);
+    assert.equal(parseDuration('5m'), 300_000);
+    assert.equal(parseDuration('24h'), 86_400_000);
+    assert.equal(parseDuration('1500'), 1500);
+  });
+});
+
+describe('ids', () => {
+  const workspace = { subscriptionId: '11111111-2222-3333-4444-555555555555', resourceGroup: 'RG', workspaceName: 'SOC-WS' };
+  it('derives one readable workflow id per workspace and incident', () => {
+    const id = verificationWorkflowId(workspace, 'ABC-1');
+    assert.match(id, /^idv-soc-ws-[0-9a-f]{8}-abc-1$/);
+    assert.equal(id, verificationWorkflowId({ ...workspace, resourceGroup: 'rg' }, 'abc-1'));
+    assert.notEqual(id, verificationWorkflowId({ ...workspace, subscriptionId: '99999999-2222-3333-4444-555555555555' }, 'abc-1'));
+  });
+  it('makes stable GUID-shaped comment ids', () => {
+    const id = deterministicGuid('wf', 'requested');
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(id, deterministicGuid('wf', 'requested'));
+    assert.notEqual(id, deterministicGuid('wf', 'decision'));
+  });
+});

@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { Worker } from '@temporalio/worker';
+import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
+import type { VerificationActivities } from '../../src/activities';
+import { statusQuery, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
+import type { identityVerification } from '../../src/workflows';
+import type {
+  ConfirmedSessionState,
+  IncidentUpdateResult,
+  VerificationOutcome,
+  VerificationRequest,
+} from '../../src/shared/types';
+import { dataConverterFor } from '../../src/temporal/connection';
+import { connectTemporal, eventually, type TemporalTestContext } from '../helpers/temporal';
+
+/**
+ * The workflow on the real Temporal server with in-memory activities: what it decides, on what evidence,
+ * and what it writes to the incident. The activities keep a log so each test can assert the calls.
+ */
+interface FakeWorld {
+  sessionState: Map<string, ConfirmedSessionState>;
+  calls: Array<{ name: string; input: unknown }>;
+  createFails?: ApplicationFailure;
+  incidentClosedByAnalyst?: boolean;
+}
+
+function fakeActivities(world: FakeWorld): VerificationActivities {
+  const record = (name: string, input: unknown) => world.calls.push({ name, input });
+  const incidentResult = (): IncidentUpdateResult =>
+    world.incidentClosedByAnalyst ? { kind: 'already-closed', classification: 'TruePositive' } : { kind: 'updated' };
+  return {
+    async createVerificationSession(input) {
+      record('createVerificationSession', input);
+      if (world.createFails) throw world.createFails;
+      const interviewId = `iv-${input.incidentId}`;
+      world.sessionState.set(interviewId, 'NotStarted');
+      return { interviewId, verificationUrl: `https://incode.example/verify/${interviewId}`, expiresAt: '2026-12-01T00:00:00.000Z' };
+    },
+    async readSessionResult(interviewId) {
+      record('readSessionResult', interviewId);
+      const state = world.sessionState.get(interviewId) ?? 'NotStarted';
+      return {
+        interviewId,
+        state,
+        onboardingStatus: state === 'NotStarted' ? 'UNKNOWN' : 'ONBOARDING_FINISHED',
+        scoreStatus: state === 'Succeeded' ? 'OK' : state === 'Failed' ? 'FAIL' : undefined,
+        checkedAt: new Date().toISOString(),
+      };
+    },
+    async commentOnIncident(input) {
+      record('commentOnIncident', input);
+      return { kind: 'updated' };
+    },
+    async closeIncident(input) {
+      record('closeIncident', input);
+      return incidentResult();
+    },
+    async escalateIncident(input) {
+      record('escalateIncident', input);
+      return incidentResult();
+    },
+  };
+}
+
+function request(incidentId: string, overrides: Partial<VerificationRequest['policy']> = {}): VerificationRequest {
+  return {
+    incidentId,
+    incidentNumber: 7,
+    workspace: { subscriptionId: '11111111-2222-3333-4444-555555555555', resourceGroup: 'rg', workspaceName: 'ws' },
+    subject: { email: 'alice@contoso.com', displayName: 'Alice' },
+    source: 'simple',
+    requestedBy: 'sentinel-playbook',
+    policy: {
+      timeoutMs: 60_000,
+      pollIntervalMs: 60_000,
+      linkValidityMinutes: 60,
+      closeClassification: 'FalsePositive',
+      closeClassificationReason: 'IncorrectAlertLogic',
+      escalationSeverity: 'High',
+      failureLabel: 'identity-verification-failed',
+      ...overrides,
+    },
+  };
+}
+
+describe('identityVerification workflow (real server, fake activities)', () => {
+  let temporal: TemporalTestContext;
+  let worker: Worker;
+  let running: Promise<void>;
+  const world: FakeWorld = { sessionState: new Map(), calls: [] };
+
+  before(async () => {
+    temporal = await connectTemporal('wf-test');
+    worker = await Worker.create({
+      connection: temporal.nativeConnection,
+      namespace: temporal.config.namespace,
+      taskQueue: temporal.config.taskQueue,
+      workflowBundle: temporal.bundle,
+      activities: fakeActivities(world),
+      dataConverter: dataConverterFor(temporal.config),
+    });
+    running = worker.run();
+  });
+
+  after(async () => {
+    worker.shutdown();
+    await running;
+    await temporal.close();
+  });
+
+  async function start(input: VerificationRequest) {
+    const operation = new WithStartWorkflowOperation<typeof identityVerification>(WORKFLOW_TYPE, {
+      workflowId: `wf-test-${input.incidentId}`,
+      taskQueue: temporal.config.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    const link = await temporal.client.workflow.executeUpdateWithStart(verificationLinkUpdate, { startWorkflowOperation: operation });
+    const handle = (await operation.workflowHandle()) as WorkflowHandle<typeof identityVerification>;
+    return { link, handle };
+  }
+
+  const callsFor = (incidentId: string, name: string) =>
+    world.calls.filter((call) => call.name === name && JSON.stringify(call.input).includes(incidentId));
+
+  it('closes the incident only after Incode confirms success on read-back', async () => {
+    const id = randomUUID();
+    const { link, handle } = await start(request(id));
+    assert.equal(link.kind, 'link');
+    assert.equal(link.kind === 'link' && link.interviewId, `iv-${id}`);
+    const waiting = await handle.query(statusQuery);
+    assert.equal(waiting.status, 'AwaitingUser');
+
+    world.sessionState.set(`iv-${id}`, 'Succeeded');
+    await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, externalCustomerId: id, receivedAt: new Date().toISOString() });
+    const outcome: VerificationOutcome = await handle.result();
+
+    assert.equal(outcome.status, 'Verified');
+    assert.equal(outcome.incidentAction, 'Closed');
+    assert.equal(outcome.confirmedBy, 'webhook+read-back');
+    const [close] = callsFor(id, 'closeIncident');
+    assert.deepEqual(
+      { classification: (close.input as { classification: string }).classification, reason: (close.input as { classificationReason: string }).classificationReason },
+      { classification: 'FalsePositive', reason: 'IncorrectAlertLogic' },
+    );
+    assert.equal(callsFor(id, 'escalateIncident').length, 0);
+    const comments = callsFor(id, 'commentOnIncident').map((call) => (call.input as { commentKey: string; message: string }));
+    assert.deepEqual(comments.map((comment) => comment.commentKey), ['requested', 'decision']);
+    assert.match(comments[1].message, new RegExp(`iv-${id}`));
+    assert.ok(comments.every((comment) => !comment.message.includes('https://')), 'no link in incident comments');
+  });
+
+  it('escalates when Incode confirms failure', async () => {
+    const id = randomUUID();
+    const { handle } = await start(request(id));
+    world.sessionState.set(`iv-${id}`, 'Failed');
+    await handle.signal(verificationResultSignal, { eventType: 'SESSION_FAILED', externalCustomerId: id, receivedAt: new Date().toISOString() });
+    const outcome = await handle.result();
+    assert.equal(outcome.status, 'Failed');
+    assert.equal(outcome.incidentAction, 'Escalated');
+    const [escalation] = callsFor(id, 'escalateIncident');
+    assert.deepEqual(
+      { severity: (escalation.input as { severity: string }).severity, label: (escalation.input as { label: string }).label },
+      { severity: 'High', label: 'identity-verification-failed' },
+    );
+    assert.equal(callsFor(id, 'closeIncident').length, 0);
+  });
+
+  it('does not close on a webhook Incode does not confirm, and escalates at the deadline', async () => {
+    const id = randomUUID();
+    const { handle } = await start(request(id, { timeoutMs: 3_000 }));
+    // Forged or premature: the webhook says success, Incode says the link was never opened.
+    await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+    const outcome = await handle.result();
+    assert.equal(outcome.status, 'TimedOut');
+    assert.equal(outcome.incidentAction, 'Escalated');
+    assert.equal(callsFor(id, 'closeIncident').length, 0);
+    // One read-back for the webhook, one last one at the deadline.
+    assert.ok(callsFor(id, 'readSessionResult').length >= 2);
+    const decision = callsFor(id, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'decision');
+    assert.match((decision?.input as { message: string }).message, /did not complete .* within 3 s/);
+  });
+
+  it('ignores an event for another interview and counts it', async () => {
+    const id = randomUUID();
+    const { handle } = await start(request(id, { timeoutMs: 30_000 }));
+    world.sessionState.set('iv-someone-else', 'Succeeded');
+    await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: 'iv-someone-else', receivedAt: new Date().toISOString() });
+    const state = await eventually(async () => {
+      const current = await handle.query(statusQuery);
+      return current.ignoredEvents === 1 ? current : undefined;
+    });
+    assert.equal(state.status, 'AwaitingUser');
+    assert.equal(callsFor(id, 'readSessionResult').length, 0);
+    await handle.terminate('test done');
+  });
+
+  it('finds the result by polling when the webhook is lost', async () => {
+    const id = randomUUID();
+    const { handle } = await start(request(id, { pollIntervalMs: 500 }));
+    world.sessionState.set(`iv-${id}`, 'Succeeded');
+    const outcome = await handle.result();
+    assert.equal(outcome.status, 'Verified');
+    assert.equal(outcome.confirmedBy, 'poll');
+  });
+
+  it('answers the update without a link and escalates when the user is not in the Incode directory', async () => {
+    const id = randomUUID();
+    world.createFails = ApplicationFailure.nonRetryable('The user is not in the Incode directory (Incode error 5504)', 'IncodeUserNotFound');
+    try {
+      const { link, handle } = await start(request(id));
+      assert.deepEqual(link.kind === 'no-link' && { status: link.status, reason: link.reason }, {
+        status: 'UserNotFound',
+        reason: 'The user is not in the Incode directory (Incode error 5504)',
+      });
+      const outcome = await handle.result();
+      assert.equal(outcome.status, 'UserNotFound');
+      assert.equal(outcome.incidentAction, 'Escalated');
+    } finally {
+      world.createFails = undefined;
+    }
+  });
+
+  it('leaves an incident an analyst already closed as it is, with a comment', async () => {
+    const id = randomUUID();
+    const { handle } = await start(request(id));
+    world.sessionState.set(`iv-${id}`, 'Failed');
+    world.incidentClosedByAnalyst = true;
+    try {
+      await handle.signal(verificationResultSignal, { eventType: 'SESSION_FAILED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+      const outcome = await handle.result();
+      assert.equal(outcome.incidentAction, 'CommentedOnly');
+      const decision = callsFor(id, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'decision');
+      assert.match((decision?.input as { message: string }).message, /already been closed by an analyst as TruePositive/);
+    } finally {
+      world.incidentClosedByAnalyst = false;
+    }
+  });
+
+  it('keeps the VerificationStatus search attribute current for operators', async () => {
+    const id = randomUUID();
+    const { handle } = await start(request(id));
+    const query = `WorkflowId = '${handle.workflowId}' AND VerificationStatus = 'AwaitingUser'`;
+    await eventually(async () => {
+      for await (const execution of temporal.client.workflow.list({ query })) return execution.workflowId;
+      return undefined;
+    }, 15_000, 'the workflow to be listed as AwaitingUser');
+    await handle.terminate('test done');
+  });
+});
