@@ -68,6 +68,11 @@ export interface AzureConfig {
 
 export interface KeyVaultConfig {
   vaultUrl: string;
+  /**
+   * The SDK checks that the vault's host belongs to the resource its auth challenge names. Only the
+   * simulator (an IP address, where no such check can pass) needs it off.
+   */
+  verifyChallengeResource: boolean;
   secretNames: IncodeSecretNames;
   cacheTtlMs: number;
 }
@@ -152,6 +157,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       ...logShape,
       AZURE_KEY_VAULT_URL: httpsUrlSchema,
       SECRET_CACHE_TTL: durationSchema.default(5 * 60_000),
+      KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: z.enum(['true', 'false']).default('true'),
       INCODE_HTTP_TIMEOUT: durationSchema.default(15_000),
       WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
       WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
@@ -162,7 +168,12 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   return Object.freeze({
     temporal: temporalFrom(parsed),
     azure: azureFrom(parsed),
-    keyVault: { vaultUrl: parsed.AZURE_KEY_VAULT_URL, secretNames: DEFAULT_SECRET_NAMES, cacheTtlMs: parsed.SECRET_CACHE_TTL },
+    keyVault: {
+      vaultUrl: parsed.AZURE_KEY_VAULT_URL,
+      verifyChallengeResource: parsed.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE === 'true',
+      secretNames: DEFAULT_SECRET_NAMES,
+      cacheTtlMs: parsed.SECRET_CACHE_TTL,
+    },
     incodeHttpTimeoutMs: parsed.INCODE_HTTP_TIMEOUT,
     maxCachedWorkflows: parsed.WORKER_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivities: parsed.WORKER_MAX_CONCURRENT_ACTIVITIES,

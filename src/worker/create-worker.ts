@@ -35,7 +35,7 @@ export function createVerificationWorker(options: {
     connection: options.connection,
     namespace: options.temporal.namespace,
     taskQueue: options.temporal.taskQueue,
-    identity: options.identity,
+    ...(options.identity ? { identity: options.identity } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),

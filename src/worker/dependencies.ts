@@ -16,7 +16,9 @@ export function createWorkerActivities(options: {
   keyVault: KeyVaultConfig;
   incodeHttpTimeoutMs: number;
 }): VerificationActivities {
-  const secrets = new SecretClient(options.keyVault.vaultUrl, options.credential);
+  const secrets = new SecretClient(options.keyVault.vaultUrl, options.credential, {
+    disableChallengeResourceVerification: !options.keyVault.verifyChallengeResource,
+  });
   const settings = new KeyVaultIncodeSettings(secrets, options.keyVault.secretNames, options.keyVault.cacheTtlMs);
   return createActivities({
     incode: new IncodeClient(settings, { timeoutMs: options.incodeHttpTimeoutMs }),
