@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client, Connection } from '@temporalio/client';
+import type { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
+import type { DestinationStream } from 'pino';
+import { createAzureCredential } from '../clients/azure-credential';
+import { loadGatewayConfig, loadWorkerConfig, type GatewayConfig } from '../config/config';
+import { startGateway, type RunningGateway } from '../gateway/create-gateway';
+import { createLogger } from '../shared/logger';
+import { startSimulator, type RunningSimulator } from '../simulator';
+import { ensureDevCertificates } from '../simulator/tls';
+import { createTemporalClient } from '../temporal/connection';
+import { connectWorker, createVerificationWorker } from '../worker/create-worker';
+import { createWorkerActivities } from '../worker/dependencies';
+
+export interface LocalStackOptions {
+  temporalAddress: string;
+  namespace?: string;
+  taskQueue?: string;
+  /** 0 for a free port. */
+  gatewayPort?: number;
+  /** Users the simulated Incode directory knows. */
+  directory: string[];
+  /** More environment, e.g. VERIFICATION_TIMEOUT=3s; it goes through the same validation as production. */
+  env?: Record<string, string>;
+  workflowBundle?: WorkflowBundleOption;
+  logDestination?: DestinationStream;
+  logLevel?: string;
+}
+
+export interface LocalStack {
+  simulator: RunningSimulator;
+  gateway: RunningGateway;
+  gatewayConfig: GatewayConfig;
+  client: Client;
+  /** The API key a caller of the gateway presents as `x-api-key`. */
+  apiKey: string;
+  webhookSecret: string;
+  /** The environment the worker and gateway were configured from (contains the generated secrets). */
+  env: Record<string, string>;
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+export function cacheDir(): string {
+  return process.env.ITDR_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'itdr-verify');
+}
+
+/**
+ * The whole product on one machine: the simulator (Incode, Sentinel, Key Vault, managed identity), a worker
+ * and the gateway, configured through the same environment variables and code paths as production.
+ * `npm run dev` and the end-to-end tests both use it; the Temporal server is started by the caller.
+ * The process must trust the simulator's CA (NODE_EXTRA_CA_CERTS) before it starts.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const certificates = ensureDevCertificates(path.join(cacheDir(), 'tls'));
+  const logger = createLogger({ name: 'simulator', level: options.logLevel ?? 'warn', destination: options.logDestination });
+  const simulator = await startSimulator({
+    tls: { certPem: certificates.certPem, keyPem: certificates.keyPem },
+    incode: { directory: options.directory },
+    logger,
+  });
+  // Managed identity finds its endpoint in the environment, as on App Service and Container Apps.
+  Object.assign(process.env, simulator.identityEnv);
+
+  const apiKey = randomBytes(24).toString('base64url');
+  const webhookSecret = randomBytes(24).toString('base64url');
+  const workspace = simulator.sentinel.defaultWorkspace;
+  const env: Record<string, string> = {
+    TEMPORAL_ADDRESS: options.temporalAddress,
+    TEMPORAL_NAMESPACE: options.namespace ?? 'default',
+    TEMPORAL_TASK_QUEUE: options.taskQueue ?? 'itdr-verify',
+    PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    AZURE_KEY_VAULT_URL: simulator.urls.keyVault,
+    KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'false',
+    ARM_ENDPOINT: simulator.urls.arm,
+    SENTINEL_SUBSCRIPTION_ID: workspace.subscriptionId,
+    SENTINEL_RESOURCE_GROUP: workspace.resourceGroup,
+    SENTINEL_WORKSPACE_NAME: workspace.workspaceName,
+    GATEWAY_PORT: String(options.gatewayPort ?? 0),
+    GATEWAY_HOST: '127.0.0.1',
+    GATEWAY_API_KEYS: `local-dev=${apiKey}`,
+    INCODE_WEBHOOK_SECRET: webhookSecret,
+    LOG_LEVEL: options.logLevel ?? 'warn',
+    ...options.env,
+  };
+  const workerConfig = loadWorkerConfig(env);
+  const gatewayConfig = loadGatewayConfig(env);
+  const credential = createAzureCredential(workerConfig.azure);
+
+  const stoppers: Array<() => Promise<void>> = [() => simulator.close()];
+  const stop = async () => {
+    for (const stopper of stoppers.reverse()) await stopper().catch(() => undefined);
+  };
+  try {
+    const nativeConnection: NativeConnection = await connectWorker(workerConfig.temporal);
+    stoppers.push(() => nativeConnection.close());
+    const worker = await createVerificationWorker({
+      connection: nativeConnection,
+      temporal: workerConfig.temporal,
+      activities: createWorkerActivities({
+        credential,
+        azure: workerConfig.azure,
+        keyVault: workerConfig.keyVault,
+        incodeHttpTimeoutMs: workerConfig.incodeHttpTimeoutMs,
+      }),
+      tuning: { maxCachedWorkflows: workerConfig.maxCachedWorkflows, maxConcurrentActivities: workerConfig.maxConcurrentActivities },
+      workflowBundle: options.workflowBundle,
+    });
+    const running = worker.run();
+    stoppers.push(async () => {
+      worker.shutdown();
+      await running;
+    });
+
+    const { client, connection }: { client: Client; connection: Connection } = await createTemporalClient(gatewayConfig.temporal);
+    stoppers.push(() => connection.close());
+    const gateway = await startGateway({
+      config: gatewayConfig,
+      client,
+      connection,
+      credential,
+      logger: createLogger({ name: 'gateway', level: env.LOG_LEVEL, destination: options.logDestination }),
+    });
+    stoppers.push(() => gateway.close());
+    simulator.setWebhookTarget(`${gateway.url}/api/webhooks/incode`, { [gatewayConfig.webhook.headerName]: webhookSecret });
+
+    return { simulator, gateway, gatewayConfig, client, apiKey, webhookSecret, env, worker, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

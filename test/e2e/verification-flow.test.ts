@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { verificationWorkflowId } from '../../src/shared/ids';
+import { eventually } from '../helpers/temporal';
+import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
+
+/**
+ * The whole product: gateway → Temporal (real dev server) → worker with the real Azure SDK clients →
+ * simulator (Incode, Sentinel, Key Vault, managed identity), and Incode's webhook back to the gateway.
+ */
+describe('verification end to end', () => {
+  let stack: TestStack;
+
+  before(async () => {
+    stack = await startTestStack();
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  function seed(user = DEMO_USER, title = 'Impossible travel activity') {
+    const [accountName, upnSuffix] = user.split('@');
+    return stack.simulator.sentinel.seedIncident({ title, severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+  }
+  const incidentOf = (id: string) => stack.simulator.sentinel.getIncident(id)!;
+  const commentsOf = (id: string) => stack.simulator.sentinel.listComments(id).map((comment) => comment.properties.message);
+  const workflowIdOf = (id: string) => verificationWorkflowId(stack.simulator.sentinel.defaultWorkspace, id);
+
+  it('verified: returns the link, and the incident is closed as a false positive once the user passes', async () => {
+    const incident = seed();
+    const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    assert.equal(started.body.status, 'verification_initiated');
+    assert.equal(started.body.workflowId, workflowIdOf(incident.name));
+    const session = stack.simulator.incode.listSessions().find((candidate) => candidate.externalCustomerId === incident.name);
+    assert.ok(session, 'Incode session created with externalCustomerId = incident id');
+    assert.equal(session.loginHint, DEMO_USER);
+    assert.equal(started.body.verificationUrl, `${stack.simulator.urls.incodeApi}/verify/${session.interviewId}`);
+
+    // The user opens the link and clicks "Verified" on the (simulated) Incode page.
+    const page = await fetch(started.body.verificationUrl);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Verified/);
+    const click = await fetch(`${started.body.verificationUrl}/complete`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'outcome=succeeded',
+    });
+    assert.equal(click.status, 200);
+
+    const closed = await eventually(async () => (incidentOf(incident.name).properties.status === 'Closed' ? incidentOf(incident.name) : undefined));
+    assert.equal(closed.properties.classification, 'FalsePositive');
+    assert.equal(closed.properties.classificationReason, 'IncorrectAlertLogic');
+    assert.match(String(closed.properties.classificationComment), new RegExp(session.interviewId));
+    const outcome = await stack.client.workflow.getHandle(workflowIdOf(incident.name)).result();
+    assert.equal(outcome.status, 'Verified');
+    assert.equal(outcome.confirmedBy, 'webhook+read-back');
+    const comments = commentsOf(incident.name);
+    assert.equal(comments.length, 2, comments.join('\n---\n'));
+    assert.match(comments[0], /Identity verification requested for demo\.user@contoso\.com/);
+    assert.match(comments[0], /Requested by: local-dev/);
+    assert.match(comments[1], /passed the biometric identity verification/);
+    const closingChanges = stack.simulator.sentinel.auditLog(incident.name).filter((entry) => entry.changes.status?.to === 'Closed');
+    assert.equal(closingChanges.length, 1);
+
+    const status = await stack.get(`/api/incidents/${incident.name}`);
+    assert.equal(status.status, 200);
+    assert.equal(status.body.status, 'Verified');
+    assert.equal(status.body.running, false);
+  });
+
+  it('failed: escalates to High, Active, labelled, with a comment', async () => {
+    const incident = seed();
+    const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
+    assert.equal(started.status, 200);
+    const done = await fetch(`${stack.simulator.urls.incodeApi}/simulator/incode/sessions/${started.body.interviewId}/complete`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ outcome: 'failed' }),
+    });
+    assert.equal(done.status, 200);
+    assert.equal(((await done.json()) as { webhook: { delivered: boolean } }).webhook.delivered, true);
+
+    const escalated = await eventually(async () => {
+      const current = incidentOf(incident.name);
+      return current.properties.severity === 'High' ? current : undefined;
+    });
+    assert.equal(escalated.properties.status, 'Active');
+    assert.deepEqual(escalated.properties.labels?.map((label) => label.labelName), ['identity-verification-failed']);
+    const comments = await eventually(async () => (commentsOf(incident.name).length === 2 ? commentsOf(incident.name) : undefined));
+    assert.match(comments[1], /FAILED the biometric identity verification/);
+  });
+
+  it('repeating the same incident returns the same verification and creates no second Incode session', async () => {
+    const incident = seed();
+    const body = { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER };
+    const [first, second] = await Promise.all([stack.post('/api/incidents', body), stack.post('/api/incidents', body)]);
+    const third = await stack.post('/api/incidents', body);
+    assert.deepEqual([first.status, second.status, third.status], [200, 200, 200]);
+    assert.equal(new Set([first.body.verificationUrl, second.body.verificationUrl, third.body.verificationUrl]).size, 1);
+    assert.equal(new Set([first.body.workflowId, second.body.workflowId, third.body.workflowId]).size, 1);
+    const sessions = stack.simulator.incode.listSessions().filter((session) => session.externalCustomerId === incident.name);
+    assert.equal(sessions.length, 1);
+    await stack.client.workflow.getHandle(first.body.workflowId).terminate('test done');
+  });
+
+  it('a user unknown to Incode (5504) gets a clear 422 and the incident is escalated', async () => {
+    const incident = seed('nobody@contoso.com');
+    const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Low', userEmail: 'nobody@contoso.com' });
+    assert.equal(started.status, 422, JSON.stringify(started.body));
+    assert.equal(started.body.error.code, 'user_not_in_incode_directory');
+    assert.match(started.body.error.message, /5504/);
+    const escalated = await eventually(async () => (incidentOf(incident.name).properties.severity === 'High' ? incidentOf(incident.name) : undefined));
+    assert.equal(escalated.properties.status, 'Active');
+    const comments = await eventually(async () => (commentsOf(incident.name).length === 1 ? commentsOf(incident.name) : undefined));
+    assert.match(comments[0], /not in the Incode integration's directory/);
+  });
+
+  it('accepts the Sentinel playbook trigger body and takes the user from its account entity', async () => {
+    const incident = seed(DEMO_USER, 'New device sign-in');
+    const trigger = stack.simulator.sentinel.playbookTrigger(incident.name, 'Create');
+    const started = await stack.post('/api/incidents', trigger);
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    assert.equal(started.body.status, 'verification_initiated');
+    const session = stack.simulator.incode.listSessions().find((candidate) => candidate.externalCustomerId === incident.name);
+    assert.equal(session?.loginHint, DEMO_USER);
+    await stack.client.workflow.getHandle(started.body.workflowId).terminate('test done');
+  });
+
+  it('an incident Sentinel does not know is refused with 404 and starts nothing', async () => {
+    const started = await stack.post('/api/incidents', { incidentId: 'no-such-incident', severity: 'High', userEmail: DEMO_USER });
+    assert.equal(started.status, 404);
+    assert.equal(started.body.error.code, 'unknown_incident');
+    await assert.rejects(stack.client.workflow.getHandle(workflowIdOf('no-such-incident')).describe(), /not found/i);
+  });
+
+  it('webhooks: unknown incident → 404, wrong secret → 401, malformed → 400; none signals anything', async () => {
+    const incident = seed();
+    const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
+    const handle = stack.client.workflow.getHandle(started.body.workflowId);
+    const signalsReceived = async () =>
+      ((await handle.fetchHistory()).events ?? []).filter((event) => event.workflowExecutionSignaledEventAttributes).length;
+
+    const unknown = await stack.webhook({ eventType: 'SESSION_SUCCEEDED', externalCustomerId: 'not-an-incident', interviewId: 'abc' });
+    assert.equal(unknown.status, 404);
+    const forged = await stack.webhook({ eventType: 'SESSION_SUCCEEDED', externalCustomerId: incident.name }, 'wrong-secret-wrong-secret-wrong');
+    assert.equal(forged.status, 401);
+    const malformed = await stack.post('/api/webhooks/incode', '{"eventType": "SESSION_SUCC', { [stack.gatewayConfig.webhook.headerName]: stack.webhookSecret });
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.error.code, 'malformed_json');
+    const wrongTypes = await stack.webhook({ eventType: ['SESSION_SUCCEEDED'], externalCustomerId: incident.name });
+    assert.equal(wrongTypes.status, 400);
+
+    assert.equal(await signalsReceived(), 0, 'no signal reached the workflow');
+    assert.equal(incidentOf(incident.name).properties.status, 'New');
+    await handle.terminate('test done');
+  });
+
+  it('control endpoints refuse missing or wrong API keys, bad content types and huge bodies', async () => {
+    const body = { incidentId: 'x1', userEmail: DEMO_USER };
+    assert.equal((await stack.post('/api/incidents', body, { 'x-api-key': '' })).status, 401);
+    assert.equal((await stack.post('/api/incidents', body, { 'x-api-key': 'guess-guess-guess-guess-guess' })).status, 401);
+    assert.equal((await stack.get('/api/incidents/x1', { 'x-api-key': 'nope' })).status, 401);
+    assert.equal((await stack.post('/api/incidents', 'incidentId=x1', { 'content-type': 'text/plain' })).status, 415);
+    const huge = await stack.post('/api/incidents', { incidentId: 'x1', userEmail: DEMO_USER, padding: 'x'.repeat(200_000) });
+    assert.equal(huge.status, 413);
+    const invalid = await stack.post('/api/incidents', { incidentId: 'x1', userEmail: 'not-an-email' });
+    assert.equal(invalid.status, 400);
+    assert.match(JSON.stringify(invalid.body.error.issues), /userEmail/);
+    assert.equal((await stack.get('/healthz', {})).status, 200);
+    assert.equal((await stack.get('/readyz', {})).body.status, 'ready');
+  });
+
+  it('no secret, token or verification link appears in the logs', async () => {
+    const links = stack.simulator.incode.listSessions().map((session) => `/verify/${session.interviewId}`);
+    assert.ok(links.length > 0);
+    const text = stack.logs.text;
+    assert.ok(stack.logs.lines.length > 10, 'logs were captured');
+    for (const secret of [stack.apiKey, stack.webhookSecret, stack.simulator.incode.config.clientSecret, stack.simulator.incode.config.apiKey, ...links]) {
+      assert.ok(!text.includes(secret), `log leaks ${secret.slice(0, 6)}…`);
+    }
+  });
+});

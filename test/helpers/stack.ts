@@ -1,0 +1,63 @@
+import { Writable } from 'node:stream';
+import { startLocalStack, type LocalStack } from '../../src/dev/local-stack';
+import { connectTemporal, temporalAddress } from './temporal';
+
+export const DEMO_USER = 'demo.user@contoso.com';
+export const OTHER_USER = 'adele.vance@contoso.com';
+
+/** Collects every log line the gateway and simulator write, so tests can assert what never appears in logs. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    callback();
+  }
+  get text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestStack extends LocalStack {
+  logs: LogCapture;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  webhook(body: unknown, secret?: string): Promise<{ status: number; body: any }>;
+}
+
+export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+  const temporal = await connectTemporal('e2e');
+  await temporal.close();
+  const logs = new LogCapture();
+  const stack = await startLocalStack({
+    temporalAddress: temporalAddress(),
+    taskQueue: temporal.config.taskQueue,
+    directory: [DEMO_USER, OTHER_USER],
+    env,
+    workflowBundle: temporal.bundle,
+    logDestination: logs,
+    logLevel: 'info',
+  });
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${stack.gateway.url}${path}`, {
+      method,
+      headers: { 'x-api-key': stack.apiKey, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Not JSON: keep the text for the assertion message.
+    }
+    return { status: response.status, body: parsed as any };
+  };
+  return {
+    ...stack,
+    logs,
+    post: (path, body, headers) => call('POST', path, body, headers),
+    get: (path, headers) => call('GET', path, undefined, headers),
+    webhook: (body, secret = stack.webhookSecret) =>
+      call('POST', '/api/webhooks/incode', body, { 'x-api-key': '', [stack.gatewayConfig.webhook.headerName]: secret }),
+  };
+}
