@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import type { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
@@ -13,6 +12,7 @@ import { ensureDevCertificates } from '../simulator/tls';
 import { createTemporalClient } from '../temporal/connection';
 import { connectWorker, createVerificationWorker } from '../worker/create-worker';
 import { createWorkerActivities } from '../worker/dependencies';
+import { cacheDir } from './temporal-server';
 
 export interface LocalStackOptions {
   temporalAddress: string;
@@ -41,10 +41,6 @@ export interface LocalStack {
   env: Record<string, string>;
   worker: Worker;
   stop(): Promise<void>;
-}
-
-export function cacheDir(): string {
-  return process.env.ITDR_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'itdr-verify');
 }
 
 /**
