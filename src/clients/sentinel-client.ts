@@ -55,7 +55,12 @@ export class SentinelClient {
   }
 
   async listAccounts(workspace: WorkspaceRef, incidentId: string): Promise<AccountEntity[]> {
-    const response = await this.client(workspace).incidents.listEntities(workspace.resourceGroup, workspace.workspaceName, incidentId);
+    const response = await this.client(workspace).incidents.listEntities(
+      workspace.resourceGroup,
+      workspace.workspaceName,
+      incidentId,
+      this.callOptions(),
+    );
     return (response.entities ?? [])
       .filter((entity) => entity.kind === 'Account')
       .map((entity) => {
@@ -78,6 +83,7 @@ export class SentinelClient {
       incidentId,
       commentId,
       { message },
+      this.callOptions(),
     );
   }
 
@@ -93,6 +99,7 @@ export class SentinelClient {
           workspace.workspaceName,
           incidentId,
           { ...next, etag: current.etag },
+          this.callOptions(),
         );
         return { kind: 'updated', incident: snapshot(incidentId, written) };
       } catch (error) {
@@ -109,11 +116,16 @@ export class SentinelClient {
 
   private async read(workspace: WorkspaceRef, incidentId: string): Promise<Incident | undefined> {
     try {
-      return await this.client(workspace).incidents.get(workspace.resourceGroup, workspace.workspaceName, incidentId);
+      return await this.client(workspace).incidents.get(workspace.resourceGroup, workspace.workspaceName, incidentId, this.callOptions());
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;
     }
+  }
+
+  /** Every ARM call is bounded, retries included, so a hung connection cannot hold an activity slot forever. */
+  private callOptions(): { abortSignal: AbortSignal } {
+    return { abortSignal: AbortSignal.timeout(this.config.httpTimeoutMs) };
   }
 
   private client(workspace: WorkspaceRef): SecurityInsights {

@@ -2,6 +2,8 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { JSON_LIMIT, adminErrorHandler, queryParam } from './http';
 import { CLASSIFICATIONS, CLASSIFICATION_REASONS, SEVERITIES, STATUSES, type SentinelStore } from './sentinel-store';
+import { collectIncidents, incidentDetail, renderSentinelPage } from './sentinel-view';
+import { PAGE_SECURITY_HEADERS } from './verification-page';
 
 const ownerSchema = z.strictObject({
   objectId: z.string().optional(),
@@ -52,6 +54,9 @@ const analystPatchSchema = z.strictObject({
  * Scripted control of the simulated Sentinel (mounted under /simulator on the ARM server):
  * POST /sentinel/incidents (seed, same fields as seedIncident), GET /sentinel/incidents/ID/audit,
  * POST /sentinel/incidents/ID/analyst-edit (a concurrent human edit), GET /sentinel/incidents/ID/playbook-trigger.
+ * To look at: GET /sentinel (HTML page of every incident and its comments, refreshing itself),
+ * GET /sentinel/incidents (JSON, every workspace, newest first), GET /sentinel/incidents/ID (JSON with the audit log;
+ * ?subscriptionId=&resourceGroup=&workspaceName= pick the workspace when several hold the id).
  */
 export function sentinelAdminRouter(store: SentinelStore): Router {
   const router = express.Router();
@@ -68,6 +73,29 @@ export function sentinelAdminRouter(store: SentinelStore): Router {
     } catch (error) {
       res.status(409).json({ error: { code: 'Conflict', message: (error as Error).message } });
     }
+  });
+
+  router.get('/sentinel', (_req, res) => {
+    res.set({ ...PAGE_SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8' }).send(renderSentinelPage(collectIncidents(store)));
+  });
+
+  router.get('/sentinel/incidents', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ value: collectIncidents(store) });
+  });
+
+  router.get('/sentinel/incidents/:incidentId', (req, res) => {
+    const incidentId = req.params.incidentId ?? '';
+    const workspace = {
+      subscriptionId: queryParam(req, 'subscriptionId'),
+      resourceGroup: queryParam(req, 'resourceGroup'),
+      workspaceName: queryParam(req, 'workspaceName'),
+    };
+    const incident = incidentDetail(store, incidentId, workspace);
+    if (!incident) {
+      res.status(404).json({ error: { code: 'NotFound', message: `Incident '${incidentId}' was not found.` } });
+      return;
+    }
+    res.set('Cache-Control', 'no-store').json(incident);
   });
 
   router.get('/sentinel/incidents/:incidentId/audit', (req, res) => {

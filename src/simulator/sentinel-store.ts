@@ -193,6 +193,10 @@ export class SentinelStore {
     return { ...info };
   }
 
+  listWorkspaces(): WorkspaceInfo[] {
+    return [...this.workspaces.values()].map((workspace) => ({ ...workspace.info }));
+  }
+
   hasWorkspace(ref: WorkspaceRef): boolean {
     return this.workspaces.has(workspaceKey(ref));
   }
