@@ -4,87 +4,15 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
-import type { VerificationActivities } from '../../src/activities';
 import { statusQuery, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
 import type { identityVerification } from '../../src/workflows';
 import type {
-  ConfirmedSessionState,
-  IncidentUpdateResult,
   VerificationOutcome,
   VerificationRequest,
 } from '../../src/shared/types';
 import { dataConverterFor } from '../../src/temporal/connection';
 import { connectTemporal, eventually, type TemporalTestContext } from '../helpers/temporal';
-
-/**
- * The workflow on the real Temporal server with in-memory activities: what it decides, on what evidence,
- * and what it writes to the incident. The activities keep a log so each test can assert the calls.
- */
-interface FakeWorld {
-  sessionState: Map<string, ConfirmedSessionState>;
-  calls: Array<{ name: string; input: unknown }>;
-  createFails?: ApplicationFailure;
-  incidentClosedByAnalyst?: boolean;
-}
-
-function fakeActivities(world: FakeWorld): VerificationActivities {
-  const record = (name: string, input: unknown) => world.calls.push({ name, input });
-  const incidentResult = (): IncidentUpdateResult =>
-    world.incidentClosedByAnalyst ? { kind: 'already-closed', classification: 'TruePositive' } : { kind: 'updated' };
-  return {
-    async createVerificationSession(input) {
-      record('createVerificationSession', input);
-      if (world.createFails) throw world.createFails;
-      const interviewId = `iv-${input.incidentId}`;
-      world.sessionState.set(interviewId, 'NotStarted');
-      return { interviewId, verificationUrl: `https://incode.example/verify/${interviewId}`, expiresAt: '2026-12-01T00:00:00.000Z' };
-    },
-    async readSessionResult(interviewId) {
-      record('readSessionResult', interviewId);
-      const state = world.sessionState.get(interviewId) ?? 'NotStarted';
-      return {
-        interviewId,
-        state,
-        onboardingStatus: state === 'NotStarted' ? 'UNKNOWN' : 'ONBOARDING_FINISHED',
-        scoreStatus: state === 'Succeeded' ? 'OK' : state === 'Failed' ? 'FAIL' : undefined,
-        checkedAt: new Date().toISOString(),
-      };
-    },
-    async commentOnIncident(input) {
-      record('commentOnIncident', input);
-      return { kind: 'updated' };
-    },
-    async closeIncident(input) {
-      record('closeIncident', input);
-      return incidentResult();
-    },
-    async escalateIncident(input) {
-      record('escalateIncident', input);
-      return incidentResult();
-    },
-  };
-}
-
-function request(incidentId: string, overrides: Partial<VerificationRequest['policy']> = {}): VerificationRequest {
-  return {
-    incidentId,
-    incidentNumber: 7,
-    workspace: { subscriptionId: '11111111-2222-3333-4444-555555555555', resourceGroup: 'rg', workspaceName: 'ws' },
-    subject: { email: 'alice@contoso.com', displayName: 'Alice' },
-    source: 'simple',
-    requestedBy: 'sentinel-playbook',
-    policy: {
-      timeoutMs: 60_000,
-      pollIntervalMs: 60_000,
-      linkValidityMinutes: 60,
-      closeClassification: 'FalsePositive',
-      closeClassificationReason: 'IncorrectAlertLogic',
-      escalationSeverity: 'High',
-      failureLabel: 'identity-verification-failed',
-      ...overrides,
-    },
-  };
-}
+import { fakeActivities, testRequest as request, type FakeWorld } from '../helpers/fake-activities';
 
 describe('identityVerification workflow (real server, fake activities)', () => {
   let temporal: TemporalTestContext;
