@@ -86,15 +86,23 @@ export class IncodeClient {
     if (onboardingStatus === 'UNKNOWN') {
       return { interviewId, state: 'NotStarted', onboardingStatus, checkedAt };
     }
-    if (onboardingStatus === 'MANUAL_REVIEW_APPROVED') return { interviewId, state: 'Succeeded', onboardingStatus, checkedAt };
-    if (onboardingStatus === 'MANUAL_REVIEW_REJECTED') return { interviewId, state: 'Failed', onboardingStatus, checkedAt };
-    if (onboardingStatus !== 'ONBOARDING_FINISHED') {
+    const reviewed = onboardingStatus === 'MANUAL_REVIEW_APPROVED' || onboardingStatus === 'MANUAL_REVIEW_REJECTED';
+    if (onboardingStatus !== 'ONBOARDING_FINISHED' && !reviewed) {
       return { interviewId, state: 'InProgress', onboardingStatus, checkedAt };
     }
     const score = await this.callApi('GET', `/omni/get/score${query}`);
     const overall = (score as { overall?: { status?: unknown } }).overall;
     const scoreStatus = typeof overall?.status === 'string' ? overall.status : 'UNKNOWN';
-    return { interviewId, state: stateFromScore(scoreStatus), onboardingStatus, scoreStatus, checkedAt };
+    return {
+      interviewId,
+      // A reviewer's decision overrides the automatic score.
+      state: reviewed ? (onboardingStatus === 'MANUAL_REVIEW_APPROVED' ? 'Succeeded' : 'Failed') : stateFromScore(scoreStatus),
+      onboardingStatus,
+      scoreStatus,
+      reportedLoginHint: stringField(score, 'loginHint')?.toLowerCase(),
+      reportedExternalCustomerId: stringField(score, 'externalCustomerId'),
+      checkedAt,
+    };
   }
 
   private async callApi(

@@ -7,7 +7,7 @@ import {
   type VerificationPolicy,
   type WorkspaceRef,
 } from '../shared/types';
-import { ConfigError, csvSchema, durationSchema, httpsUrlSchema, parseEnv } from './parse';
+import { ConfigError, csvSchema, durationSchema, httpsUrlSchema, optionalDurationSchema, parseEnv } from './parse';
 
 /**
  * Configuration is read once at start-up from the environment, validated, and frozen. Each process
@@ -48,6 +48,7 @@ const policyShape = {
   CLOSE_CLASSIFICATION_REASON: z.string().optional(),
   ESCALATION_SEVERITY: z.enum(INCIDENT_SEVERITIES).default('High'),
   FAILURE_LABEL: z.string().min(1).max(128).default('identity-verification-failed'),
+  VERIFICATION_JOIN_WINDOW: optionalDurationSchema.default(3_600_000),
 };
 
 export interface TemporalConfig {
@@ -210,6 +211,7 @@ function policyFrom(env: z.infer<z.ZodObject<typeof policyShape>>): Verification
     closeClassificationReason: reason as CloseClassificationReason,
     escalationSeverity: env.ESCALATION_SEVERITY,
     failureLabel: env.FAILURE_LABEL,
+    joinWindowMs: env.VERIFICATION_JOIN_WINDOW,
   };
 }
 

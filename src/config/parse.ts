@@ -26,6 +26,16 @@ export const durationSchema = z.string().transform((value, ctx) => {
   }
 });
 
+/** A duration that may be 0 (a feature switched off). */
+export const optionalDurationSchema = z.string().transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
 export const httpsUrlSchema = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
 
 export const csvSchema = z

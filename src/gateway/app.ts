@@ -92,6 +92,7 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
         workflowId: started.workflowId,
         interviewId: result.interviewId,
         expiresAt: result.expiresAt,
+        ...(started.joined ? { joinedVerificationOf: 'a running verification of the same user' } : {}),
       });
       return;
     }

@@ -1,18 +1,20 @@
 import {
   type Client,
   WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import type { identityVerification } from '../workflows';
 import { verificationWorkflowId } from '../shared/ids';
-import { statusQuery, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../shared/messages';
+import { joinVerificationUpdate, statusQuery, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../shared/messages';
 import {
   IncidentIdAttribute,
   IncidentNumberAttribute,
   IncidentSeverityAttribute,
   InterviewIdAttribute,
+  LinkedIncidentsAttribute,
   VerificationStatusAttribute,
   VerifiedUserAttribute,
   WorkspaceAttribute,
@@ -20,7 +22,7 @@ import {
 import type { IncodeSessionEvent, VerificationLinkResult, VerificationRequest, VerificationState, WorkspaceRef } from '../shared/types';
 
 export type StartResult =
-  | { kind: 'link-or-reason'; workflowId: string; result: VerificationLinkResult }
+  | { kind: 'link-or-reason'; workflowId: string; result: VerificationLinkResult; joined?: boolean }
   | { kind: 'already-finished'; workflowId: string; state?: VerificationState }
   | { kind: 'deadline'; workflowId: string };
 
@@ -44,6 +46,10 @@ export class VerificationService {
    */
   async startOrJoin(request: VerificationRequest, deadlineMs: number): Promise<StartResult> {
     const workflowId = verificationWorkflowId(request.workspace, request.incidentId);
+    if ((request.policy.joinWindowMs ?? 0) > 0 && !(await this.describe(workflowId))) {
+      const joined = await this.joinPendingVerificationOfUser(request, deadlineMs);
+      if (joined) return joined;
+    }
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof identityVerification>(WORKFLOW_TYPE, {
       workflowId,
       taskQueue: this.taskQueue,
@@ -76,6 +82,46 @@ export class VerificationService {
   }
 
   /**
+   * A repeat alert for a user whose verification is still waiting joins it: one link, one decision for all
+   * the user's incidents. Found through visibility, which is eventually consistent: two alerts arriving in
+   * the same second may still get two verifications, which is safe, only redundant.
+   */
+  private async joinPendingVerificationOfUser(request: VerificationRequest, deadlineMs: number): Promise<StartResult | undefined> {
+    const since = new Date(Date.now() - (request.policy.joinWindowMs ?? 0)).toISOString();
+    const query = [
+      `WorkflowType = '${WORKFLOW_TYPE}'`,
+      `ExecutionStatus = 'Running'`,
+      // Another deployment (another task queue) may use another encryption key and policy.
+      `TaskQueue = '${quoted(this.taskQueue)}'`,
+      `${VerifiedUserAttribute.name} = '${quoted(request.subject.email)}'`,
+      `${WorkspaceAttribute.name} = '${quoted(request.workspace.workspaceName)}'`,
+      `StartTime > '${since}'`,
+    ].join(' AND ');
+    for await (const execution of this.client.workflow.list({ query, pageSize: 5 })) {
+      try {
+        const result = await this.client.withDeadline(Date.now() + deadlineMs, () =>
+          this.client.workflow.getHandle(execution.workflowId).executeUpdate(joinVerificationUpdate, {
+            args: [
+              {
+                incidentId: request.incidentId,
+                userEmail: request.subject.email,
+                incidentNumber: request.incidentNumber,
+                workspace: request.workspace,
+                requestedBy: request.requestedBy,
+              },
+            ],
+          }),
+        );
+        if (result.kind === 'link') return { kind: 'link-or-reason', workflowId: execution.workflowId, result, joined: true };
+      } catch (error) {
+        // Refused by the workflow (deciding, finished, another user): try the next one or start anew.
+        if (!(error instanceof WorkflowUpdateFailedError) && !(error instanceof WorkflowNotFoundError)) throw error;
+      }
+    }
+    return undefined;
+  }
+
+  /**
    * Finds the incident's workflow in any served workspace (then by interview id) and, for events that can
    * carry a result, signals it. Events for unknown verifications are refused; late ones are acknowledged.
    */
@@ -95,8 +141,17 @@ export class VerificationService {
   }
 
   async status(workspace: WorkspaceRef, incidentId: string): Promise<{ workflowId: string; running: boolean; state: VerificationState } | undefined> {
-    const workflowId = verificationWorkflowId(workspace, incidentId);
-    const description = await this.describe(workflowId);
+    let workflowId = verificationWorkflowId(workspace, incidentId);
+    let description = await this.describe(workflowId);
+    if (!description) {
+      // The incident may have joined another incident's verification.
+      const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ${LinkedIncidentsAttribute.name} = '${quoted(incidentId)}'`;
+      for await (const execution of this.client.workflow.list({ query, pageSize: 1 })) {
+        workflowId = execution.workflowId;
+        description = await this.describe(workflowId);
+        break;
+      }
+    }
     if (!description) return undefined;
     return { workflowId, running: description.status.name === 'RUNNING', state: await this.queryStatus(workflowId) };
   }
@@ -130,6 +185,11 @@ export class VerificationService {
       throw error;
     }
   }
+}
+
+/** Values in visibility queries are validated upstream; this keeps a stray quote from changing the query. */
+function quoted(value: string): string {
+  return value.replace(/[\\']/g, '');
 }
 
 function isDeadline(error: unknown): boolean {

@@ -14,6 +14,10 @@ export const VerifiedUserAttribute = defineSearchAttributeKey('VerifiedUser', Se
 export const VerificationStatusAttribute = defineSearchAttributeKey('VerificationStatus', SearchAttributeType.KEYWORD);
 export const IncidentSeverityAttribute = defineSearchAttributeKey('IncidentSeverity', SearchAttributeType.KEYWORD);
 export const InterviewIdAttribute = defineSearchAttributeKey('IncodeInterviewId', SearchAttributeType.KEYWORD);
+/** What Incode last reported: `NotStarted` means the link was never opened. */
+export const SessionStateAttribute = defineSearchAttributeKey('IncodeSessionState', SearchAttributeType.KEYWORD);
+/** Other incidents of the same user that joined this verification. */
+export const LinkedIncidentsAttribute = defineSearchAttributeKey('LinkedIncidentIds', SearchAttributeType.KEYWORD_LIST);
 
 export const ALL_SEARCH_ATTRIBUTES = [
   IncidentIdAttribute,
@@ -23,6 +27,8 @@ export const ALL_SEARCH_ATTRIBUTES = [
   VerificationStatusAttribute,
   IncidentSeverityAttribute,
   InterviewIdAttribute,
+  SessionStateAttribute,
+  LinkedIncidentsAttribute,
 ] as const;
 
 /** `Name=Type` pairs as `temporal server start-dev --search-attribute` and `operator search-attribute create` take them. */

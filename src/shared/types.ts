@@ -40,6 +40,11 @@ export interface VerificationPolicy {
   escalationSeverity: IncidentSeverity;
   /** Label added to an escalated incident so analysts can filter on it. */
   failureLabel: string;
+  /**
+   * A new incident for a user whose verification started less than this long ago joins it (one link, one
+   * decision for all). 0 or absent: every incident gets its own verification.
+   */
+  joinWindowMs?: number;
 }
 
 export type IncidentSource = 'simple' | 'sentinel-playbook';
@@ -72,6 +77,7 @@ export const VERIFICATION_STATUSES = [
   'UserNotFound',
   'SessionError',
   'IncidentGone',
+  'IdentityMismatch',
 ] as const;
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 
@@ -82,6 +88,7 @@ export const FINAL_STATUSES: readonly VerificationStatus[] = [
   'UserNotFound',
   'SessionError',
   'IncidentGone',
+  'IdentityMismatch',
 ];
 
 /** Session state as Incode reports it when read back; the only evidence a decision is made on. */
@@ -93,6 +100,9 @@ export interface ConfirmedSessionResult {
   /** Raw Incode values, kept for the audit comment. */
   onboardingStatus: string;
   scoreStatus?: string;
+  /** Whom and which incident Incode says the session belongs to, when it says so. */
+  reportedLoginHint?: string;
+  reportedExternalCustomerId?: string;
   checkedAt: string;
 }
 
@@ -127,6 +137,24 @@ export interface VerificationOutcome {
   decidedAt: string;
   /** How the deciding result was obtained: the webhook triggered a read-back, or a scheduled poll found it. */
   confirmedBy?: 'webhook+read-back' | 'poll';
+  /** Every incident the decision was applied to, the verification's own first (absent in v1 histories). */
+  incidents?: IncidentDecision[];
+}
+
+/** Another incident of the same user that joined a running verification. */
+export interface LinkedIncident {
+  incidentId: string;
+  /** Must be the verification's own user; anything else is refused. */
+  userEmail: string;
+  incidentNumber?: number;
+  workspace: WorkspaceRef;
+  requestedBy: string;
+}
+
+/** The result of the incidents a verification decided on, the first one being its own. */
+export interface IncidentDecision {
+  incidentId: string;
+  action: IncidentAction;
 }
 
 /** The `status` query. */
@@ -141,6 +169,8 @@ export interface VerificationState {
   lastCheckedAt?: string;
   lastSessionState?: ConfirmedSessionState;
   ignoredEvents: number;
+  /** Incidents of the same user that joined this verification. */
+  linkedIncidents?: string[];
   outcome?: VerificationOutcome;
 }
 

@@ -25,9 +25,12 @@ export function incodeAdminRouter(store: IncodeStore): Router {
   });
 
   router.post('/incode/sessions/:interviewId/complete', async (req, res) => {
-    const outcome = (req.body as Record<string, unknown> | undefined)?.outcome;
+    const body = (req.body as Record<string, unknown> | undefined) ?? {};
+    const verifiedLoginHint = typeof body.verifiedLoginHint === 'string' ? body.verifiedLoginHint : undefined;
     try {
-      res.json(await store.completeSession(req.params.interviewId ?? '', typeof outcome === 'string' ? outcome : ''));
+      res.json(
+        await store.completeSession(req.params.interviewId ?? '', typeof body.outcome === 'string' ? body.outcome : '', { verifiedLoginHint }),
+      );
     } catch (error) {
       if (!(error instanceof IncodeSessionError)) throw error;
       adminError(res, STATUS_FOR[error.kind], error.kind, error.message);

@@ -2,7 +2,9 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { WebhookTarget } from './options';
 import type { DeliveryAttempt, SessionEventType, SessionWebhookPayload } from './webhook-sender';
 
-export type SessionOutcome = 'succeeded' | 'failed';
+/** `pending-review`: Incode routed the session to its manual review (score MANUAL). */
+export type SessionOutcome = 'succeeded' | 'failed' | 'pending-review';
+export const SESSION_OUTCOMES: readonly SessionOutcome[] = ['succeeded', 'failed', 'pending-review'];
 export type SessionState = 'pending' | SessionOutcome;
 export type OnboardingStatus = 'UNKNOWN' | 'ONBOARDING_FINISHED';
 export type ScoreStatus = 'OK' | 'FAIL' | 'MANUAL' | 'UNKNOWN';
@@ -29,6 +31,8 @@ export interface IncodeSession {
   state: SessionState;
   completedAt?: Date;
   webhook?: WebhookResult;
+  /** Whom Incode reports as verified, when a test makes it differ from the login hint (another person passed). */
+  verifiedLoginHint?: string;
 }
 
 export interface WebhookDelivery extends DeliveryAttempt {
@@ -180,6 +184,7 @@ export class IncodeStore {
   scoreStatus(session: IncodeSession): ScoreStatus {
     if (session.state === 'succeeded') return 'OK';
     if (session.state === 'failed') return 'FAIL';
+    if (session.state === 'pending-review') return 'MANUAL';
     return 'UNKNOWN';
   }
 
@@ -191,26 +196,28 @@ export class IncodeStore {
    * Finishes a pending session as the user would, then sends the session webhook (unless dropped) and waits
    * for its delivery, retry included.
    */
-  async completeSession(interviewId: string, outcome: string): Promise<CompletionResult> {
-    if (outcome !== 'succeeded' && outcome !== 'failed') {
-      throw new IncodeSessionError('BadOutcome', 'outcome must be "succeeded" or "failed"');
+  async completeSession(interviewId: string, outcome: string, options: { verifiedLoginHint?: string } = {}): Promise<CompletionResult> {
+    if (!SESSION_OUTCOMES.includes(outcome as SessionOutcome)) {
+      throw new IncodeSessionError('BadOutcome', `outcome must be one of ${SESSION_OUTCOMES.map((value) => `"${value}"`).join(', ')}`);
     }
     const session = this.sessions.get(interviewId.toLowerCase());
     if (!session) throw new IncodeSessionError('NotFound', `no session ${interviewId}`);
     if (session.state !== 'pending') throw new IncodeSessionError('AlreadyFinished', `session ${session.interviewId} is already ${session.state}`);
     if (this.isExpired(session)) throw new IncodeSessionError('Expired', `session ${session.interviewId} has expired`);
     // Set before any await, so a concurrent second completion is refused.
-    session.state = outcome;
+    session.state = outcome as SessionOutcome;
     session.completedAt = new Date();
-    const webhook = await this.sendWebhook(session, outcome);
+    if (options.verifiedLoginHint) session.verifiedLoginHint = options.verifiedLoginHint.toLowerCase();
+    const webhook = await this.sendWebhook(session, outcome as SessionOutcome);
     session.webhook = webhook;
-    return { interviewId: session.interviewId, outcome, webhook };
+    return { interviewId: session.interviewId, outcome: outcome as SessionOutcome, webhook };
   }
 
   private async sendWebhook(session: IncodeSession, outcome: SessionOutcome): Promise<WebhookResult> {
     const target = this.webhookTarget;
     if (this.dropWebhooks || !target) return { delivered: false, attempts: 0, lastStatus: null };
-    const eventType: SessionEventType = outcome === 'succeeded' ? 'SESSION_SUCCEEDED' : 'SESSION_FAILED';
+    const eventType: SessionEventType =
+      outcome === 'succeeded' ? 'SESSION_SUCCEEDED' : outcome === 'failed' ? 'SESSION_FAILED' : 'SESSION_PENDING_REVIEW';
     const attempts = await this.deliver(target, {
       eventType,
       interviewId: session.interviewId,

@@ -84,7 +84,7 @@ export function incodeApiRouter(store: IncodeStore, apiBaseUrl: () => string): R
       overall: { status: store.scoreStatus(session) },
       interviewId: session.interviewId,
       ...(session.externalCustomerId !== undefined ? { externalCustomerId: session.externalCustomerId } : {}),
-      loginHint: session.loginHint,
+      loginHint: session.verifiedLoginHint ?? session.loginHint,
     });
   });
 

@@ -45,11 +45,17 @@ export function renderVerificationPage(session: IncodeSession): string {
 
 export function renderResultPage(result: CompletionResult): string {
   const verified = result.outcome === 'succeeded';
+  const heading = verified ? 'Identity verified' : result.outcome === 'failed' ? 'Verification failed' : 'Verification under review';
+  const text = verified
+    ? 'Thank you. Your identity was confirmed; you can close this window.'
+    : result.outcome === 'failed'
+      ? 'We could not confirm your identity. Your security team has been told; you can close this window.'
+      : 'Your verification is being reviewed. Your security team will follow up; you can close this window.';
   return layout(
     VERIFICATION_PAGE_TITLE,
     `
-    <h1>${verified ? 'Identity verified' : 'Verification failed'}</h1>
-    <p>${verified ? 'Thank you. Your identity was confirmed; you can close this window.' : 'We could not confirm your identity. Your security team has been told; you can close this window.'}</p>
+    <h1>${heading}</h1>
+    <p>${text}</p>
     <p class="note">Simulator: session webhook ${result.webhook.delivered ? 'delivered' : 'not delivered'} (${result.webhook.attempts} attempt${result.webhook.attempts === 1 ? '' : 's'}${result.webhook.lastStatus !== null ? `, last HTTP ${result.webhook.lastStatus}` : ''}).</p>`,
   );
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebhookTarget } from './options';
 
-export type SessionEventType = 'SESSION_SUCCEEDED' | 'SESSION_FAILED';
+export type SessionEventType = 'SESSION_SUCCEEDED' | 'SESSION_FAILED' | 'SESSION_PENDING_REVIEW';
 
 export interface SessionWebhookPayload {
   eventType: SessionEventType;

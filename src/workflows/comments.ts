@@ -1,5 +1,6 @@
 import type {
   ConfirmedSessionResult,
+  LinkedIncident,
   ConfirmedSessionState,
   VerificationRequest,
   VerificationSession,
@@ -37,6 +38,21 @@ export const messages = {
       `Requested by: ${request.requestedBy} at ${new Date().toISOString()}.`,
       `Incode interview id: ${session.interviewId}. The link is valid until ${session.expiresAt} and was returned to the caller to pass on to the user.`,
       `If the user has not verified by ${deadline}, this incident will be escalated.`,
+    ].join('\n');
+  },
+
+  joined(request: VerificationRequest, linked: LinkedIncident, session: VerificationSession, deadline: string): string {
+    return [
+      `${PREFIX} Identity verification requested for ${describeSubject(request.subject)}: this incident joined the verification already running for incident ${request.incidentNumber ?? request.incidentId}.`,
+      `Requested by: ${linked.requestedBy} at ${new Date().toISOString()}.`,
+      `Incode interview id: ${session.interviewId}; the same link (valid until ${session.expiresAt}) applies. Its outcome will be applied to this incident too; deadline ${deadline}.`,
+    ].join('\n');
+  },
+
+  identityMismatch(request: VerificationRequest, result: ConfirmedSessionResult, mismatch: string): string {
+    return [
+      `${PREFIX} The biometric check of interview ${result.interviewId} passed, but it cannot be bound to ${describeSubject(request.subject)}: ${mismatch}.`,
+      `Confirmed at ${result.checkedAt}. Not closing: escalated to ${request.policy.escalationSeverity} severity and labelled "${request.policy.failureLabel}" for an analyst to review.`,
     ].join('\n');
   },
 

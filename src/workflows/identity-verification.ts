@@ -1,27 +1,36 @@
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   condition,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { VerificationActivities } from '../activities';
-import { statusQuery, verificationLinkUpdate, verificationResultSignal } from '../shared/messages';
-import { InterviewIdAttribute, VerificationStatusAttribute } from '../shared/search-attributes';
+import { joinVerificationUpdate, statusQuery, verificationLinkUpdate, verificationResultSignal } from '../shared/messages';
+import {
+  InterviewIdAttribute,
+  LinkedIncidentsAttribute,
+  SessionStateAttribute,
+  VerificationStatusAttribute,
+} from '../shared/search-attributes';
 import type {
   ConfirmedSessionResult,
   IncidentAction,
+  IncidentDecision,
   IncidentUpdateResult,
   IncodeSessionEvent,
+  VerificationLinkResult,
   VerificationOutcome,
   VerificationRequest,
   VerificationSession,
-  VerificationLinkResult,
   VerificationState,
   VerificationStatus,
+  WorkspaceRef,
 } from '../shared/types';
 import { describeSubject, messages } from './comments';
 
@@ -44,10 +53,22 @@ const { closeIncident, escalateIncident, commentOnIncident } = proxyActivities<V
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
 });
 
+/** Polls slow down by this factor each time nothing changed, up to this multiple of the configured interval. */
+const POLL_BACKOFF = 1.5;
+const POLL_MAX_MULTIPLE = 6;
+
+interface IncidentTarget {
+  workspace: WorkspaceRef;
+  incidentId: string;
+}
+
+type Trigger = 'webhook+read-back' | 'poll';
+
 /**
- * One verification per Sentinel incident: create the Incode session, hand its link to the gateway, wait
- * for the user, and close or escalate the incident. A webhook only wakes the workflow up; the decision is
- * made on the session result read back from Incode for the interview this workflow created.
+ * One verification per Sentinel incident (and the same user's later incidents that join it): create the
+ * Incode session, hand its link to the gateway, wait for the user, and close or escalate the incidents.
+ * A webhook only wakes the workflow up; the decision is made on the session read back from Incode for the
+ * interview this workflow created, and only if Incode says it belongs to this incident's user.
  */
 export async function identityVerification(request: VerificationRequest): Promise<VerificationOutcome> {
   const { policy } = request;
@@ -60,7 +81,14 @@ export async function identityVerification(request: VerificationRequest): Promis
   };
   let session: VerificationSession | undefined;
   let noLinkReason: string | undefined;
+  let deciding = false;
   const inbox: IncodeSessionEvent[] = [];
+  const incidents: IncidentTarget[] = [{ workspace: request.workspace, incidentId: request.incidentId }];
+
+  const linkResult = (): VerificationLinkResult =>
+    session
+      ? { kind: 'link', interviewId: session.interviewId, verificationUrl: session.verificationUrl, expiresAt: session.expiresAt, status: state.status }
+      : { kind: 'no-link', status: state.status, reason: noLinkReason ?? 'unknown' };
 
   setHandler(statusQuery, () => state);
   setHandler(verificationResultSignal, (event) => {
@@ -68,30 +96,68 @@ export async function identityVerification(request: VerificationRequest): Promis
   });
   setHandler(verificationLinkUpdate, async (): Promise<VerificationLinkResult> => {
     await condition(() => session !== undefined || noLinkReason !== undefined);
-    return session
-      ? { kind: 'link', interviewId: session.interviewId, verificationUrl: session.verificationUrl, expiresAt: session.expiresAt, status: state.status }
-      : { kind: 'no-link', status: state.status, reason: noLinkReason ?? 'unknown' };
+    return linkResult();
   });
+  setHandler(
+    joinVerificationUpdate,
+    async (linked): Promise<VerificationLinkResult> => {
+      await condition(() => session !== undefined || noLinkReason !== undefined);
+      if (!session || deciding) return linkResult();
+      if (!incidents.some((incident) => incident.incidentId === linked.incidentId)) {
+        incidents.push({ workspace: linked.workspace, incidentId: linked.incidentId });
+        state.linkedIncidents = [...(state.linkedIncidents ?? []), linked.incidentId];
+        upsertSearchAttributes([{ key: LinkedIncidentsAttribute, value: state.linkedIncidents }]);
+        await commentOnIncident({
+          workspace: linked.workspace,
+          incidentId: linked.incidentId,
+          commentKey: 'requested',
+          message: messages.joined(request, linked, session, state.deadline ?? ''),
+        });
+      }
+      return linkResult();
+    },
+    {
+      validator: (linked) => {
+        // A different user never joins, and nothing joins a verification that is deciding or done.
+        if (linked.userEmail.toLowerCase() !== request.subject.email.toLowerCase()) throw new Error('another user');
+        if (deciding || noLinkReason !== undefined) throw new Error('verification is no longer waiting');
+      },
+    },
+  );
 
   const setStatus = (status: VerificationStatus, details: string) => {
     state.status = status;
     upsertSearchAttributes([{ key: VerificationStatusAttribute, value: status }]);
     setCurrentDetails(details);
   };
-  const incident = { workspace: request.workspace, incidentId: request.incidentId };
+  const applyToAll = async (apply: (incident: IncidentTarget) => Promise<IncidentAction>): Promise<IncidentDecision[]> => {
+    deciding = true;
+    const decisions: IncidentDecision[] = [];
+    for (const incident of incidents) decisions.push({ incidentId: incident.incidentId, action: await apply(incident) });
+    return decisions;
+  };
   const finish = async (
     status: VerificationStatus,
     reason: string,
-    action: () => Promise<IncidentAction>,
+    apply: (incident: IncidentTarget) => Promise<IncidentAction>,
     extra: Partial<VerificationOutcome> = {},
   ): Promise<VerificationOutcome> => {
     setStatus(status, reason);
-    const incidentAction = await action();
-    const outcome: VerificationOutcome = { status, reason, incidentAction, decidedAt: new Date().toISOString(), ...extra };
+    const decisions = await applyToAll(apply);
+    const outcome: VerificationOutcome = {
+      status,
+      reason,
+      incidentAction: decisions[0].action,
+      decidedAt: new Date().toISOString(),
+      ...extra,
+      ...(decisions.length > 1 ? { incidents: decisions } : {}),
+    };
     state.outcome = outcome;
+    // A join that was accepted just before the decision finishes its comment first.
+    await condition(allHandlersFinished);
     return outcome;
   };
-  const escalate = (commentKey: string, comment: string) => async (): Promise<IncidentAction> => {
+  const escalate = (commentKey: string, comment: string) => async (incident: IncidentTarget): Promise<IncidentAction> => {
     const result = await escalateIncident({ ...incident, severity: policy.escalationSeverity, label: policy.failureLabel });
     const note = result.kind === 'already-closed' ? messages.analystAlreadyClosed(result.classification) : '';
     await commentOnIncident({ ...incident, commentKey, message: comment + note });
@@ -118,28 +184,49 @@ export async function identityVerification(request: VerificationRequest): Promis
   state.linkExpiresAt = session.expiresAt;
   state.deadline = new Date(deadline).toISOString();
   upsertSearchAttributes([{ key: InterviewIdAttribute, value: session.interviewId }]);
+  const reportsSessionState = patched('session-state-search-attribute');
+  const reportSessionState = (sessionState: ConfirmedSessionResult['state']) => {
+    if (state.lastSessionState === sessionState) return;
+    state.lastSessionState = sessionState;
+    if (reportsSessionState) upsertSearchAttributes([{ key: SessionStateAttribute, value: sessionState }]);
+  };
   setStatus('AwaitingUser', `Waiting for ${request.subject.email} until ${state.deadline}`);
-  const requested = await commentOnIncident({ ...incident, commentKey: 'requested', message: messages.requested(request, session, state.deadline) });
+  const requested = await commentOnIncident({
+    workspace: request.workspace,
+    incidentId: request.incidentId,
+    commentKey: 'requested',
+    message: messages.requested(request, session, state.deadline),
+  });
   if (requested.kind === 'not-found') {
     return finish('IncidentGone', 'The incident no longer exists in Sentinel', async () => 'None', { interviewId: session.interviewId });
   }
 
-  const confirmed = await waitForConfirmedResult(session.interviewId, deadline, policy.pollIntervalMs, inbox, state, setStatus);
+  const confirmed = await waitForConfirmedResult(session.interviewId, deadline, policy.pollIntervalMs, inbox, state, setStatus, reportSessionState);
   const evidence = { interviewId: session.interviewId, confirmedBy: confirmed?.trigger };
 
   if (confirmed?.result.state === 'Succeeded') {
+    const mismatch = identityMismatch(request, confirmed.result);
+    if (mismatch) {
+      const reason = messages.identityMismatch(request, confirmed.result, mismatch);
+      return finish('IdentityMismatch', reason, escalate('decision', reason), evidence);
+    }
     const reason = messages.verified(request, confirmed.result, confirmed.trigger);
-    return finish('Verified', reason, async () => {
-      const result = await closeIncident({
-        ...incident,
-        classification: policy.closeClassification,
-        classificationReason: policy.closeClassificationReason,
-        classificationComment: reason,
-      });
-      const note = result.kind === 'already-closed' ? messages.analystAlreadyClosed(result.classification) : '';
-      await commentOnIncident({ ...incident, commentKey: 'decision', message: reason + note });
-      return actionFor(result, 'Closed');
-    }, evidence);
+    return finish(
+      'Verified',
+      reason,
+      async (incident) => {
+        const result = await closeIncident({
+          ...incident,
+          classification: policy.closeClassification,
+          classificationReason: policy.closeClassificationReason,
+          classificationComment: reason,
+        });
+        const note = result.kind === 'already-closed' ? messages.analystAlreadyClosed(result.classification) : '';
+        await commentOnIncident({ ...incident, commentKey: 'decision', message: reason + note });
+        return actionFor(result, 'Closed');
+      },
+      evidence,
+    );
   }
   if (confirmed?.result.state === 'Failed') {
     const reason = messages.failed(request, confirmed.result, confirmed.trigger);
@@ -151,8 +238,8 @@ export async function identityVerification(request: VerificationRequest): Promis
 
 /**
  * Waits until Incode confirms a final result or the deadline passes. Wakes on a webhook (read back at
- * once) or every poll interval (in case the webhook was lost), and reads back one last time at the deadline
- * so a user who finished at the last minute is not escalated.
+ * once) or on a poll timer that slows down while nothing changes (in case the webhook was lost), and reads
+ * back one last time at the deadline so a user who finished at the last minute is not escalated.
  */
 async function waitForConfirmedResult(
   interviewId: string,
@@ -161,11 +248,13 @@ async function waitForConfirmedResult(
   inbox: IncodeSessionEvent[],
   state: VerificationState,
   setStatus: (status: VerificationStatus, details: string) => void,
-): Promise<{ result: ConfirmedSessionResult; trigger: 'webhook+read-back' | 'poll' } | undefined> {
+  reportSessionState: (sessionState: ConfirmedSessionResult['state']) => void,
+): Promise<{ result: ConfirmedSessionResult; trigger: Trigger } | undefined> {
+  let pollDelay = pollIntervalMs;
   for (;;) {
     const remaining = deadline - Date.now();
-    const woken = remaining > 0 && (await condition(() => inbox.length > 0, Math.min(pollIntervalMs, remaining)));
-    let trigger: 'webhook+read-back' | 'poll' = 'poll';
+    const woken = remaining > 0 && (await condition(() => inbox.length > 0, Math.min(pollDelay, remaining)));
+    let trigger: Trigger = 'poll';
     if (woken) {
       const events = inbox.splice(0);
       // An event naming another interview (an older session, or a forged call) is no reason to act.
@@ -173,6 +262,8 @@ async function waitForConfirmedResult(
       state.ignoredEvents += events.length - relevant.length;
       if (relevant.length === 0) continue;
       trigger = 'webhook+read-back';
+    } else {
+      pollDelay = Math.min(pollDelay * POLL_BACKOFF, pollIntervalMs * POLL_MAX_MULTIPLE);
     }
     let result: ConfirmedSessionResult | undefined;
     try {
@@ -182,7 +273,7 @@ async function waitForConfirmedResult(
     }
     if (result) {
       state.lastCheckedAt = result.checkedAt;
-      state.lastSessionState = result.state;
+      reportSessionState(result.state);
       if (result.state === 'Succeeded' || result.state === 'Failed') return { result, trigger };
       if (result.state === 'PendingReview' && state.status !== 'PendingReview') {
         setStatus('PendingReview', 'Incode routed the session to manual review');
@@ -190,6 +281,21 @@ async function waitForConfirmedResult(
     }
     if (Date.now() >= deadline) return undefined;
   }
+}
+
+/**
+ * The confirmed session must belong to this incident's user: when Incode reports whom it verified or which
+ * incident the session was for, both must match. (When it reports neither, the binding rests on the
+ * interview id, which this workflow created for this user.)
+ */
+function identityMismatch(request: VerificationRequest, result: ConfirmedSessionResult): string | undefined {
+  if (result.reportedLoginHint && result.reportedLoginHint !== request.subject.email.toLowerCase()) {
+    return `Incode reports the session was completed as ${result.reportedLoginHint}`;
+  }
+  if (result.reportedExternalCustomerId && result.reportedExternalCustomerId !== request.incidentId) {
+    return `Incode reports the session belongs to incident ${result.reportedExternalCustomerId}`;
+  }
+  return undefined;
 }
 
 function actionFor(result: IncidentUpdateResult, done: IncidentAction): IncidentAction {

@@ -24,7 +24,9 @@ export interface TestStack extends LocalStack {
   webhook(body: unknown, secret?: string): Promise<{ status: number; body: any }>;
 }
 
+/** Repeat-alert joining is off unless a test turns it on, so each incident gets its own verification. */
 export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+  env = { VERIFICATION_JOIN_WINDOW: '0', ...env };
   const temporal = await connectTemporal('e2e');
   await temporal.close();
   const logs = new LogCapture();
