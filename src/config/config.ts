@@ -8,6 +8,16 @@ import {
   type WorkspaceRef,
 } from '../shared/types';
 import { ConfigError, csvSchema, durationSchema, httpsUrlSchema, optionalDurationSchema, parseEnv } from './parse';
+import {
+  gatewayObservabilityFrom,
+  gatewayObservabilityShape,
+  tracingShape,
+  workerObservabilityFrom,
+  workerObservabilityShape,
+  type GatewayObservabilityConfig,
+  type WorkerObservabilityConfig,
+} from './observability';
+import { azureEnvShape, checkKeyVaultUrl, resolveAzureEnvironment, type AzureAuth, type AzureCloud } from './azure-cloud';
 
 /**
  * Configuration is read once at start-up from the environment, validated, and frozen. Each process
@@ -28,8 +38,8 @@ const temporalShape = {
 };
 
 const azureShape = {
-  AZURE_CLIENT_ID: z.string().optional(),
-  ARM_ENDPOINT: httpsUrlSchema.default('https://management.azure.com'),
+  // AZURE_AUTH_MODE, AZURE_CLOUD, AZURE_CLIENT_ID, ARM_ENDPOINT, ... (see azure-cloud.ts)
+  ...azureEnvShape,
   SENTINEL_API_VERSION: z.string().default('2024-09-01'),
   AZURE_HTTP_TIMEOUT: durationSchema.default(30_000),
 };
@@ -49,6 +59,9 @@ const policyShape = {
   ESCALATION_SEVERITY: z.enum(INCIDENT_SEVERITIES).default('High'),
   FAILURE_LABEL: z.string().min(1).max(128).default('identity-verification-failed'),
   VERIFICATION_JOIN_WINDOW: optionalDurationSchema.default(3_600_000),
+  REVIEW_TIMEOUT: durationSchema.default(8 * 3_600_000),
+  REMINDER_INTERVAL: optionalDurationSchema.default(0),
+  MAX_REMINDERS: z.coerce.number().int().min(0).max(20).default(2),
 };
 
 export interface TemporalConfig {
@@ -61,10 +74,21 @@ export interface TemporalConfig {
 }
 
 export interface AzureConfig {
+  /** AZURE_CLIENT_ID in managed-identity mode (a user-assigned identity); unset otherwise. */
   managedIdentityClientId?: string;
+  /** The cloud's ARM endpoint, or a loopback override (the simulator). */
   armEndpoint: string;
+  /** The cloud's Microsoft Graph endpoint, or GRAPH_ENDPOINT; undefined for AZURE_CLOUD=custom without GRAPH_ENDPOINT. */
+  graphEndpoint?: string;
   sentinelApiVersion: string;
   httpTimeoutMs: number;
+  /** AZURE_CLOUD: authority host, ARM endpoint and Key Vault suffix. */
+  cloud: AzureCloud;
+  /** AZURE_AUTH_MODE and its settings (secrets as SecretValue). */
+  auth: AzureAuth;
+  /** Authority host the credentials use. */
+  authorityHost: string;
+  disableInstanceDiscovery: boolean;
 }
 
 export interface KeyVaultConfig {
@@ -104,6 +128,8 @@ export interface WorkerConfig {
   maxCachedWorkflows: number;
   maxConcurrentActivities: number;
   logLevel: string;
+  /** Metrics server, Temporal SDK metrics, tracing (always set by loadWorkerConfig). */
+  observability?: WorkerObservabilityConfig;
 }
 
 export interface GatewayCaller {
@@ -111,18 +137,43 @@ export interface GatewayCaller {
   key: string;
 }
 
+/** A managed identity or app allowed to call the control endpoints with an Entra ID token (its `oid`). */
+export interface EntraCaller {
+  name: string;
+  objectId: string;
+}
+
+/** Entra ID bearer-token authentication of the control endpoints (GATEWAY_ENTRA_*). */
+export interface GatewayEntraConfig {
+  tenantId: string;
+  /** Accepted `aud` values: the App ID URI (v1 tokens) and/or the app's client id (v2 tokens). */
+  audiences: string[];
+  allowedCallers: EntraCaller[];
+  /** Authority host without the tenant, e.g. https://login.microsoftonline.com. */
+  authorityHost: string;
+  /** The tenant's signing keys (JWKS). */
+  jwksUrl: string;
+}
+
 export interface GatewayConfig {
   temporal: TemporalConfig;
   azure: AzureConfig;
   port: number;
   host: string;
+  /** API-key callers; empty when only Entra ID tokens are accepted. */
   callers: GatewayCaller[];
+  /** Entra ID bearer tokens; absent when only API keys are accepted. */
+  entra?: GatewayEntraConfig;
   webhook: { secret: string; headerName: string };
   defaultWorkspace: WorkspaceRef;
   policy: VerificationPolicy;
   linkDeadlineMs: number;
   bodyLimitBytes: number;
+  /** Requests per minute per authenticated caller (control endpoints) and per IP (webhook, failed authentication). */
+  rateLimitPerMinute: number;
   logLevel: string;
+  /** GET /metrics, tracing (always set by loadGatewayConfig). */
+  observability?: GatewayObservabilityConfig;
 }
 
 const logShape = { LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') };
@@ -143,8 +194,7 @@ function temporalFrom(env: z.infer<z.ZodObject<typeof temporalShape>>): Temporal
 
 function azureFrom(env: z.infer<z.ZodObject<typeof azureShape>>): AzureConfig {
   return Object.freeze({
-    managedIdentityClientId: env.AZURE_CLIENT_ID,
-    armEndpoint: env.ARM_ENDPOINT.replace(/\/+$/, ''),
+    ...resolveAzureEnvironment(env),
     sentinelApiVersion: env.SENTINEL_API_VERSION,
     httpTimeoutMs: env.AZURE_HTTP_TIMEOUT,
   });
@@ -162,6 +212,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       INCODE_HTTP_TIMEOUT: durationSchema.default(15_000),
       WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
       WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
+      ...workerObservabilityShape,
+      ...tracingShape,
     },
     env,
     'worker',
@@ -170,7 +222,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     temporal: temporalFrom(parsed),
     azure: azureFrom(parsed),
     keyVault: {
-      vaultUrl: parsed.AZURE_KEY_VAULT_URL,
+      vaultUrl: checkKeyVaultUrl(parsed.AZURE_KEY_VAULT_URL, azureFrom(parsed)),
       verifyChallengeResource: parsed.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE === 'true',
       secretNames: DEFAULT_SECRET_NAMES,
       cacheTtlMs: parsed.SECRET_CACHE_TTL,
@@ -179,6 +231,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     maxCachedWorkflows: parsed.WORKER_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivities: parsed.WORKER_MAX_CONCURRENT_ACTIVITIES,
     logLevel: parsed.LOG_LEVEL,
+    observability: workerObservabilityFrom(parsed),
   });
 }
 
@@ -192,6 +245,56 @@ function parseCallers(entries: string[]): GatewayCaller[] {
       throw new ConfigError(`Invalid gateway configuration:\n  GATEWAY_API_KEYS: key "${name}" is shorter than 24 characters`);
     }
     return { name, key };
+  });
+}
+
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/**
+ * GATEWAY_ENTRA_*: all or nothing. `GATEWAY_ENTRA_ALLOWED_CALLERS=sentinel-playbook=<oid>,<oid>`: object ids of
+ * the service principals (managed identities) allowed to call; the name shows up in audit comments.
+ */
+function parseEntra(
+  env: {
+    GATEWAY_ENTRA_TENANT_ID?: string;
+    GATEWAY_ENTRA_AUDIENCE?: string[];
+    GATEWAY_ENTRA_ALLOWED_CALLERS?: string[];
+    GATEWAY_ENTRA_AUTHORITY_HOST?: string;
+    GATEWAY_ENTRA_JWKS_URL?: string;
+  },
+  defaultAuthorityHost: string,
+): GatewayEntraConfig | undefined {
+  const problems: string[] = [];
+  const tenantId = env.GATEWAY_ENTRA_TENANT_ID;
+  if (!tenantId) {
+    const stray = (['GATEWAY_ENTRA_AUDIENCE', 'GATEWAY_ENTRA_ALLOWED_CALLERS', 'GATEWAY_ENTRA_AUTHORITY_HOST', 'GATEWAY_ENTRA_JWKS_URL'] as const).filter(
+      (name) => env[name] !== undefined,
+    );
+    if (stray.length === 0) return undefined;
+    throw new ConfigError(`Invalid gateway configuration:\n  GATEWAY_ENTRA_TENANT_ID: is required when ${stray.join(', ')} is set`);
+  }
+  if (!GUID.test(tenantId)) problems.push('GATEWAY_ENTRA_TENANT_ID: must be the tenant id (a GUID), as in the tokens\' tid claim');
+  const audiences = env.GATEWAY_ENTRA_AUDIENCE ?? [];
+  if (audiences.length === 0) problems.push('GATEWAY_ENTRA_AUDIENCE: is required with GATEWAY_ENTRA_TENANT_ID (the App ID URI and/or client id of the gateway\'s app registration)');
+  const seen = new Set<string>();
+  const allowedCallers = (env.GATEWAY_ENTRA_ALLOWED_CALLERS ?? []).map((entry) => {
+    const separator = entry.lastIndexOf('=');
+    const objectId = (separator > 0 ? entry.slice(separator + 1) : entry).trim().toLowerCase();
+    const name = separator > 0 ? entry.slice(0, separator).trim() : `entra-${objectId}`;
+    if (!GUID.test(objectId)) problems.push(`GATEWAY_ENTRA_ALLOWED_CALLERS: "${name}" is not an object id (a GUID)`);
+    else if (seen.has(objectId)) problems.push(`GATEWAY_ENTRA_ALLOWED_CALLERS: object id of "${name}" is listed twice`);
+    seen.add(objectId);
+    return { name, objectId };
+  });
+  if (allowedCallers.length === 0) problems.push('GATEWAY_ENTRA_ALLOWED_CALLERS: is required with GATEWAY_ENTRA_TENANT_ID (name=object-id pairs)');
+  if (problems.length) throw new ConfigError(`Invalid gateway configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
+  const authorityHost = (env.GATEWAY_ENTRA_AUTHORITY_HOST ?? defaultAuthorityHost).replace(/\/+$/, '');
+  return Object.freeze({
+    tenantId: tenantId.toLowerCase(),
+    audiences,
+    allowedCallers,
+    authorityHost,
+    jwksUrl: env.GATEWAY_ENTRA_JWKS_URL ?? `${authorityHost}/${tenantId.toLowerCase()}/discovery/v2.0/keys`,
   });
 }
 
@@ -212,6 +315,9 @@ function policyFrom(env: z.infer<z.ZodObject<typeof policyShape>>): Verification
     escalationSeverity: env.ESCALATION_SEVERITY,
     failureLabel: env.FAILURE_LABEL,
     joinWindowMs: env.VERIFICATION_JOIN_WINDOW,
+    reviewTimeoutMs: env.REVIEW_TIMEOUT,
+    reminderIntervalMs: env.REMINDER_INTERVAL,
+    maxReminders: env.MAX_REMINDERS,
   };
 }
 
@@ -225,21 +331,38 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       ...logShape,
       GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
       GATEWAY_HOST: z.string().default('0.0.0.0'),
-      GATEWAY_API_KEYS: csvSchema.pipe(z.array(z.string()).min(1, 'needs at least one name=key entry')),
+      // Optional when Entra ID authentication is configured; at least one of the two is.
+      GATEWAY_API_KEYS: csvSchema.pipe(z.array(z.string()).min(1, 'needs at least one name=key entry')).optional(),
+      GATEWAY_ENTRA_TENANT_ID: z.string().optional(),
+      GATEWAY_ENTRA_AUDIENCE: csvSchema.optional(),
+      GATEWAY_ENTRA_ALLOWED_CALLERS: csvSchema.optional(),
+      GATEWAY_ENTRA_AUTHORITY_HOST: httpsUrlSchema.optional(),
+      GATEWAY_ENTRA_JWKS_URL: httpsUrlSchema.optional(),
+      GATEWAY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
       INCODE_WEBHOOK_SECRET: z.string().min(24, 'must be at least 24 characters'),
       INCODE_WEBHOOK_SECRET_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/).default('x-incode-webhook-secret'),
       GATEWAY_LINK_DEADLINE: durationSchema.default(20_000),
       GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
+      ...gatewayObservabilityShape,
+      ...tracingShape,
     },
     env,
     'gateway',
   );
+  const azure = azureFrom(parsed);
+  const entra = parseEntra(parsed, azure.cloud.authorityHost);
+  if (!parsed.GATEWAY_API_KEYS && !entra) {
+    throw new ConfigError(
+      'Invalid gateway configuration:\n  GATEWAY_API_KEYS: is required unless Entra ID authentication is configured (GATEWAY_ENTRA_TENANT_ID, GATEWAY_ENTRA_AUDIENCE, GATEWAY_ENTRA_ALLOWED_CALLERS)',
+    );
+  }
   return Object.freeze({
     temporal: temporalFrom(parsed),
-    azure: azureFrom(parsed),
+    azure,
     port: parsed.GATEWAY_PORT,
     host: parsed.GATEWAY_HOST,
-    callers: parseCallers(parsed.GATEWAY_API_KEYS),
+    callers: parseCallers(parsed.GATEWAY_API_KEYS ?? []),
+    entra,
     webhook: { secret: parsed.INCODE_WEBHOOK_SECRET, headerName: parsed.INCODE_WEBHOOK_SECRET_HEADER.toLowerCase() },
     defaultWorkspace: {
       subscriptionId: parsed.SENTINEL_SUBSCRIPTION_ID,
@@ -249,6 +372,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     policy: policyFrom(parsed),
     linkDeadlineMs: parsed.GATEWAY_LINK_DEADLINE,
     bodyLimitBytes: parsed.GATEWAY_BODY_LIMIT_BYTES,
+    rateLimitPerMinute: parsed.GATEWAY_RATE_LIMIT_PER_MINUTE,
     logLevel: parsed.LOG_LEVEL,
+    observability: gatewayObservabilityFrom(parsed),
   });
 }

@@ -2,12 +2,17 @@ import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Router } from 'express';
 import { queryParam } from './http';
 
-/** An access token the simulated managed identity endpoint handed out (the value itself is not exposed). */
+/** How a token was obtained: the managed identity endpoint, or Entra ID's token endpoint with an app credential. */
+export type TokenAuthMethod = 'managedIdentity' | 'clientSecret' | 'clientCertificate' | 'federatedToken';
+
+/** An access token the simulated managed identity or Entra endpoint handed out (the value itself is not exposed). */
 export interface IssuedToken {
   resource: string;
-  /** Client id of the identity: the system-assigned one, or the user-assigned one that was asked for. */
+  /** Client id of the identity: the system-assigned one, the user-assigned one that was asked for, or the app's. */
   clientId: string;
+  /** A user-assigned managed identity (false for the system-assigned one and for apps). */
   userAssigned: boolean;
+  authMethod: TokenAuthMethod;
   issuedAt: Date;
   expiresAt: Date;
 }
@@ -34,13 +39,20 @@ export function normalizeResource(resource: string): string {
 const processTokens = new Map<string, IssuedToken>();
 
 /**
- * Opaque Azure access tokens, remembered with their resource and expiry. The managed identity endpoint issues
- * them; ARM and Key Vault check them. Tests read `issued()` to see who asked for what.
+ * Opaque Azure access tokens, remembered with their resource and expiry. The managed identity endpoint and the
+ * Entra ID token endpoint issue them (the same kind, whichever the credential); ARM and Key Vault check them.
+ * Tests read `issued()` to see who asked for what.
  */
 export class AzureTokenStore {
   private readonly own = new Set<string>();
 
-  issue(resource: string, clientId: string, userAssigned: boolean, lifetimeSeconds: number): { accessToken: string; token: IssuedToken } {
+  issue(
+    resource: string,
+    clientId: string,
+    userAssigned: boolean,
+    lifetimeSeconds: number,
+    authMethod: TokenAuthMethod = 'managedIdentity',
+  ): { accessToken: string; token: IssuedToken } {
     this.prune();
     const now = Date.now();
     const accessToken = `simaz.${randomBytes(32).toString('base64url')}`;
@@ -48,6 +60,7 @@ export class AzureTokenStore {
       resource,
       clientId,
       userAssigned,
+      authMethod,
       issuedAt: new Date(now),
       expiresAt: new Date(now + lifetimeSeconds * 1000),
     };

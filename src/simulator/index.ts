@@ -1,6 +1,11 @@
 import express from 'express';
 import { FaultStore } from './faults';
 import { buildServiceApp, listenHttps, type ListeningServer, type ServiceContext } from './http';
+import { entraAdminRouter, entraErrorBody, entraRouter } from './entra';
+import { EntraDirectory } from './entra-store';
+import { EntraTokenIssuer, entraJwtAdminRouter, entraJwtRouter } from './entra-jwt';
+import { graphAdminRouter, graphErrorBody, graphRouter } from './graph';
+import { GraphStore } from './graph-store';
 import { AzureTokenStore, IDENTITY_PATH, identityError, identityRouter, normalizeResource } from './identity';
 import { incodeAdminRouter } from './incode-admin';
 import { incodeAuthErrorBody, incodeAuthRouter } from './incode-auth';
@@ -8,17 +13,23 @@ import { incodeApiErrorBody, incodeApiRouter } from './incode';
 import { IncodeStore } from './incode-store';
 import { keyVaultAdminRouter, keyVaultErrorBody, keyVaultRouter } from './key-vault';
 import { KeyVaultStore } from './key-vault-store';
-import { resolveOptions, SIMULATED_SERVICES, type SimulatedService, type SimulatorOptions } from './options';
+import { resolveOptions, SIMULATED_SERVICES, type DefaultEntraApplication, type SimulatedService, type SimulatorOptions } from './options';
 import { armErrorBody, sentinelRouter } from './sentinel';
 import { sentinelAdminRouter } from './sentinel-admin';
 import { SentinelStore } from './sentinel-store';
 import { deliverSessionWebhook } from './webhook-sender';
 
-export type { SimulatorOptions, SimulatedService, WebhookTarget, WorkspaceRef } from './options';
+export type { DefaultEntraApplication, SimulatorOptions, SimulatedService, WebhookTarget, WorkspaceRef } from './options';
+export type { AppCertificate, EntraApplication, EntraApplicationInput, EntraDirectory } from './entra-store';
+export { generateAppCertificate, generateClientSecret, generateFederatedToken } from './entra-store';
+export type { AccessTokenRequest, EntraTokenIssuer, SigningKey } from './entra-jwt';
 export type { Fault, FaultSpec, FaultStore } from './faults';
-export type { AzureTokenStore, IssuedToken } from './identity';
-export type { CompletionResult, IncodeSession, IncodeStore, SessionOutcome, WebhookDelivery, WebhookResult } from './incode-store';
+export type { AzureTokenStore, IssuedToken, TokenAuthMethod } from './identity';
+export type { CompletionResult, IncodeSession, IncodeStore, SessionOutcome, VerifiedIdentity, WebhookDelivery, WebhookResult } from './incode-store';
 export type { KeyVaultStore, SecretVersion, SetSecretOptions } from './key-vault-store';
+export type { GraphGroup, GraphGroupInput, GraphSeed, GraphStore, GraphUser, GraphUserInput, SentMail } from './graph-store';
+export { DEFAULT_GRAPH_PERMISSIONS } from './graph-store';
+export { DEFAULT_GRAPH_USERS } from './options';
 export type {
   AccountInput,
   AuditEntry,
@@ -50,6 +61,10 @@ export interface SimulatorUrls {
   keyVault: string;
   /** Full IDENTITY_ENDPOINT value (path included). */
   identityEndpoint: string;
+  /** Entra ID: the authority host (AZURE_AUTHORITY_HOST); the tenant's endpoints are under /{tenantId}/. */
+  entra: string;
+  /** Microsoft Graph (GRAPH_ENDPOINT): /v1.0/users/... */
+  graph: string;
 }
 
 export interface RunningSimulator {
@@ -60,10 +75,23 @@ export interface RunningSimulator {
   systemAssignedClientId: string;
   /** IDENTITY_ENDPOINT and IDENTITY_HEADER for a process that should use this simulator's managed identity. */
   identityEnv: { IDENTITY_ENDPOINT: string; IDENTITY_HEADER: string };
+  /** Entra ID authority host (same as urls.entra). */
+  authorityHost: string;
+  /**
+   * The variables that point an app credential (AZURE_AUTH_MODE client-secret, client-certificate,
+   * workload-identity) at this simulator's tenant; add AZURE_CLIENT_ID and the credential itself.
+   */
+  entraEnv: { AZURE_AUTHORITY_HOST: string; AZURE_TENANT_ID: string; AZURE_DISABLE_INSTANCE_DISCOVERY: 'true' };
+  /** App registrations of the tenant; `defaultApplication` accepts a client secret, a certificate and a federated token. */
+  entra: EntraDirectory & { defaultApplication: DefaultEntraApplication };
+  /** Entra ID access tokens (RS256 JWTs) for an API such as the gateway, and the tenant's signing keys (JWKS). */
+  entraTokens: EntraTokenIssuer;
   incode: IncodeStore;
   sentinel: SentinelStore;
   keyVault: KeyVaultStore;
-  /** Azure tokens issued by the managed identity endpoint. */
+  /** Microsoft Graph's users, groups, outbox and the app's permissions (denyPermission, privilegedRole). */
+  graph: GraphStore;
+  /** Azure tokens issued by the managed identity endpoint and by Entra ID (see IssuedToken.authMethod). */
   identity: AzureTokenStore;
   faults: FaultStore;
   setWebhookTarget(url: string, headers?: Record<string, string>): void;
@@ -71,14 +99,21 @@ export interface RunningSimulator {
   close(): Promise<void>;
 }
 
-/** Starts the five simulated services, each its own HTTPS server. */
+/** Starts the simulated services, each its own HTTPS server. */
 export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
   const config = resolveOptions(options);
   const shutdown = new AbortController();
   const faults = new FaultStore();
   const tokens = new AzureTokenStore();
   const keyVault = new KeyVaultStore();
+  const entra = Object.assign(new EntraDirectory(config.tenantId, config.entra.tokenLifetimeSeconds), {
+    defaultApplication: config.entra.defaultApplication,
+  });
+  entra.registerApplication({ ...config.entra.defaultApplication, displayName: 'itdr-verify (simulator default app)' });
+  for (const application of config.entra.applications) entra.registerApplication(application);
+  const entraTokens = new EntraTokenIssuer(config.tenantId, () => urls.entra);
   const sentinel = new SentinelStore(config.sentinel);
+  const graph = new GraphStore(config.graph);
   const incode = new IncodeStore(
     config.incode,
     config.incode.directory,
@@ -93,8 +128,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   );
 
   // Filled in once the servers listen; routes read them per request.
-  const urls: SimulatorUrls = { incodeAuth: '', incodeApi: '', arm: '', keyVault: '', identityEndpoint: '' };
+  const urls: SimulatorUrls = { incodeAuth: '', incodeApi: '', arm: '', keyVault: '', identityEndpoint: '', entra: '', graph: '' };
   let armAudiences: string[] = [];
+  let graphAudiences: string[] = [];
 
   const context = (service: SimulatedService, errorBody: ServiceContext['errorBody']): ServiceContext => ({
     service,
@@ -106,6 +142,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const apps: Record<SimulatedService, express.Express> = {
     identity: buildServiceApp(context('identity', (status, _code, message) => identityError(status, message)), {
       routes: identityRouter(tokens, config.identity),
+    }),
+    entra: buildServiceApp(context('entra', entraErrorBody), {
+      // entra-jwt first: it publishes the tenant's signing keys at the jwks_uri entra.ts announces.
+      routes: express.Router().use(entraJwtRouter(entraTokens, () => urls.entra), entraRouter(entra, tokens, () => urls.entra)),
+      admin: express.Router().use(entraJwtAdminRouter(entraTokens), entraAdminRouter(entra)),
     }),
     incodeAuth: buildServiceApp(context('incodeAuth', incodeAuthErrorBody), { routes: incodeAuthRouter(incode) }),
     incodeApi: buildServiceApp(context('incodeApi', incodeApiErrorBody), {
@@ -119,6 +160,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     keyVault: buildServiceApp(context('keyVault', keyVaultErrorBody), {
       routes: keyVaultRouter(keyVault, tokens, config.tenantId),
       admin: keyVaultAdminRouter(keyVault),
+    }),
+    graph: buildServiceApp(context('graph', graphErrorBody), {
+      routes: graphRouter(graph, tokens, { audiences: () => graphAudiences, baseUrl: () => urls.graph }),
+      admin: graphAdminRouter(graph),
     }),
   };
 
@@ -141,6 +186,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   urls.arm = byService.arm.url;
   urls.keyVault = byService.keyVault.url;
   urls.identityEndpoint = `${byService.identity.url}${IDENTITY_PATH}`;
+  urls.entra = byService.entra.url;
+  urls.graph = byService.graph.url;
   // The SDK asks for `${endpoint}/.default`, so a client pointed at the simulator wants a token for the
   // simulator's own URL; a client configured with the public scopes is accepted too.
   const armPort = byService.arm.port;
@@ -152,6 +199,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     'https://management.azure.com',
     'https://management.core.windows.net',
   ].map(normalizeResource);
+  // Likewise for Graph: a client asks for `${graphEndpoint}/.default`.
+  const graphPort = byService.graph.port;
+  graphAudiences = [urls.graph, `https://localhost:${graphPort}`, `https://127.0.0.1:${graphPort}`, `https://[::1]:${graphPort}`, 'https://graph.microsoft.com'].map(
+    normalizeResource,
+  );
 
   if (config.keyVault.preloadIncodeSecrets) {
     const values: Record<keyof typeof INCODE_SECRET_NAMES, string> = {
@@ -175,9 +227,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     tenantId: config.tenantId,
     systemAssignedClientId: config.identity.systemAssignedClientId,
     identityEnv: { IDENTITY_ENDPOINT: urls.identityEndpoint, IDENTITY_HEADER: config.identity.identityHeader },
+    authorityHost: urls.entra,
+    entraEnv: { AZURE_AUTHORITY_HOST: urls.entra, AZURE_TENANT_ID: config.tenantId, AZURE_DISABLE_INSTANCE_DISCOVERY: 'true' },
+    entra,
+    entraTokens,
     incode,
     sentinel,
     keyVault,
+    graph,
     identity: tokens,
     faults,
     setWebhookTarget(url, headers = {}) {

@@ -1,10 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { defaultAppCertificate, generateClientSecret, generateFederatedToken, type EntraApplicationInput } from './entra-store';
+import type { GraphSeed } from './graph-store';
 
-/** The five simulated endpoints; also the `service` of a fault. */
-export type SimulatedService = 'incodeAuth' | 'incodeApi' | 'arm' | 'keyVault' | 'identity';
+/** The simulated endpoints, each its own HTTPS server; also the `service` of a fault. */
+export type SimulatedService = 'incodeAuth' | 'incodeApi' | 'arm' | 'keyVault' | 'identity' | 'entra' | 'graph';
 
-export const SIMULATED_SERVICES: readonly SimulatedService[] = ['incodeAuth', 'incodeApi', 'arm', 'keyVault', 'identity'];
+export const SIMULATED_SERVICES: readonly SimulatedService[] = ['incodeAuth', 'incodeApi', 'arm', 'keyVault', 'identity', 'entra', 'graph'];
 
 export interface WebhookTarget {
   url: string;
@@ -52,6 +54,27 @@ export interface SimulatorOptions {
     userAssignedClientIds?: string[];
     tokenLifetimeSeconds?: number;
   };
+  /**
+   * Microsoft Entra ID (the authority host) of the tenant: a default app registration that accepts a client
+   * secret, a certificate and a federated token, plus any `applications`. Each default credential is generated
+   * when absent (the certificate once per process); RunningSimulator.entra.defaultApplication has them all.
+   */
+  entra?: {
+    clientId?: string;
+    clientSecret?: string;
+    /** Public certificate (PEM) of the default app; give privateKeyPem too so tests can read it back. */
+    certificatePem?: string;
+    privateKeyPem?: string;
+    federatedToken?: string;
+    /** More app registrations; register others later with `entra.registerApplication`. */
+    applications?: EntraApplicationInput[];
+    tokenLifetimeSeconds?: number;
+  };
+  /**
+   * Microsoft Graph: users (profile, birthday, groups, admin roles), groups, the permissions the app is denied
+   * and whether it holds a privileged role. Without `users`, DEFAULT_GRAPH_USERS are seeded.
+   */
+  graph?: GraphSeed;
   tenantId?: string;
   /** Request log (method, path, status, duration; never headers or bodies). Silent when absent. */
   logger?: Logger;
@@ -80,14 +103,35 @@ export interface ResolvedOptions {
     userAssignedClientIds?: string[];
     tokenLifetimeSeconds: number;
   };
+  entra: {
+    defaultApplication: DefaultEntraApplication;
+    applications: EntraApplicationInput[];
+    tokenLifetimeSeconds: number;
+  };
+  graph: GraphSeed;
   tenantId: string;
   logger?: Logger;
+}
+
+/** The default app registration, with the private key of its certificate (when known). */
+export interface DefaultEntraApplication {
+  clientId: string;
+  clientSecret: string;
+  certificatePem: string;
+  privateKeyPem?: string;
+  federatedToken: string;
 }
 
 // One per process, like the tokens (see identity.ts): MSAL's cache outlives a simulator.
 const PROCESS_SYSTEM_CLIENT_ID = randomUUID();
 
 export const DEFAULT_DIRECTORY = ['adele.vance@contoso.com', 'alex.wilber@contoso.com'];
+
+/** The Graph users seeded by default: the people of DEFAULT_DIRECTORY. */
+export const DEFAULT_GRAPH_USERS: NonNullable<GraphSeed['users']> = [
+  { userPrincipalName: 'adele.vance@contoso.com', givenName: 'Adele', surname: 'Vance', employeeId: 'E1001', birthday: '1990-05-17' },
+  { userPrincipalName: 'alex.wilber@contoso.com', givenName: 'Alex', surname: 'Wilber', employeeId: 'E1002' },
+];
 
 export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
   if (!options?.tls?.certPem || !options.tls.keyPem) {
@@ -129,8 +173,28 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
       userAssignedClientIds: identity.userAssignedClientIds,
       tokenLifetimeSeconds: positive(identity.tokenLifetimeSeconds, 3600, 'identity.tokenLifetimeSeconds'),
     },
+    entra: resolveEntra(options.entra),
+    graph: { ...options.graph, users: options.graph?.users ?? DEFAULT_GRAPH_USERS },
     tenantId: options.tenantId ?? randomUUID(),
     logger: options.logger,
+  };
+}
+
+function resolveEntra(entra: SimulatorOptions['entra'] = {}): ResolvedOptions['entra'] {
+  if (entra.privateKeyPem && !entra.certificatePem) throw new Error('startSimulator: entra.privateKeyPem needs entra.certificatePem');
+  const certificate = entra.certificatePem
+    ? { certificatePem: entra.certificatePem, privateKeyPem: entra.privateKeyPem }
+    : defaultAppCertificate();
+  return {
+    defaultApplication: {
+      clientId: entra.clientId ?? randomUUID(),
+      clientSecret: entra.clientSecret ?? generateClientSecret(),
+      certificatePem: certificate.certificatePem,
+      privateKeyPem: certificate.privateKeyPem,
+      federatedToken: entra.federatedToken ?? generateFederatedToken(),
+    },
+    applications: entra.applications ?? [],
+    tokenLifetimeSeconds: positive(entra.tokenLifetimeSeconds, 3600, 'entra.tokenLifetimeSeconds'),
   };
 }
 
