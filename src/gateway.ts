@@ -2,20 +2,28 @@ import { createAzureCredential } from './clients/azure-credential';
 import { loadGatewayConfig } from './config/config';
 import { ConfigError } from './config/parse';
 import { startGateway } from './gateway/create-gateway';
+import { startTracing } from './observability/tracing';
 import { createLogger } from './shared/logger';
 import { createTemporalClient } from './temporal/connection';
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
   const logger = createLogger({ name: 'gateway', level: config.logLevel });
-  const { client, connection } = await createTemporalClient(config.temporal);
+  const tracingConfig = config.observability?.tracing;
+  // Before the Temporal client: its interceptor reads the global tracer.
+  const tracing = tracingConfig?.enabled ? await startTracing(tracingConfig) : undefined;
+  const { client, connection } = await createTemporalClient(config.temporal, { tracing: Boolean(tracing) });
   const gateway = await startGateway({ config, client, connection, credential: createAzureCredential(config.azure), logger });
-  logger.info({ url: gateway.url, taskQueue: config.temporal.taskQueue }, 'gateway listening');
+  logger.info(
+    { url: gateway.url, taskQueue: config.temporal.taskQueue, metrics: config.observability?.metricsEnabled ?? true, tracing: tracing ? tracingConfig?.tracesEndpoint : false },
+    'gateway listening',
+  );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, async () => {
       logger.info({ signal }, 'shutting down');
       await gateway.close();
       await connection.close();
+      await tracing?.shutdown().catch(() => undefined);
       process.exit(0);
     });
   }

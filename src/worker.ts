@@ -1,13 +1,25 @@
+import { Runtime } from '@temporalio/worker';
 import { createAzureCredential } from './clients/azure-credential';
 import { ConfigError } from './config/parse';
 import { loadWorkerConfig } from './config/config';
+import { createWorkerMetrics } from './observability/metrics';
+import { startMetricsServer } from './observability/metrics-server';
+import { startTracing } from './observability/tracing';
 import { createLogger } from './shared/logger';
-import { connectWorker, createVerificationWorker } from './worker/create-worker';
+import { connectWorker, createVerificationWorker, workerReadiness } from './worker/create-worker';
 import { createWorkerActivities } from './worker/dependencies';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = createLogger({ name: 'worker', level: config.logLevel });
+  const observability = config.observability;
+  // The SDK's own metrics (task latencies, slots, polls) on their own Prometheus endpoint. Runtime.install
+  // must come once per process, before anything uses the SDK's runtime (the connection below does).
+  if (observability?.temporalMetricsBind) {
+    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: observability.temporalMetricsBind } } } });
+  }
+  const tracing = observability?.tracing.enabled ? await startTracing(observability.tracing) : undefined;
+  const metrics = createWorkerMetrics();
   const connection = await connectWorker(config.temporal);
   const worker = await createVerificationWorker({
     connection,
@@ -17,18 +29,41 @@ async function main(): Promise<void> {
       azure: config.azure,
       keyVault: config.keyVault,
       incodeHttpTimeoutMs: config.incodeHttpTimeoutMs,
+      onApiError: metrics.observeApiError,
     }),
     tuning: { maxCachedWorkflows: config.maxCachedWorkflows, maxConcurrentActivities: config.maxConcurrentActivities },
+    observability: { metrics, tracing },
   });
+  const metricsServer =
+    observability && observability.metricsPort > 0
+      ? await startMetricsServer({
+          host: observability.metricsHost,
+          port: observability.metricsPort,
+          registry: metrics.registry,
+          readiness: () => workerReadiness(worker),
+        })
+      : undefined;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       logger.info({ signal }, 'shutting down');
       worker.shutdown();
     });
   }
-  logger.info({ address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue }, 'worker started');
+  logger.info(
+    {
+      address: config.temporal.address,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      metrics: metricsServer?.url ?? false,
+      temporalMetrics: observability?.temporalMetricsBind ?? false,
+      tracing: tracing ? observability?.tracing.tracesEndpoint : false,
+    },
+    'worker started',
+  );
   await worker.run();
+  await metricsServer?.close();
   await connection.close();
+  await tracing?.shutdown().catch(() => undefined);
   logger.info('worker stopped');
 }
 

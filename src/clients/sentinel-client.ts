@@ -1,6 +1,7 @@
 import { SecurityInsights, type Incident } from '@azure/arm-securityinsight';
 import type { TokenCredential } from '@azure/identity';
 import type { AzureConfig } from '../config/config';
+import { apiErrorPolicy, type ApiErrorObserver } from '../observability/api-errors';
 import type { IncidentSeverity, WorkspaceRef } from '../shared/types';
 
 export interface IncidentSnapshot {
@@ -47,6 +48,8 @@ export class SentinelClient {
   constructor(
     private readonly credential: TokenCredential,
     private readonly config: AzureConfig,
+    /** Each failed ARM operation (after the SDK's retries) is reported here, for `itdr_api_errors_total`. */
+    private readonly options: { onApiError?: ApiErrorObserver } = {},
   ) {}
 
   async getIncident(workspace: WorkspaceRef, incidentId: string): Promise<IncidentSnapshot | undefined> {
@@ -134,6 +137,7 @@ export class SentinelClient {
       client = new SecurityInsights(this.credential, workspace.subscriptionId, {
         endpoint: this.config.armEndpoint,
         apiVersion: this.config.sentinelApiVersion,
+        ...(this.options.onApiError ? { additionalPolicies: [apiErrorPolicy('sentinel', this.options.onApiError)] } : {}),
       });
       this.clients.set(workspace.subscriptionId, client);
     }

@@ -1,17 +1,24 @@
-import type { Server } from 'node:http';
+import { STATUS_CODES, type Server } from 'node:http';
 import type { TokenCredential } from '@azure/identity';
 import type { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { SentinelClient } from '../clients/sentinel-client';
 import type { GatewayConfig } from '../config/config';
+import { createGatewayMetrics, type GatewayMetrics } from '../observability/metrics';
 import { createGatewayApp } from './app';
+import { createEntraTokenValidator } from './entra-auth';
 import { VerificationService } from './verification-service';
 
 export interface RunningGateway {
   server: Server;
   url: string;
+  /** What GET /metrics serves (when GATEWAY_METRICS_ENABLED). */
+  metrics: GatewayMetrics;
   close(): Promise<void>;
 }
+
+/** How long GET /readyz waits for Temporal's health check before answering 503. */
+const READINESS_DEADLINE_MS = 3_000;
 
 /** Builds and starts the gateway on an existing Temporal client; used by the entry point, dev and tests. */
 export async function startGateway(options: {
@@ -23,22 +30,28 @@ export async function startGateway(options: {
 }): Promise<RunningGateway> {
   const { config } = options;
   const allowedWorkspaces = [config.defaultWorkspace];
+  const metrics = createGatewayMetrics();
   const app = createGatewayApp({
     verifications: new VerificationService(options.client, config.temporal.taskQueue, () => allowedWorkspaces),
     intake: {
-      sentinel: new SentinelClient(options.credential, config.azure),
+      sentinel: new SentinelClient(options.credential, config.azure, { onApiError: metrics.observeApiError }),
       defaultWorkspace: config.defaultWorkspace,
       allowedWorkspaces,
       policy: config.policy,
     },
     callers: config.callers,
+    bearer: config.entra && createEntraTokenValidator(config.entra),
+    rateLimitPerMinute: config.rateLimitPerMinute,
     webhook: config.webhook,
     linkDeadlineMs: config.linkDeadlineMs,
     bodyLimitBytes: config.bodyLimitBytes,
     logger: options.logger,
     checkTemporal: async () => {
-      await options.connection.healthService.check({});
+      // Bounded: the connection's retries would otherwise keep a probe waiting while Temporal is down.
+      await options.connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => options.connection.healthService.check({}));
     },
+    metrics,
+    serveMetrics: config.observability?.metricsEnabled ?? true,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, () => resolve(listening));
@@ -47,12 +60,36 @@ export async function startGateway(options: {
   // Slow-loris protection: a request must arrive whole within these limits.
   server.headersTimeout = 15_000;
   server.requestTimeout = 60_000;
+  // Requests Node's parser refuses before Express sees them (header too large, invalid method or header,
+  // timeouts) get the same JSON error shape instead of a bare status line.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, code, message] =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'Request headers are too large']
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'request_timeout', 'The request did not arrive in time']
+          : [400, 'bad_request', 'Malformed HTTP request'];
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+  // An Expect header other than 100-continue: Node would answer a bare 417.
+  server.on('checkExpectation', (_req, res) => {
+    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+    res.end(JSON.stringify({ error: { code: 'expectation_failed', message: 'Unsupported Expect header' } }));
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   return {
     server,
     url: `http://${host}:${port}`,
+    metrics,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

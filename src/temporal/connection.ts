@@ -23,8 +23,15 @@ export async function connectionOptionsFor(config: TemporalConfig): Promise<Conn
   };
 }
 
-export async function createTemporalClient(config: TemporalConfig): Promise<{ client: Client; connection: Connection }> {
+/** `tracing`: the client's calls carry the current trace context to the workflows (OpenTelemetry must be started first). */
+export async function createTemporalClient(
+  config: TemporalConfig,
+  options: { tracing?: boolean } = {},
+): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect(await connectionOptionsFor(config));
-  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config) });
+  const interceptors = options.tracing
+    ? { workflow: [new (await import('@temporalio/interceptors-opentelemetry')).OpenTelemetryWorkflowClientInterceptor()] }
+    : undefined;
+  const client = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config), interceptors });
   return { client, connection };
 }

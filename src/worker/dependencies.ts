@@ -5,6 +5,7 @@ import { IncodeClient } from '../clients/incode-client';
 import { KeyVaultIncodeSettings } from '../clients/key-vault-settings';
 import { SentinelClient } from '../clients/sentinel-client';
 import type { AzureConfig, KeyVaultConfig } from '../config/config';
+import { apiErrorPolicy, type ApiErrorObserver } from '../observability/api-errors';
 
 /**
  * Wires the real clients behind the activities: Key Vault for Incode's settings, Incode, Sentinel.
@@ -15,13 +16,17 @@ export function createWorkerActivities(options: {
   azure: AzureConfig;
   keyVault: KeyVaultConfig;
   incodeHttpTimeoutMs: number;
+  /** Failed calls to Key Vault, Incode and Sentinel, for `itdr_api_errors_total`. */
+  onApiError?: ApiErrorObserver;
 }): VerificationActivities {
+  const { onApiError } = options;
   const secrets = new SecretClient(options.keyVault.vaultUrl, options.credential, {
     disableChallengeResourceVerification: !options.keyVault.verifyChallengeResource,
+    ...(onApiError ? { additionalPolicies: [apiErrorPolicy('keyvault', onApiError)] } : {}),
   });
   const settings = new KeyVaultIncodeSettings(secrets, options.keyVault.secretNames, options.keyVault.cacheTtlMs);
   return createActivities({
-    incode: new IncodeClient(settings, { timeoutMs: options.incodeHttpTimeoutMs }),
-    sentinel: new SentinelClient(options.credential, options.azure),
+    incode: new IncodeClient(settings, { timeoutMs: options.incodeHttpTimeoutMs, onApiError }),
+    sentinel: new SentinelClient(options.credential, options.azure, { onApiError }),
   });
 }

@@ -40,17 +40,29 @@ export interface TemporalTestContext {
   close(): Promise<void>;
 }
 
-let bundlePromise: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** Bundling takes seconds: once per test file (each file is its own process). */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundlePromise ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    logger: new DefaultLogger('WARN'),
-  });
-  return bundlePromise;
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+/**
+ * Bundling takes seconds: once per test file (each file is its own process) and set of workflow interceptor
+ * modules (the worker of the local stack runs with `workflowInterceptorModules(...)` from create-worker).
+ */
+export function workflowBundle(interceptorModules: readonly string[] = []): Promise<WorkflowBundleWithSourceMap> {
+  const key = interceptorModules.join('\n');
+  let bundle = bundles.get(key);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({
+      workflowsPath: require.resolve('../../src/workflows'),
+      workflowInterceptorModules: [...interceptorModules],
+      logger: new DefaultLogger('WARN'),
+    });
+    bundles.set(key, bundle);
+  }
+  return bundle;
 }
 
-export async function connectTemporal(taskQueuePrefix: string): Promise<TemporalTestContext> {
+export async function connectTemporal(
+  taskQueuePrefix: string,
+  options: { interceptorModules?: readonly string[] } = {},
+): Promise<TemporalTestContext> {
   installQuietRuntime();
   const config = testTemporalConfig(taskQueuePrefix);
   const connection = await Connection.connect({ address: config.address });
@@ -61,7 +73,7 @@ export async function connectTemporal(taskQueuePrefix: string): Promise<Temporal
     client,
     connection,
     nativeConnection,
-    bundle: await workflowBundle(),
+    bundle: await workflowBundle(options.interceptorModules),
     async close() {
       await connection.close();
       await nativeConnection.close();
