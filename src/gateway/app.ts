@@ -1,13 +1,18 @@
 import { RestError } from '@azure/core-rest-pipeline';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { GatewayCaller } from '../config/config';
 import type { WorkspaceRef } from '../shared/types';
-import { requireApiKey, requireWebhookSecret } from './auth';
+import { authenticateCaller, rejectUnauthenticated, requireWebhookSecret } from './auth';
+import type { EntraTokenValidator } from './entra-auth';
+import type { GatewayMetrics } from '../observability/metrics';
 import { HttpError } from './http-error';
 import { prepareVerification, type IntakeOptions } from './incident-intake';
+import { httpObservability } from './observability';
 import { IncidentRequestError, parseIncidentRequest } from './incident-request';
+import { createRateLimits } from './rate-limit';
 import type { VerificationService } from './verification-service';
 import { parseWebhook } from './webhook-event';
 
@@ -15,12 +20,19 @@ export interface GatewayDependencies {
   verifications: VerificationService;
   intake: IntakeOptions;
   callers: readonly GatewayCaller[];
+  /** Entra ID bearer-token validation of control-endpoint callers; absent when only API keys are accepted. */
+  bearer?: EntraTokenValidator;
+  /** GATEWAY_RATE_LIMIT_PER_MINUTE (default 600). */
+  rateLimitPerMinute?: number;
   webhook: { headerName: string; secret: string };
   linkDeadlineMs: number;
   bodyLimitBytes: number;
   logger: Logger;
   /** Readiness: resolves when Temporal answers. */
   checkTemporal: () => Promise<void>;
+  /** Request, start and webhook counters; `serveMetrics` also exposes them as GET /metrics. */
+  metrics?: GatewayMetrics;
+  serveMetrics?: boolean;
 }
 
 const INCIDENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -29,7 +41,10 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Express's fallback error page shows stack traces outside production: never serve it.
+  app.set('env', 'production');
   app.use(helmet());
+  app.use(httpObservability(deps.metrics));
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
@@ -46,11 +61,23 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
     if (!req.is('application/json')) throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
     next();
   };
-  const apiKey = requireApiKey(deps.callers);
+  const limits = createRateLimits(deps.rateLimitPerMinute ?? 600);
+  // Control endpoints: an Entra ID bearer token or an API key, then per-caller rate limiting; failed
+  // authentications are counted (and refused past the budget) per client IP.
+  const apiKey = express
+    .Router()
+    .use(authenticateCaller({ callers: deps.callers, bearer: deps.bearer, logger: deps.logger }), limits.authFailuresPerIp, rejectUnauthenticated, limits.perCaller);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+
+  const metrics = deps.serveMetrics ? deps.metrics : undefined;
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.set('content-type', metrics.registry.contentType).set('cache-control', 'no-store').send(await metrics.registry.metrics());
+    });
+  }
 
   app.get('/readyz', async (_req, res) => {
     try {
@@ -69,8 +96,21 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
       if (error instanceof IncidentRequestError) throw new HttpError(400, 'invalid_body', error.message, { issues: error.issues });
       throw error;
     }
-    const verification = await prepareVerification(deps.intake, request, String(res.locals.caller));
+    let verification;
+    try {
+      verification = await prepareVerification(deps.intake, request, String(res.locals.caller));
+    } catch (error) {
+      // Sentinel's incident-update trigger for an incident an analyst closed: stop its verification.
+      if (!(error instanceof HttpError) || error.code !== 'incident_closed') throw error;
+      const workspace = request.workspace ?? deps.intake.defaultWorkspace;
+      const cancel = { reason: 'The incident was closed in Sentinel', requestedBy: String(res.locals.caller) };
+      const stopped = await deps.verifications.cancel(workspace, request.incidentId, cancel);
+      if (stopped.kind !== 'accepted') throw error;
+      res.status(200).json({ status: 'verification_cancelled', workflowId: stopped.workflowId });
+      return;
+    }
     const started = await deps.verifications.startOrJoin(verification, deps.linkDeadlineMs);
+    if (started.kind === 'link-or-reason') deps.metrics?.recordStarted(request.source, Boolean(started.joined));
     if (started.kind === 'deadline') {
       throw new HttpError(
         503,
@@ -93,6 +133,7 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
         interviewId: result.interviewId,
         expiresAt: result.expiresAt,
         ...(started.joined ? { joinedVerificationOf: 'a running verification of the same user' } : {}),
+        ...(result.accounts ? { verifications: result.accounts } : {}),
       });
       return;
     }
@@ -121,8 +162,42 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
     throw new HttpError(404, 'unknown_incident', `No verification for incident ${incidentId}`);
   });
 
+  const reviewBody = z.strictObject({ decision: z.enum(['approve', 'reject']), note: z.string().max(2000).optional() });
+  const cancelBody = z.strictObject({ reason: z.string().min(1).max(500).optional() });
+  const steer = (kind: 'cancel' | 'review') => async (req: Request, res: Response) => {
+    const incidentId = String(req.params.incidentId);
+    if (!INCIDENT_ID.test(incidentId)) throw new HttpError(400, 'invalid_incident_id', 'Malformed incident id');
+    const caller = String(res.locals.caller);
+    const parsed = (kind === 'review' ? reviewBody : cancelBody).safeParse(req.body ?? {});
+    if (!parsed.success) {
+      throw new HttpError(400, 'invalid_body', `Invalid ${kind} request`, {
+        issues: parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`),
+      });
+    }
+    for (const workspace of deps.intake.allowedWorkspaces) {
+      const result =
+        kind === 'review'
+          ? await deps.verifications.review(workspace, incidentId, { ...(parsed.data as z.infer<typeof reviewBody>), reviewer: caller })
+          : await deps.verifications.cancel(workspace, incidentId, {
+              reason: (parsed.data as z.infer<typeof cancelBody>).reason ?? 'Cancelled through the gateway',
+              requestedBy: caller,
+            });
+      if (result.kind === 'unknown') continue;
+      if (result.kind === 'accepted') {
+        res.status(kind === 'review' ? 200 : 202).json({ status: kind === 'review' ? 'review_recorded' : 'cancellation_requested', workflowId: result.workflowId });
+        return;
+      }
+      const why = result.kind === 'finished' ? 'the verification has already finished' : `the verification is ${result.state.status}, not awaiting review`;
+      throw new HttpError(409, 'not_applicable', `Cannot ${kind}: ${why}`, { workflowId: result.workflowId });
+    }
+    throw new HttpError(404, 'unknown_incident', `No verification for incident ${incidentId}`);
+  };
+  app.post('/api/incidents/:incidentId/cancel', apiKey, requireJson, json, steer('cancel'));
+  app.post('/api/incidents/:incidentId/review', apiKey, requireJson, json, steer('review'));
+
   app.post(
     '/api/webhooks/incode',
+    limits.webhookPerIp,
     requireWebhookSecret(deps.webhook.headerName, deps.webhook.secret),
     requireJson,
     json,
@@ -131,6 +206,7 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
       if (!parsed.ok) throw new HttpError(400, 'invalid_webhook', 'Not an Incode session webhook', { issues: parsed.issues });
       const { event, wakesWorkflow } = parsed.value;
       const routed = await deps.verifications.routeEvent(event, { signal: wakesWorkflow });
+      res.locals.webhookOutcome = routed.kind;
       if (routed.kind === 'unknown') {
         throw new HttpError(404, 'unknown_incident', 'No verification matches this webhook');
       }
@@ -148,6 +224,10 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
   });
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
     if (error instanceof HttpError) {
       if (error.headers) res.set(error.headers);
       res.status(error.status).json({ error: { code: error.code, message: error.message, ...error.details } });
