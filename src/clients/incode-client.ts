@@ -1,3 +1,4 @@
+import type { ApiErrorObserver } from '../observability/api-errors';
 import type { ConfirmedSessionResult, ConfirmedSessionState } from '../shared/types';
 import { INCODE_USER_NOT_FOUND, IncodeApiError, parseIncodeErrorBody, retryAfterMs } from './incode-errors';
 
@@ -47,12 +48,15 @@ export class IncodeClient {
   private readonly fetchImpl: typeof fetch;
   private readonly timeoutMs: number;
   private readonly now: () => number;
+  private readonly onApiError?: ApiErrorObserver;
 
   constructor(
     private readonly settings: IncodeSettingsSource,
-    options: { fetch?: typeof fetch; timeoutMs?: number; now?: () => number } = {},
+    /** `onApiError` hears of every HTTP call that failed (status >= 400, timeout, network), for `itdr_api_errors_total`. */
+    options: { fetch?: typeof fetch; timeoutMs?: number; now?: () => number; onApiError?: ApiErrorObserver } = {},
   ) {
     this.fetchImpl = options.fetch ?? fetch;
+    this.onApiError = options.onApiError;
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.now = options.now ?? Date.now;
   }
@@ -112,7 +116,15 @@ export class IncodeClient {
   ): Promise<unknown> {
     let settings = await this.settings.get();
     for (let attempt = 0; ; attempt++) {
-      const token = await this.accessToken(settings);
+      let token: CachedToken;
+      try {
+        token = await this.accessToken(settings);
+      } catch (error) {
+        // Refused client credentials may have been rotated in Key Vault: re-read them once.
+        if (attempt > 0 || !(error instanceof IncodeApiError) || error.kind !== 'CredentialsRejected') throw error;
+        settings = await this.settings.refresh();
+        continue;
+      }
       const response = await this.send(`${trimSlash(settings.apiBaseUrl)}${path}`, {
         method,
         headers: {
@@ -175,12 +187,16 @@ export class IncodeClient {
   }
 
   private async send(url: string, init: RequestInit): Promise<Response> {
+    let response: Response;
     try {
-      return await this.fetchImpl(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      response = await this.fetchImpl(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (error) {
+      this.onApiError?.('incode', (error as Error).name === 'TimeoutError' ? 'timeout' : 'network');
       const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
       throw new IncodeApiError('Network', `Incode unreachable at ${new URL(url).host}: ${reason}`);
     }
+    if (response.status >= 400) this.onApiError?.('incode', String(response.status));
+    return response;
   }
 
   private async readJson(response: Response, path: string): Promise<unknown> {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import type { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
@@ -6,11 +6,14 @@ import type { DestinationStream } from 'pino';
 import { createAzureCredential } from '../clients/azure-credential';
 import { loadGatewayConfig, loadWorkerConfig, type GatewayConfig } from '../config/config';
 import { startGateway, type RunningGateway } from '../gateway/create-gateway';
+import { createWorkerMetrics, type WorkerMetrics } from '../observability/metrics';
+import { startMetricsServer, type MetricsServer } from '../observability/metrics-server';
+import { startTracing } from '../observability/tracing';
 import { createLogger } from '../shared/logger';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { ensureDevCertificates } from '../simulator/tls';
 import { createTemporalClient } from '../temporal/connection';
-import { connectWorker, createVerificationWorker } from '../worker/create-worker';
+import { connectWorker, createVerificationWorker, workerReadiness } from '../worker/create-worker';
 import { createWorkerActivities } from '../worker/dependencies';
 import { cacheDir } from './temporal-server';
 
@@ -27,6 +30,11 @@ export interface LocalStackOptions {
   workflowBundle?: WorkflowBundleOption;
   logDestination?: DestinationStream;
   logLevel?: string;
+  /**
+   * Serve the worker's /metrics, /healthz and /readyz on this port (0: a free one). Off when omitted:
+   * WORKER_METRICS_PORT is not used here, so stacks running side by side do not compete for 9464.
+   */
+  workerMetricsPort?: number;
 }
 
 export interface LocalStack {
@@ -36,10 +44,20 @@ export interface LocalStack {
   client: Client;
   /** The API key a caller of the gateway presents as `x-api-key`. */
   apiKey: string;
+  /**
+   * The Entra ID caller the gateway also accepts (as the Sentinel playbook's managed identity): its object id
+   * and the audiences of the gateway's app registration (App ID URI for v1 tokens, client id for v2). Get a
+   * token with `simulator.entraTokens.issue({ audience, objectId })`.
+   */
+  entraCaller: { name: string; objectId: string; audience: string; clientId: string };
   webhookSecret: string;
   /** The environment the worker and gateway were configured from (contains the generated secrets). */
   env: Record<string, string>;
   worker: Worker;
+  /** The worker's metrics (outcomes, time to verify, API errors); the gateway's are `gateway.metrics`. */
+  workerMetrics: WorkerMetrics;
+  /** Present when `workerMetricsPort` was given. */
+  workerMetricsServer?: MetricsServer;
   stop(): Promise<void>;
 }
 
@@ -62,6 +80,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const apiKey = randomBytes(24).toString('base64url');
   const webhookSecret = randomBytes(24).toString('base64url');
+  const entraCaller = { name: 'sentinel-playbook', objectId: randomUUID(), audience: 'api://itdr-verify-gateway', clientId: randomUUID() };
   const workspace = simulator.sentinel.defaultWorkspace;
   const env: Record<string, string> = {
     TEMPORAL_ADDRESS: options.temporalAddress,
@@ -77,6 +96,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     GATEWAY_PORT: String(options.gatewayPort ?? 0),
     GATEWAY_HOST: '127.0.0.1',
     GATEWAY_API_KEYS: `local-dev=${apiKey}`,
+    GATEWAY_ENTRA_TENANT_ID: simulator.tenantId,
+    GATEWAY_ENTRA_AUDIENCE: `${entraCaller.audience},${entraCaller.clientId}`,
+    GATEWAY_ENTRA_ALLOWED_CALLERS: `${entraCaller.name}=${entraCaller.objectId}`,
+    GATEWAY_ENTRA_AUTHORITY_HOST: simulator.urls.entra,
     INCODE_WEBHOOK_SECRET: webhookSecret,
     LOG_LEVEL: options.logLevel ?? 'warn',
     ...options.env,
@@ -90,6 +113,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const stopper of stoppers.reverse()) await stopper().catch(() => undefined);
   };
   try {
+    // OTEL_TRACING_ENABLED=true: one tracer provider for both (one process); stopped last, so it flushes everything.
+    const tracingConfig = workerConfig.observability?.tracing;
+    const tracing = tracingConfig?.enabled ? await startTracing(tracingConfig) : undefined;
+    if (tracing) stoppers.push(() => tracing.shutdown());
+    const workerMetrics = createWorkerMetrics();
     const nativeConnection: NativeConnection = await connectWorker(workerConfig.temporal);
     stoppers.push(() => nativeConnection.close());
     const worker = await createVerificationWorker({
@@ -100,17 +128,32 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         azure: workerConfig.azure,
         keyVault: workerConfig.keyVault,
         incodeHttpTimeoutMs: workerConfig.incodeHttpTimeoutMs,
+        onApiError: workerMetrics.observeApiError,
       }),
       tuning: { maxCachedWorkflows: workerConfig.maxCachedWorkflows, maxConcurrentActivities: workerConfig.maxConcurrentActivities },
       workflowBundle: options.workflowBundle,
+      observability: { metrics: workerMetrics, tracing },
     });
     const running = worker.run();
     stoppers.push(async () => {
-      worker.shutdown();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
 
-    const { client, connection }: { client: Client; connection: Connection } = await createTemporalClient(gatewayConfig.temporal);
+    const workerMetricsServer =
+      options.workerMetricsPort === undefined
+        ? undefined
+        : await startMetricsServer({
+            host: '127.0.0.1',
+            port: options.workerMetricsPort,
+            registry: workerMetrics.registry,
+            readiness: () => workerReadiness(worker),
+          });
+    if (workerMetricsServer) stoppers.push(() => workerMetricsServer.close());
+
+    const { client, connection }: { client: Client; connection: Connection } = await createTemporalClient(gatewayConfig.temporal, {
+      tracing: Boolean(tracing),
+    });
     stoppers.push(() => connection.close());
     const gateway = await startGateway({
       config: gatewayConfig,
@@ -122,7 +165,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stoppers.push(() => gateway.close());
     simulator.setWebhookTarget(`${gateway.url}/api/webhooks/incode`, { [gatewayConfig.webhook.headerName]: webhookSecret });
 
-    return { simulator, gateway, gatewayConfig, client, apiKey, webhookSecret, env, worker, stop };
+    return { simulator, gateway, gatewayConfig, client, apiKey, entraCaller, webhookSecret, env, worker, workerMetrics, workerMetricsServer, stop };
   } catch (error) {
     await stop();
     throw error;

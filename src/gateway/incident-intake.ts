@@ -1,6 +1,6 @@
 import type { SentinelClient } from '../clients/sentinel-client';
 import { deterministicGuid } from '../shared/ids';
-import type { VerificationPolicy, VerificationRequest, WorkspaceRef } from '../shared/types';
+import type { VerificationPolicy, VerificationRequest, VerificationSubject, WorkspaceRef } from '../shared/types';
 import { HttpError } from './http-error';
 import { emailOfAccount, type IncidentRequest } from './incident-request';
 
@@ -24,11 +24,16 @@ function sameWorkspace(a: WorkspaceRef, b: WorkspaceRef): boolean {
  * exist in a workspace this deployment serves, be open, and name a user. The incident as Sentinel holds it
  * is trusted over what the caller claims (title, number, severity).
  */
+/** More accounts than this in one incident is a mass event for analysts, not a prompt to each user. */
+const MAX_ACCOUNTS = 10;
+
+export type PreparedVerification = VerificationRequest & { subjects: VerificationSubject[] };
+
 export async function prepareVerification(
   options: IntakeOptions,
   request: IncidentRequest,
   requestedBy: string,
-): Promise<VerificationRequest> {
+): Promise<PreparedVerification> {
   const workspace = request.workspace ?? options.defaultWorkspace;
   const served = options.allowedWorkspaces.find((candidate) => sameWorkspace(candidate, workspace));
   if (!served) {
@@ -42,14 +47,22 @@ export async function prepareVerification(
     throw new HttpError(409, 'incident_closed', `Incident ${request.incidentId} is already closed; no verification was started`);
   }
 
-  let email = request.userEmail;
-  let account = request.accounts.find((candidate) => emailOfAccount(candidate));
-  if (!email && !account) {
+  let accounts = request.accounts.filter((candidate) => emailOfAccount(candidate));
+  if (!request.userEmail && accounts.length === 0) {
     // A trimmed trigger payload may lack relatedEntities: ask Sentinel for the incident's entities.
-    account = (await options.sentinel.listAccounts(served, request.incidentId)).find((candidate) => emailOfAccount(candidate));
+    accounts = (await options.sentinel.listAccounts(served, request.incidentId)).filter((candidate) => emailOfAccount(candidate));
   }
-  email ??= account && emailOfAccount(account);
-  if (!email) {
+  // The simple body names its user; a Sentinel incident may name several accounts (one verification each).
+  const subjects: VerificationSubject[] = request.userEmail
+    ? [{ email: request.userEmail }]
+    : accounts.map((account) => ({
+        email: emailOfAccount(account)!,
+        upn: emailOfAccount(account),
+        aadUserId: account.aadUserId,
+        displayName: account.friendlyName ?? account.displayName,
+      }));
+  const unique = subjects.filter((subject, index) => subjects.findIndex((other) => other.email === subject.email) === index);
+  if (unique.length === 0) {
     await options.sentinel.upsertComment(
       served,
       request.incidentId,
@@ -58,19 +71,18 @@ export async function prepareVerification(
     );
     throw new HttpError(422, 'no_account', `Incident ${request.incidentId} names no user account to verify`);
   }
+  if (unique.length > MAX_ACCOUNTS) {
+    throw new HttpError(422, 'too_many_accounts', `Incident ${request.incidentId} names ${unique.length} accounts; at most ${MAX_ACCOUNTS} are verified automatically`);
+  }
 
   return {
+    subjects: unique,
     incidentId: request.incidentId,
     incidentNumber: incident.incidentNumber,
     incidentTitle: incident.title,
     incidentSeverity: incident.severity ?? request.severity,
     workspace: served,
-    subject: {
-      email,
-      upn: account ? emailOfAccount(account) : undefined,
-      aadUserId: account?.aadUserId,
-      displayName: account?.friendlyName ?? account?.displayName,
-    },
+    subject: unique[0],
     source: request.source,
     requestedBy,
     policy: options.policy,

@@ -8,7 +8,16 @@ import {
 } from '@temporalio/client';
 import type { identityVerification } from '../workflows';
 import { verificationWorkflowId } from '../shared/ids';
-import { joinVerificationUpdate, statusQuery, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../shared/messages';
+import {
+  cancelVerificationSignal,
+  joinVerificationUpdate,
+  reviewDecisionUpdate,
+  statusQuery,
+  verificationLinkUpdate,
+  verificationResultSignal,
+  WORKFLOW_TYPE,
+  WORKFLOW_TYPES,
+} from '../shared/messages';
 import {
   IncidentIdAttribute,
   IncidentNumberAttribute,
@@ -19,12 +28,26 @@ import {
   VerifiedUserAttribute,
   WorkspaceAttribute,
 } from '../shared/search-attributes';
-import type { IncodeSessionEvent, VerificationLinkResult, VerificationRequest, VerificationState, WorkspaceRef } from '../shared/types';
+import type {
+  CancelRequest,
+  IncidentVerificationRequest,
+  IncodeSessionEvent,
+  ReviewDecision,
+  VerificationLinkResult,
+  VerificationRequest,
+  VerificationState,
+  VerificationSubject,
+  WorkspaceRef,
+} from '../shared/types';
 
 export type StartResult =
   | { kind: 'link-or-reason'; workflowId: string; result: VerificationLinkResult; joined?: boolean }
   | { kind: 'already-finished'; workflowId: string; state?: VerificationState }
   | { kind: 'deadline'; workflowId: string };
+
+export type SteerResult =
+  | { kind: 'accepted' | 'finished' | 'refused'; workflowId: string; state: VerificationState }
+  | { kind: 'unknown' };
 
 export type SignalResult =
   | { kind: 'signalled'; workflowId: string }
@@ -44,24 +67,39 @@ export class VerificationService {
    * Update-With-Start: starts the incident's workflow if none runs, or joins the running one, and returns
    * the link as soon as the workflow has it. A completed verification is not started again.
    */
-  async startOrJoin(request: VerificationRequest, deadlineMs: number): Promise<StartResult> {
+  async startOrJoin(prepared: VerificationRequest & { subjects?: VerificationSubject[] }, deadlineMs: number): Promise<StartResult> {
+    const { subjects, ...request } = prepared;
     const workflowId = verificationWorkflowId(request.workspace, request.incidentId);
+    if (subjects && subjects.length > 1) {
+      const { subject: _first, ...incidentRequest } = request;
+      return this.updateWithStart(WORKFLOW_TYPES.incident, workflowId, { ...incidentRequest, subjects }, subjects[0].email, deadlineMs);
+    }
     if ((request.policy.joinWindowMs ?? 0) > 0 && !(await this.describe(workflowId))) {
       const joined = await this.joinPendingVerificationOfUser(request, deadlineMs);
       if (joined) return joined;
     }
-    const startWorkflowOperation = new WithStartWorkflowOperation<typeof identityVerification>(WORKFLOW_TYPE, {
+    return this.updateWithStart(WORKFLOW_TYPE, workflowId, request, request.subject.email, deadlineMs);
+  }
+
+  private async updateWithStart(
+    workflowType: string,
+    workflowId: string,
+    request: VerificationRequest | IncidentVerificationRequest,
+    user: string,
+    deadlineMs: number,
+  ): Promise<StartResult> {
+    const startWorkflowOperation = new WithStartWorkflowOperation<typeof identityVerification>(workflowType, {
       workflowId,
       taskQueue: this.taskQueue,
-      args: [request],
+      args: [request as VerificationRequest],
       workflowIdConflictPolicy: 'USE_EXISTING',
       // A verification that ended is final; one that crashed (failed, terminated) may be started again.
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-      staticSummary: `Verify ${request.subject.email} for incident ${request.incidentNumber ?? request.incidentId}`,
+      staticSummary: `Verify ${user} for incident ${request.incidentNumber ?? request.incidentId}`,
       typedSearchAttributes: [
         { key: IncidentIdAttribute, value: request.incidentId },
         { key: WorkspaceAttribute, value: request.workspace.workspaceName },
-        { key: VerifiedUserAttribute, value: request.subject.email },
+        { key: VerifiedUserAttribute, value: user },
         { key: VerificationStatusAttribute, value: 'CreatingSession' },
         ...(request.incidentSeverity ? [{ key: IncidentSeverityAttribute, value: request.incidentSeverity }] : []),
         ...(request.incidentNumber !== undefined ? [{ key: IncidentNumberAttribute, value: request.incidentNumber }] : []),
@@ -156,6 +194,29 @@ export class VerificationService {
     return { workflowId, running: description.status.name === 'RUNNING', state: await this.queryStatus(workflowId) };
   }
 
+  /** Asks the incident's running verification to stop without touching the incident. */
+  async cancel(workspace: WorkspaceRef, incidentId: string, cancel: CancelRequest): Promise<SteerResult> {
+    const found = await this.status(workspace, incidentId);
+    if (!found) return { kind: 'unknown' };
+    if (!found.running) return { kind: 'finished', workflowId: found.workflowId, state: found.state };
+    await this.client.workflow.getHandle(found.workflowId).signal(cancelVerificationSignal, cancel);
+    return { kind: 'accepted', workflowId: found.workflowId, state: found.state };
+  }
+
+  /** Hands a reviewer's decision to a verification awaiting review; refused in any other state. */
+  async review(workspace: WorkspaceRef, incidentId: string, decision: ReviewDecision): Promise<SteerResult> {
+    const found = await this.status(workspace, incidentId);
+    if (!found) return { kind: 'unknown' };
+    if (!found.running) return { kind: 'finished', workflowId: found.workflowId, state: found.state };
+    try {
+      const state = await this.client.workflow.getHandle(found.workflowId).executeUpdate(reviewDecisionUpdate, { args: [decision] });
+      return { kind: 'accepted', workflowId: found.workflowId, state };
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) return { kind: 'refused', workflowId: found.workflowId, state: found.state };
+      throw error;
+    }
+  }
+
   private queryStatus(workflowId: string): Promise<VerificationState> {
     return this.client.workflow.getHandle(workflowId).query(statusQuery);
   }
@@ -169,7 +230,8 @@ export class VerificationService {
     }
     if (event.interviewId) {
       // Visibility is eventually consistent; this path only serves webhooks that lack externalCustomerId.
-      const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ${InterviewIdAttribute.name} = '${event.interviewId}'`;
+      // Parents of multi-account incidents carry no interview id; their children do, and name their parent.
+      const query = `${InterviewIdAttribute.name} = '${event.interviewId}'`;
       for await (const execution of this.client.workflow.list({ query, pageSize: 1 })) {
         return this.describe(execution.workflowId);
       }

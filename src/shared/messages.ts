@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { IncodeSessionEvent, LinkedIncident, VerificationLinkResult, VerificationState } from './types';
+import type { CancelRequest, IncodeSessionEvent, LinkedIncident, ReviewDecision, VerificationLinkResult, VerificationState } from './types';
 
 /** Incode's session webhook, forwarded by the gateway. */
 export const verificationResultSignal = defineSignal<[IncodeSessionEvent]>('verificationResult');
@@ -13,6 +13,19 @@ export const verificationLinkUpdate = defineUpdate<VerificationLinkResult>('veri
  */
 export const joinVerificationUpdate = defineUpdate<VerificationLinkResult, [LinkedIncident]>('joinVerification');
 
+/** Stops a waiting verification without touching the incident (an analyst closed or deleted it). */
+export const cancelVerificationSignal = defineSignal<[CancelRequest]>('cancelVerification');
+
+/**
+ * Reminds the user now (an operator's "resend"): a reminder comment, and a new Incode session when the
+ * link has expired. Fetch the current link afterwards with the `verificationLink` update.
+ */
+export const resendLinkSignal = defineSignal<[{ requestedBy: string }]>('resendLink');
+
+/** A reviewer approves or rejects a verification that awaits review; refused in any other state. */
+export const reviewDecisionUpdate = defineUpdate<VerificationState, [ReviewDecision]>('reviewDecision');
+
 export const statusQuery = defineQuery<VerificationState>('status');
 
 export const WORKFLOW_TYPE = 'identityVerification';
+export const WORKFLOW_TYPES = { user: WORKFLOW_TYPE, incident: 'incidentVerification' } as const;

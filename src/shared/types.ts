@@ -45,6 +45,11 @@ export interface VerificationPolicy {
    * decision for all). 0 or absent: every incident gets its own verification.
    */
   joinWindowMs?: number;
+  /** How long a human reviewer has once a verification needs review; absent: the verification deadline applies. */
+  reviewTimeoutMs?: number;
+  /** Remind (and renew an expired link) every this long while the user has not finished; 0 or absent: never. */
+  reminderIntervalMs?: number;
+  maxReminders?: number;
 }
 
 export type IncidentSource = 'simple' | 'sentinel-playbook';
@@ -61,6 +66,23 @@ export interface VerificationRequest {
   /** Who asked for it (the authenticated caller of the gateway), for the audit comment. */
   requestedBy: string;
   policy: VerificationPolicy;
+  /**
+   * Set when this verification checks one account of a multi-account incident: the incident workflow
+   * created the session and decides on the incident; this one only confirms the account's result.
+   */
+  accountOf?: { parentWorkflowId: string; session: VerificationSession };
+}
+
+/** Input of the `incidentVerification` workflow: an incident that names several accounts. */
+export interface IncidentVerificationRequest extends Omit<VerificationRequest, 'subject' | 'accountOf'> {
+  subjects: VerificationSubject[];
+}
+
+export interface AccountLink {
+  user: string;
+  interviewId: string;
+  verificationUrl: string;
+  expiresAt: string;
 }
 
 /**
@@ -78,6 +100,8 @@ export const VERIFICATION_STATUSES = [
   'SessionError',
   'IncidentGone',
   'IdentityMismatch',
+  'AwaitingReview',
+  'Cancelled',
 ] as const;
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 
@@ -89,6 +113,7 @@ export const FINAL_STATUSES: readonly VerificationStatus[] = [
   'SessionError',
   'IncidentGone',
   'IdentityMismatch',
+  'Cancelled',
 ];
 
 /** Session state as Incode reports it when read back; the only evidence a decision is made on. */
@@ -123,7 +148,15 @@ export interface VerificationSession {
 
 /** The answer of the `verificationLink` update: the link, or why there is none. */
 export type VerificationLinkResult =
-  | { kind: 'link'; interviewId: string; verificationUrl: string; expiresAt: string; status: VerificationStatus }
+  | {
+      kind: 'link';
+      interviewId: string;
+      verificationUrl: string;
+      expiresAt: string;
+      status: VerificationStatus;
+      /** Multi-account incidents: one link per account (the fields above are the first account's). */
+      accounts?: AccountLink[];
+    }
   | { kind: 'no-link'; status: VerificationStatus; reason: string };
 
 export type IncidentAction = 'Closed' | 'Escalated' | 'CommentedOnly' | 'None';
@@ -136,9 +169,22 @@ export interface VerificationOutcome {
   interviewId?: string;
   decidedAt: string;
   /** How the deciding result was obtained: the webhook triggered a read-back, or a scheduled poll found it. */
-  confirmedBy?: 'webhook+read-back' | 'poll';
+  confirmedBy?: 'webhook+read-back' | 'poll' | 'reviewer';
   /** Every incident the decision was applied to, the verification's own first (absent in v1 histories). */
   incidents?: IncidentDecision[];
+}
+
+/** An analyst closed or deleted the incident, or asked to stop: the verification ends and changes nothing. */
+export interface CancelRequest {
+  reason: string;
+  requestedBy: string;
+}
+
+/** A human reviewer's decision on a verification awaiting review. */
+export interface ReviewDecision {
+  decision: 'approve' | 'reject';
+  reviewer: string;
+  note?: string;
 }
 
 /** Another incident of the same user that joined a running verification. */
@@ -171,6 +217,12 @@ export interface VerificationState {
   ignoredEvents: number;
   /** Incidents of the same user that joined this verification. */
   linkedIncidents?: string[];
+  remindersSent?: number;
+  /** Multi-account incidents: where each account stands. */
+  accounts?: Array<{ user: string; interviewId?: string; status: VerificationStatus }>;
+  /** Why the verification needs a human, while it is AwaitingReview. */
+  reviewReason?: string;
+  reviewDeadline?: string;
   outcome?: VerificationOutcome;
 }
 

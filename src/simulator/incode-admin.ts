@@ -5,6 +5,12 @@ import { IncodeSessionError, type IncodeStore, type SessionErrorKind } from './i
 
 const STATUS_FOR: Record<SessionErrorKind, number> = { BadOutcome: 400, NotFound: 404, AlreadyFinished: 409, Expired: 409 };
 
+const verifiedIdentitySchema = z.strictObject({
+  firstName: z.string().min(1).max(200).optional(),
+  lastName: z.string().min(1).max(200).optional(),
+  birthDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').optional(),
+});
+
 const webhookSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
   headers: z.record(z.string(), z.string()).optional(),
@@ -12,7 +18,8 @@ const webhookSchema = z.strictObject({
 
 /**
  * Scripted control of the simulated Incode (mounted under /simulator on the API server):
- * - POST /incode/sessions/ID/complete {"outcome":"succeeded"|"failed"} finishes a session and sends its webhook
+ * - POST /incode/sessions/ID/complete {"outcome":"succeeded"|"failed", "verifiedLoginHint"?, "verifiedIdentity"?:
+ *   {"firstName","lastName","birthDate"}} finishes a session and sends its webhook
  * - GET /incode/sessions, POST /incode/directory {"email"}, PUT /incode/webhook {"url","headers"},
  *   PUT /incode/drop-webhooks {"drop": true|false}, GET /incode/webhook-deliveries
  */
@@ -27,9 +34,14 @@ export function incodeAdminRouter(store: IncodeStore): Router {
   router.post('/incode/sessions/:interviewId/complete', async (req, res) => {
     const body = (req.body as Record<string, unknown> | undefined) ?? {};
     const verifiedLoginHint = typeof body.verifiedLoginHint === 'string' ? body.verifiedLoginHint : undefined;
+    const identity = body.verifiedIdentity === undefined ? undefined : verifiedIdentitySchema.safeParse(body.verifiedIdentity);
+    if (identity && !identity.success) return adminError(res, 400, 'BadRequest', `verifiedIdentity: ${z.prettifyError(identity.error)}`);
     try {
       res.json(
-        await store.completeSession(req.params.interviewId ?? '', typeof body.outcome === 'string' ? body.outcome : '', { verifiedLoginHint }),
+        await store.completeSession(req.params.interviewId ?? '', typeof body.outcome === 'string' ? body.outcome : '', {
+          verifiedLoginHint,
+          verifiedIdentity: identity?.data,
+        }),
       );
     } catch (error) {
       if (!(error instanceof IncodeSessionError)) throw error;

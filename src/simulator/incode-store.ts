@@ -33,6 +33,15 @@ export interface IncodeSession {
   webhook?: WebhookResult;
   /** Whom Incode reports as verified, when a test makes it differ from the login hint (another person passed). */
   verifiedLoginHint?: string;
+  /** Name and birth date read from the verified document (reported by the score as `ocr`), when a test sets them. */
+  verifiedIdentity?: VerifiedIdentity;
+}
+
+/** What the document said; birthDate as YYYY-MM-DD. */
+export interface VerifiedIdentity {
+  firstName?: string;
+  lastName?: string;
+  birthDate?: string;
 }
 
 export interface WebhookDelivery extends DeliveryAttempt {
@@ -196,7 +205,11 @@ export class IncodeStore {
    * Finishes a pending session as the user would, then sends the session webhook (unless dropped) and waits
    * for its delivery, retry included.
    */
-  async completeSession(interviewId: string, outcome: string, options: { verifiedLoginHint?: string } = {}): Promise<CompletionResult> {
+  async completeSession(
+    interviewId: string,
+    outcome: string,
+    options: { verifiedLoginHint?: string; verifiedIdentity?: VerifiedIdentity } = {},
+  ): Promise<CompletionResult> {
     if (!SESSION_OUTCOMES.includes(outcome as SessionOutcome)) {
       throw new IncodeSessionError('BadOutcome', `outcome must be one of ${SESSION_OUTCOMES.map((value) => `"${value}"`).join(', ')}`);
     }
@@ -208,6 +221,7 @@ export class IncodeStore {
     session.state = outcome as SessionOutcome;
     session.completedAt = new Date();
     if (options.verifiedLoginHint) session.verifiedLoginHint = options.verifiedLoginHint.toLowerCase();
+    if (options.verifiedIdentity) session.verifiedIdentity = { ...options.verifiedIdentity };
     const webhook = await this.sendWebhook(session, outcome as SessionOutcome);
     session.webhook = webhook;
     return { interviewId: session.interviewId, outcome: outcome as SessionOutcome, webhook };
@@ -239,7 +253,9 @@ function newInterviewId(createdAt: Date): string {
 }
 
 function copySession(session: IncodeSession): IncodeSession {
-  return { ...session, webhook: session.webhook && { ...session.webhook } };
+  const copy = { ...session, webhook: session.webhook && { ...session.webhook } };
+  if (session.verifiedIdentity) copy.verifiedIdentity = { ...session.verifiedIdentity };
+  return copy;
 }
 
 function sameSecret(given: string | undefined, expected: string): boolean {

@@ -85,6 +85,8 @@ export function incodeApiRouter(store: IncodeStore, apiBaseUrl: () => string): R
       interviewId: session.interviewId,
       ...(session.externalCustomerId !== undefined ? { externalCustomerId: session.externalCustomerId } : {}),
       loginHint: session.verifiedLoginHint ?? session.loginHint,
+      // The document's data, when a test set it (field name assumed: see README).
+      ...(session.verifiedIdentity ? { ocr: { ...session.verifiedIdentity } } : {}),
     });
   });
 

@@ -1,6 +1,9 @@
 import type {
   ConfirmedSessionResult,
+  IncidentVerificationRequest,
+  VerificationOutcome,
   LinkedIncident,
+  ReviewDecision,
   ConfirmedSessionState,
   VerificationRequest,
   VerificationSession,
@@ -46,6 +49,60 @@ export const messages = {
       `${PREFIX} Identity verification requested for ${describeSubject(request.subject)}: this incident joined the verification already running for incident ${request.incidentNumber ?? request.incidentId}.`,
       `Requested by: ${linked.requestedBy} at ${new Date().toISOString()}.`,
       `Incode interview id: ${session.interviewId}; the same link (valid until ${session.expiresAt}) applies. Its outcome will be applied to this incident too; deadline ${deadline}.`,
+    ].join('\n');
+  },
+
+  requestedAccounts(request: IncidentVerificationRequest, accounts: Array<{ user: string; session: VerificationSession }>, deadline: string): string {
+    return [
+      `${PREFIX} Identity verification requested for the ${accounts.length} accounts of this incident.`,
+      `Requested by: ${request.requestedBy} at ${new Date().toISOString()}.`,
+      ...accounts.map((account) => `- ${account.user}: Incode interview ${account.session.interviewId}, link valid until ${account.session.expiresAt}`),
+      `The links were returned to the caller to pass on. The incident closes only when every account is verified, and is escalated as soon as one is not; deadline ${deadline}.`,
+    ].join('\n');
+  },
+
+  accountsVerified(request: IncidentVerificationRequest, accounts: Array<{ user: string; outcome: VerificationOutcome }>): string {
+    return [
+      `${PREFIX} Every account of this incident passed the biometric identity verification:`,
+      ...accounts.map((account) => `- ${account.user}: interview ${account.outcome.interviewId ?? 'n/a'}, confirmed by ${account.outcome.confirmedBy ?? 'n/a'} at ${account.outcome.decidedAt}`),
+      `Closing as ${request.policy.closeClassification} / ${request.policy.closeClassificationReason}.`,
+    ].join('\n');
+  },
+
+  accountsFailed(request: IncidentVerificationRequest, failed: Array<{ user: string; status: string; reason: string }>): string {
+    return [
+      `${PREFIX} Not every account of this incident could be verified:`,
+      ...failed.map((account) => `- ${account.user}: ${account.status}. ${account.reason.replace(/^\[itdr-verify\] /, '')}`),
+      `Escalated to ${request.policy.escalationSeverity} severity and labelled "${request.policy.failureLabel}"; the other accounts' verifications were stopped.`,
+    ].join('\n');
+  },
+
+  reminder(request: VerificationRequest, reminder: number, session: VerificationSession, renewed: boolean): string {
+    return [
+      `${PREFIX} Reminder ${reminder}: ${describeSubject(request.subject)} has not completed the identity verification yet.`,
+      renewed
+        ? `The previous link had expired: a new Incode session (interview ${session.interviewId}) was created, valid until ${session.expiresAt}. Repeat the original request to the gateway to get the new link.`
+        : `The link (interview ${session.interviewId}) stays valid until ${session.expiresAt}; please remind the user.`,
+    ].join('\n');
+  },
+
+  reviewed(request: VerificationRequest, review: ReviewDecision, interviewId: string): string {
+    const verdict = review.decision === 'approve' ? 'APPROVED' : 'REJECTED';
+    return [
+      `${PREFIX} Manual review ${verdict} by ${review.reviewer} for ${describeSubject(request.subject)} (Incode interview ${interviewId}).`,
+      review.note ? `Reviewer's note: ${review.note}` : '',
+      review.decision === 'approve'
+        ? `Closing as ${request.policy.closeClassification} / ${request.policy.closeClassificationReason}.`
+        : `Escalated to ${request.policy.escalationSeverity} severity and labelled "${request.policy.failureLabel}".`,
+    ]
+      .filter(Boolean)
+      .join('\n');
+  },
+
+  reviewTimedOut(request: VerificationRequest, why: string): string {
+    return [
+      `${PREFIX} The verification of ${describeSubject(request.subject)} needed a manual review (${why}) and no reviewer decided in time.`,
+      `Escalated to ${request.policy.escalationSeverity} severity and labelled "${request.policy.failureLabel}".`,
     ].join('\n');
   },
 

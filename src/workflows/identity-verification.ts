@@ -1,17 +1,21 @@
 import {
-  ActivityFailure,
   allHandlersFinished,
-  ApplicationFailure,
   condition,
   log,
   patched,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { VerificationActivities } from '../activities';
-import { joinVerificationUpdate, statusQuery, verificationLinkUpdate, verificationResultSignal } from '../shared/messages';
+import {
+  cancelVerificationSignal,
+  joinVerificationUpdate,
+  resendLinkSignal,
+  reviewDecisionUpdate,
+  statusQuery,
+  verificationLinkUpdate,
+  verificationResultSignal,
+} from '../shared/messages';
 import {
   InterviewIdAttribute,
   LinkedIncidentsAttribute,
@@ -19,11 +23,12 @@ import {
   VerificationStatusAttribute,
 } from '../shared/search-attributes';
 import type {
+  CancelRequest,
   ConfirmedSessionResult,
   IncidentAction,
   IncidentDecision,
-  IncidentUpdateResult,
   IncodeSessionEvent,
+  ReviewDecision,
   VerificationLinkResult,
   VerificationOutcome,
   VerificationRequest,
@@ -32,26 +37,16 @@ import type {
   VerificationStatus,
   WorkspaceRef,
 } from '../shared/types';
+import {
+  actionFor,
+  applicationFailureOf,
+  closeIncident,
+  commentOnIncident,
+  createVerificationSession,
+  escalateIncident,
+  readSessionResult,
+} from './activity-proxies';
 import { describeSubject, messages } from './comments';
-
-// Session creation gives up after about a minute: the caller is waiting, and a long Incode outage is
-// better escalated to an analyst than hidden.
-const { createVerificationSession } = proxyActivities<VerificationActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 6 },
-});
-
-const { readSessionResult } = proxyActivities<VerificationActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
-});
-
-// The decision must reach the incident: keep retrying transient ARM trouble for up to a day.
-const { closeIncident, escalateIncident, commentOnIncident } = proxyActivities<VerificationActivities>({
-  startToCloseTimeout: '1m',
-  scheduleToCloseTimeout: '24h',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
-});
 
 /** Polls slow down by this factor each time nothing changed, up to this multiple of the configured interval. */
 const POLL_BACKOFF = 1.5;
@@ -83,7 +78,9 @@ export async function identityVerification(request: VerificationRequest): Promis
   let noLinkReason: string | undefined;
   let deciding = false;
   const inbox: IncodeSessionEvent[] = [];
-  const incidents: IncidentTarget[] = [{ workspace: request.workspace, incidentId: request.incidentId }];
+  // One account of a multi-account incident touches no incident: the incident workflow decides.
+  const incidents: IncidentTarget[] = request.accountOf ? [] : [{ workspace: request.workspace, incidentId: request.incidentId }];
+  const steering: Steering = {};
 
   const linkResult = (): VerificationLinkResult =>
     session
@@ -94,6 +91,25 @@ export async function identityVerification(request: VerificationRequest): Promis
   setHandler(verificationResultSignal, (event) => {
     inbox.push(event);
   });
+  setHandler(cancelVerificationSignal, (cancel) => {
+    steering.cancel ??= cancel;
+  });
+  setHandler(resendLinkSignal, () => {
+    steering.resend = true;
+  });
+  setHandler(
+    reviewDecisionUpdate,
+    (decision): VerificationState => {
+      steering.review = decision;
+      return state;
+    },
+    {
+      validator: (decision: ReviewDecision) => {
+        if (decision.decision !== 'approve' && decision.decision !== 'reject') throw new Error('decision must be approve or reject');
+        if (state.status !== 'AwaitingReview' || steering.review || deciding) throw new Error('this verification is not awaiting review');
+      },
+    },
+  );
   setHandler(verificationLinkUpdate, async (): Promise<VerificationLinkResult> => {
     await condition(() => session !== undefined || noLinkReason !== undefined);
     return linkResult();
@@ -147,7 +163,7 @@ export async function identityVerification(request: VerificationRequest): Promis
     const outcome: VerificationOutcome = {
       status,
       reason,
-      incidentAction: decisions[0].action,
+      incidentAction: decisions[0]?.action ?? 'None',
       decidedAt: new Date().toISOString(),
       ...extra,
       ...(decisions.length > 1 ? { incidents: decisions } : {}),
@@ -164,13 +180,27 @@ export async function identityVerification(request: VerificationRequest): Promis
     return actionFor(result, 'Escalated');
   };
 
+  const close = (reason: string) => async (incident: IncidentTarget): Promise<IncidentAction> => {
+    const result = await closeIncident({
+      ...incident,
+      classification: policy.closeClassification,
+      classificationReason: policy.closeClassificationReason,
+      classificationComment: reason,
+    });
+    const note = result.kind === 'already-closed' ? messages.analystAlreadyClosed(result.classification) : '';
+    await commentOnIncident({ ...incident, commentKey: 'decision', message: reason + note });
+    return actionFor(result, 'Closed');
+  };
+
   setStatus('CreatingSession', `Creating the Incode session for ${describeSubject(request.subject)}`);
   try {
-    session = await createVerificationSession({
-      loginHint: request.subject.email,
-      incidentId: request.incidentId,
-      linkValidityMinutes: policy.linkValidityMinutes,
-    });
+    session =
+      request.accountOf?.session ??
+      (await createVerificationSession({
+        loginHint: request.subject.email,
+        incidentId: request.incidentId,
+        linkValidityMinutes: policy.linkValidityMinutes,
+      }));
   } catch (error) {
     const failure = applicationFailureOf(error);
     const status: VerificationStatus = failure?.type === 'IncodeUserNotFound' ? 'UserNotFound' : 'SessionError';
@@ -191,95 +221,176 @@ export async function identityVerification(request: VerificationRequest): Promis
     if (reportsSessionState) upsertSearchAttributes([{ key: SessionStateAttribute, value: sessionState }]);
   };
   setStatus('AwaitingUser', `Waiting for ${request.subject.email} until ${state.deadline}`);
-  const requested = await commentOnIncident({
-    workspace: request.workspace,
-    incidentId: request.incidentId,
-    commentKey: 'requested',
-    message: messages.requested(request, session, state.deadline),
-  });
+  const requested = request.accountOf
+    ? { kind: 'updated' as const }
+    : await commentOnIncident({
+        workspace: request.workspace,
+        incidentId: request.incidentId,
+        commentKey: 'requested',
+        message: messages.requested(request, session, state.deadline),
+      });
   if (requested.kind === 'not-found') {
     return finish('IncidentGone', 'The incident no longer exists in Sentinel', async () => 'None', { interviewId: session.interviewId });
   }
 
-  const confirmed = await waitForConfirmedResult(session.interviewId, deadline, policy.pollIntervalMs, inbox, state, setStatus, reportSessionState);
-  const evidence = { interviewId: session.interviewId, confirmedBy: confirmed?.trigger };
+  const waited = await waitForDecision({
+    request,
+    deadline,
+    inbox,
+    state,
+    steering,
+    setStatus,
+    reportSessionState,
+    currentSession: () => session!,
+    renewSession: async (reminder) => {
+      // An expired link cannot be used any more: a new session (and link) replaces it; results of the old
+      // one are ignored from now on.
+      session = await createVerificationSession({
+        loginHint: request.subject.email,
+        incidentId: request.incidentId,
+        linkValidityMinutes: policy.linkValidityMinutes,
+      });
+      state.interviewId = session.interviewId;
+      state.linkExpiresAt = session.expiresAt;
+      upsertSearchAttributes([{ key: InterviewIdAttribute, value: session.interviewId }]);
+      return messages.reminder(request, reminder, session, true);
+    },
+    remind: async (message, reminder) => {
+      for (const incident of incidents) await commentOnIncident({ ...incident, commentKey: `reminder-${reminder}`, message });
+    },
+  });
+  const evidence = { interviewId: session.interviewId, confirmedBy: waited.kind === 'confirmed' ? waited.trigger : undefined };
 
-  if (confirmed?.result.state === 'Succeeded') {
-    const mismatch = identityMismatch(request, confirmed.result);
+  if (waited.kind === 'cancelled') {
+    const reason = `Stopped by ${waited.cancel.requestedBy}: ${waited.cancel.reason}`;
+    return finish('Cancelled', reason, async () => 'None', { interviewId: session.interviewId });
+  }
+  if (waited.kind === 'reviewed') {
+    const reason = messages.reviewed(request, waited.review, session.interviewId);
+    const reviewEvidence = { interviewId: session.interviewId, confirmedBy: 'reviewer' as const };
+    if (waited.review.decision === 'approve') return finish('Verified', reason, close(reason), reviewEvidence);
+    return finish('Failed', reason, escalate('decision', reason), reviewEvidence);
+  }
+  if (waited.kind === 'review-timed-out') {
+    const reason = messages.reviewTimedOut(request, state.reviewReason ?? 'review needed');
+    return finish('TimedOut', reason, escalate('decision', reason), { interviewId: session.interviewId });
+  }
+  if (waited.kind === 'confirmed' && waited.result.state === 'Succeeded') {
+    const mismatch = identityMismatch(request, waited.result);
     if (mismatch) {
-      const reason = messages.identityMismatch(request, confirmed.result, mismatch);
+      const reason = messages.identityMismatch(request, waited.result, mismatch);
       return finish('IdentityMismatch', reason, escalate('decision', reason), evidence);
     }
-    const reason = messages.verified(request, confirmed.result, confirmed.trigger);
-    return finish(
-      'Verified',
-      reason,
-      async (incident) => {
-        const result = await closeIncident({
-          ...incident,
-          classification: policy.closeClassification,
-          classificationReason: policy.closeClassificationReason,
-          classificationComment: reason,
-        });
-        const note = result.kind === 'already-closed' ? messages.analystAlreadyClosed(result.classification) : '';
-        await commentOnIncident({ ...incident, commentKey: 'decision', message: reason + note });
-        return actionFor(result, 'Closed');
-      },
-      evidence,
-    );
+    const reason = messages.verified(request, waited.result, waited.trigger);
+    return finish('Verified', reason, close(reason), evidence);
   }
-  if (confirmed?.result.state === 'Failed') {
-    const reason = messages.failed(request, confirmed.result, confirmed.trigger);
+  if (waited.kind === 'confirmed' && waited.result.state === 'Failed') {
+    const reason = messages.failed(request, waited.result, waited.trigger);
     return finish('Failed', reason, escalate('decision', reason), evidence);
   }
   const reason = messages.timedOut(request, policy.timeoutMs, state.lastSessionState);
   return finish('TimedOut', reason, escalate('decision', reason), { interviewId: session.interviewId });
 }
 
+interface Steering {
+  cancel?: CancelRequest;
+  review?: ReviewDecision;
+  /** An operator asked to remind the user now. */
+  resend?: boolean;
+}
+
+type WaitResult =
+  | { kind: 'confirmed'; result: ConfirmedSessionResult; trigger: Trigger }
+  | { kind: 'timed-out' }
+  | { kind: 'cancelled'; cancel: CancelRequest }
+  | { kind: 'reviewed'; review: ReviewDecision }
+  | { kind: 'review-timed-out' };
+
+interface WaitContext {
+  request: VerificationRequest;
+  deadline: number;
+  inbox: IncodeSessionEvent[];
+  state: VerificationState;
+  steering: Steering;
+  setStatus: (status: VerificationStatus, details: string) => void;
+  reportSessionState: (sessionState: ConfirmedSessionResult['state']) => void;
+  currentSession: () => VerificationSession;
+  /** Creates a new session when the link expired; returns the reminder comment. */
+  renewSession: (reminder: number) => Promise<string>;
+  remind: (message: string, reminder: number) => Promise<void>;
+}
+
 /**
- * Waits until Incode confirms a final result or the deadline passes. Wakes on a webhook (read back at
- * once) or on a poll timer that slows down while nothing changes (in case the webhook was lost), and reads
- * back one last time at the deadline so a user who finished at the last minute is not escalated.
+ * Waits until Incode confirms a final result, a reviewer decides, an analyst cancels, or the deadline
+ * passes. Wakes on a webhook (read back at once) or on a poll timer that slows down while nothing changes
+ * (in case the webhook was lost), reminds the user on schedule, and reads back one last time at the
+ * deadline so a user who finished at the last minute is not escalated.
  */
-async function waitForConfirmedResult(
-  interviewId: string,
-  deadline: number,
-  pollIntervalMs: number,
-  inbox: IncodeSessionEvent[],
-  state: VerificationState,
-  setStatus: (status: VerificationStatus, details: string) => void,
-  reportSessionState: (sessionState: ConfirmedSessionResult['state']) => void,
-): Promise<{ result: ConfirmedSessionResult; trigger: Trigger } | undefined> {
+async function waitForDecision(ctx: WaitContext): Promise<WaitResult> {
+  const { request, inbox, state, steering } = ctx;
+  const { policy } = request;
+  const pollIntervalMs = policy.pollIntervalMs;
+  const reminderInterval = policy.reminderIntervalMs ?? 0;
+  let deadline = ctx.deadline;
   let pollDelay = pollIntervalMs;
+  let nextReminder = reminderInterval > 0 ? Date.now() + reminderInterval : Infinity;
+  state.remindersSent = reminderInterval > 0 ? 0 : undefined;
+  const steered = () => steering.cancel !== undefined || steering.review !== undefined;
   for (;;) {
     const remaining = deadline - Date.now();
-    const woken = remaining > 0 && (await condition(() => inbox.length > 0, Math.min(pollDelay, remaining)));
+    const untilReminder = state.status === 'AwaitingReview' ? Infinity : nextReminder - Date.now();
+    const woken =
+      steered() ||
+      (remaining > 0 &&
+        (await condition(() => inbox.length > 0 || steered() || steering.resend === true, Math.min(pollDelay, remaining, Math.max(untilReminder, 1)))));
+    if (steering.cancel) return { kind: 'cancelled', cancel: steering.cancel };
+    if (steering.review) return { kind: 'reviewed', review: steering.review };
     let trigger: Trigger = 'poll';
-    if (woken) {
+    const resendNow = steering.resend === true && state.status === 'AwaitingUser';
+    steering.resend = false;
+    if (woken && inbox.length === 0 && !resendNow) continue;
+    if (woken && !resendNow) {
       const events = inbox.splice(0);
+      const interviewId = ctx.currentSession().interviewId;
       // An event naming another interview (an older session, or a forged call) is no reason to act.
       const relevant = events.filter((event) => !event.interviewId || event.interviewId === interviewId);
       state.ignoredEvents += events.length - relevant.length;
       if (relevant.length === 0) continue;
       trigger = 'webhook+read-back';
+    } else if (resendNow || (Date.now() >= nextReminder && Date.now() < deadline)) {
+      const reminder = (state.remindersSent ?? 0) + 1;
+      state.remindersSent = reminder;
+      if (!resendNow) nextReminder = reminder < (policy.maxReminders ?? 0) ? Date.now() + reminderInterval : Infinity;
+      const expired = Date.parse(ctx.currentSession().expiresAt) <= Date.now();
+      const message = expired ? await ctx.renewSession(reminder) : messages.reminder(request, reminder, ctx.currentSession(), false);
+      await ctx.remind(message, reminder);
+      continue;
     } else {
       pollDelay = Math.min(pollDelay * POLL_BACKOFF, pollIntervalMs * POLL_MAX_MULTIPLE);
     }
     let result: ConfirmedSessionResult | undefined;
     try {
-      result = await readSessionResult(interviewId);
+      result = await readSessionResult(ctx.currentSession().interviewId);
     } catch (error) {
       log.warn('Could not read the session back from Incode; will try again', { error: (error as Error).message });
     }
     if (result) {
       state.lastCheckedAt = result.checkedAt;
-      reportSessionState(result.state);
-      if (result.state === 'Succeeded' || result.state === 'Failed') return { result, trigger };
-      if (result.state === 'PendingReview' && state.status !== 'PendingReview') {
-        setStatus('PendingReview', 'Incode routed the session to manual review');
+      ctx.reportSessionState(result.state);
+      if (result.state === 'Succeeded' || result.state === 'Failed') return { kind: 'confirmed', result, trigger };
+      if (result.state === 'PendingReview' && state.status !== 'AwaitingReview' && state.status !== 'PendingReview') {
+        if (policy.reviewTimeoutMs) {
+          // A human now decides (Incode's reviewers, or ours through the gateway), on their own clock.
+          deadline = Date.now() + policy.reviewTimeoutMs;
+          state.reviewReason = 'Incode routed the session to manual review';
+          state.reviewDeadline = new Date(deadline).toISOString();
+          ctx.setStatus('AwaitingReview', `${state.reviewReason}; a reviewer decides before ${state.reviewDeadline}`);
+        } else {
+          ctx.setStatus('PendingReview', 'Incode routed the session to manual review');
+        }
       }
     }
-    if (Date.now() >= deadline) return undefined;
+    if (Date.now() >= deadline) return state.status === 'AwaitingReview' ? { kind: 'review-timed-out' } : { kind: 'timed-out' };
   }
 }
 
@@ -298,13 +409,3 @@ function identityMismatch(request: VerificationRequest, result: ConfirmedSession
   return undefined;
 }
 
-function actionFor(result: IncidentUpdateResult, done: IncidentAction): IncidentAction {
-  if (result.kind === 'updated') return done;
-  if (result.kind === 'already-closed') return 'CommentedOnly';
-  return 'None';
-}
-
-function applicationFailureOf(error: unknown): ApplicationFailure | undefined {
-  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) return error.cause;
-  return error instanceof ApplicationFailure ? error : undefined;
-}

@@ -1,1 +1,2 @@
 export { identityVerification } from './identity-verification';
+export { incidentVerification } from './incident-verification';

@@ -10,6 +10,9 @@ export interface FakeWorld {
   sessionState: Map<string, ConfirmedSessionState>;
   calls: Array<{ name: string; input: unknown }>;
   createFails?: ApplicationFailure;
+  /** When set, sessions expire at this time (to exercise link renewal). */
+  sessionExpiresAt?: string;
+  sessionsCreated?: Map<string, number>;
   incidentClosedByAnalyst?: boolean;
 }
 
@@ -21,9 +24,13 @@ export function fakeActivities(world: FakeWorld): VerificationActivities {
     async createVerificationSession(input) {
       record('createVerificationSession', input);
       if (world.createFails) throw world.createFails;
-      const interviewId = `iv-${input.incidentId}`;
+      world.sessionsCreated ??= new Map();
+      const count = (world.sessionsCreated.get(input.incidentId) ?? 0) + 1;
+      world.sessionsCreated.set(input.incidentId, count);
+      const interviewId = count === 1 ? `iv-${input.incidentId}` : `iv-${input.incidentId}-${count}`;
       world.sessionState.set(interviewId, 'NotStarted');
-      return { interviewId, verificationUrl: `https://incode.example/verify/${interviewId}`, expiresAt: '2026-12-01T00:00:00.000Z' };
+      const expiresAt = count === 1 && world.sessionExpiresAt ? world.sessionExpiresAt : '2099-12-01T00:00:00.000Z';
+      return { interviewId, verificationUrl: `https://incode.example/verify/${interviewId}`, expiresAt };
     },
     async readSessionResult(interviewId) {
       record('readSessionResult', interviewId);

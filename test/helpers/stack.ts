@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { startLocalStack, type LocalStack } from '../../src/dev/local-stack';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../src/dev/local-stack';
+import { workflowInterceptorModules } from '../../src/worker/create-worker';
 import { connectTemporal, temporalAddress } from './temporal';
 
 export const DEMO_USER = 'demo.user@contoso.com';
@@ -25,9 +26,14 @@ export interface TestStack extends LocalStack {
 }
 
 /** Repeat-alert joining is off unless a test turns it on, so each incident gets its own verification. */
-export async function startTestStack(env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: Record<string, string> = {},
+  options: Pick<LocalStackOptions, 'workerMetricsPort'> = {},
+): Promise<TestStack> {
   env = { VERIFICATION_JOIN_WINDOW: '0', ...env };
-  const temporal = await connectTemporal('e2e');
+  // The workflow code is bundled with the interceptors the production worker adds (outcome metrics; tracing when on).
+  const interceptorModules = workflowInterceptorModules({ metrics: true, tracing: env.OTEL_TRACING_ENABLED === 'true' });
+  const temporal = await connectTemporal('e2e', { interceptorModules });
   await temporal.close();
   const logs = new LogCapture();
   const stack = await startLocalStack({
@@ -38,6 +44,7 @@ export async function startTestStack(env: Record<string, string> = {}): Promise<
     workflowBundle: temporal.bundle,
     logDestination: logs,
     logLevel: 'info',
+    ...options,
   });
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const response = await fetch(`${stack.gateway.url}${path}`, {

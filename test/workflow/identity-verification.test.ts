@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
-import { statusQuery, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
+import { resendLinkSignal, statusQuery, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
 import type { identityVerification } from '../../src/workflows';
 import type {
   VerificationOutcome,
@@ -177,5 +177,32 @@ describe('identityVerification workflow (real server, fake activities)', () => {
       return undefined;
     }, 15_000, 'the workflow to be listed as AwaitingUser');
     await handle.terminate('test done');
+  });
+  it('a resend renews an expired link, and results of the old session are ignored from then on', async () => {
+    const id = randomUUID();
+    world.sessionExpiresAt = new Date(Date.now() - 1000).toISOString();
+    try {
+      const { handle } = await start(request(id));
+      await handle.signal(resendLinkSignal, { requestedBy: 'cli:operator' });
+      const renewed = await eventually(async () => {
+        const current = await handle.query(statusQuery);
+        return current.interviewId === `iv-${id}-2` ? current : undefined;
+      });
+      assert.equal(renewed.remindersSent, 1);
+      const link = await handle.executeUpdate(verificationLinkUpdate);
+      assert.equal(link.kind === 'link' && link.interviewId, `iv-${id}-2`);
+      world.sessionState.set(`iv-${id}`, 'Succeeded');
+      await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+      await eventually(async () => ((await handle.query(statusQuery)).ignoredEvents === 1 ? true : undefined));
+      world.sessionState.set(`iv-${id}-2`, 'Failed');
+      await handle.signal(verificationResultSignal, { eventType: 'SESSION_FAILED', interviewId: `iv-${id}-2`, receivedAt: new Date().toISOString() });
+      const outcome = await handle.result();
+      assert.equal(outcome.status, 'Failed');
+      assert.equal(outcome.interviewId, `iv-${id}-2`);
+      const reminder = callsFor(id, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'reminder-1');
+      assert.match((reminder?.input as { message: string }).message, /previous link had expired: a new Incode session/);
+    } finally {
+      world.sessionExpiresAt = undefined;
+    }
   });
 });
