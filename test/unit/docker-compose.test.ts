@@ -154,7 +154,7 @@ describe('docker-compose.yml', () => {
     const required = [
       'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'AZURE_KEY_VAULT_URL', 'AZURE_CLIENT_ID',
       'SENTINEL_SUBSCRIPTION_ID', 'SENTINEL_RESOURCE_GROUP', 'SENTINEL_WORKSPACE_NAME', 'GATEWAY_PORT',
-      'GATEWAY_PUBLIC_URL', 'GATEWAY_API_KEYS', 'INCODE_WEBHOOK_SECRET', 'PAYLOAD_ENCRYPTION_KEY', 'LOG_LEVEL',
+      'GATEWAY_API_KEYS', 'INCODE_WEBHOOK_SECRET', 'PAYLOAD_ENCRYPTION_KEY', 'LOG_LEVEL',
       'POSTGRES_PASSWORD',
     ];
     for (const key of required) assert.ok(key in entries, `.env.example lacks ${key}`);
