@@ -1,7 +1,7 @@
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 
 /** The services whose failed calls are counted in `itdr_api_errors_total`. */
-export type ApiService = 'incode' | 'sentinel' | 'keyvault';
+export type ApiService = 'incode' | 'sentinel' | 'keyvault' | 'graph';
 
 /** Called for every failed call to a dependency: `code` is the HTTP status, or `network` / `timeout`. */
 export type ApiErrorObserver = (service: ApiService, code: string) => void;
