@@ -7,6 +7,8 @@ export interface CreateVerificationSessionInput {
   loginHint: string;
   incidentId: string;
   linkValidityMinutes: number;
+  /** Ask Incode to email the link to this address itself. */
+  notifyEmail?: string;
 }
 
 /** Failure types the workflow branches on; also what an operator sees in the Web UI. */
@@ -26,6 +28,7 @@ export function createIncodeActivities(incode: IncodeClient) {
           loginHint: input.loginHint,
           externalCustomerId: input.incidentId,
           linkValidityMinutes: input.linkValidityMinutes,
+          notifyEmail: input.notifyEmail,
         });
         return {
           interviewId: session.interviewId,

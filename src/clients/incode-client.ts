@@ -22,6 +22,8 @@ export interface CreateSessionRequest {
   loginHint: string;
   externalCustomerId: string;
   linkValidityMinutes: number;
+  /** Incode emails the link to the user itself. */
+  notifyEmail?: string;
 }
 
 export interface CreatedSession {
@@ -69,6 +71,7 @@ export class IncodeClient {
       // The field name differs between integrations; Incode ignores the one it does not know.
       linkValidityInMinutes: request.linkValidityMinutes,
       linkExpiryMinutes: request.linkValidityMinutes,
+      ...(request.notifyEmail ? { notification: { type: 'EMAIL', email: request.notifyEmail } } : {}),
     }));
     const interviewId = stringField(body, 'interviewId');
     const url = stringField(body, 'url');
@@ -105,6 +108,7 @@ export class IncodeClient {
       scoreStatus,
       reportedLoginHint: stringField(score, 'loginHint')?.toLowerCase(),
       reportedExternalCustomerId: stringField(score, 'externalCustomerId'),
+      reportedIdentity: identityFromScore(score),
       checkedAt,
     };
   }
@@ -234,6 +238,14 @@ export class IncodeClient {
         throw new IncodeApiError('BadRequest', `Incode refused ${path.split('?')[0]} (HTTP ${response.status})${suffix}`, details);
     }
   }
+}
+
+/** The verified document's name and birth date, when Incode reports them (field name `ocr` assumed). */
+function identityFromScore(score: unknown): ConfirmedSessionResult['reportedIdentity'] {
+  const ocr = typeof score === 'object' && score !== null ? (score as { ocr?: unknown }).ocr : undefined;
+  if (typeof ocr !== 'object' || ocr === null) return undefined;
+  const identity = { firstName: stringField(ocr, 'firstName'), lastName: stringField(ocr, 'lastName'), birthDate: stringField(ocr, 'birthDate') };
+  return identity.firstName || identity.lastName || identity.birthDate ? identity : undefined;
 }
 
 function stateFromScore(status: string): ConfirmedSessionState {

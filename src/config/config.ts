@@ -7,6 +7,7 @@ import {
   type VerificationPolicy,
   type WorkspaceRef,
 } from '../shared/types';
+import { loadPolicyDocument, type PolicyDocument } from '../policy/policy-document';
 import { ConfigError, csvSchema, durationSchema, httpsUrlSchema, optionalDurationSchema, parseEnv } from './parse';
 import {
   gatewayObservabilityFrom,
@@ -167,6 +168,8 @@ export interface GatewayConfig {
   webhook: { secret: string; headerName: string };
   defaultWorkspace: WorkspaceRef;
   policy: VerificationPolicy;
+  /** POLICY_FILE, validated: rules by incident severity and Entra group membership. */
+  policyDocument?: PolicyDocument;
   linkDeadlineMs: number;
   bodyLimitBytes: number;
   /** Requests per minute per authenticated caller (control endpoints) and per IP (webhook, failed authentication). */
@@ -343,6 +346,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       INCODE_WEBHOOK_SECRET_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/).default('x-incode-webhook-secret'),
       GATEWAY_LINK_DEADLINE: durationSchema.default(20_000),
       GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
+      POLICY_FILE: z.string().optional(),
       ...gatewayObservabilityShape,
       ...tracingShape,
     },
@@ -370,6 +374,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       workspaceName: parsed.SENTINEL_WORKSPACE_NAME,
     },
     policy: policyFrom(parsed),
+    policyDocument: parsed.POLICY_FILE ? loadPolicyDocument(parsed.POLICY_FILE) : undefined,
     linkDeadlineMs: parsed.GATEWAY_LINK_DEADLINE,
     bodyLimitBytes: parsed.GATEWAY_BODY_LIMIT_BYTES,
     rateLimitPerMinute: parsed.GATEWAY_RATE_LIMIT_PER_MINUTE,

@@ -90,6 +90,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AZURE_KEY_VAULT_URL: simulator.urls.keyVault,
     KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'false',
     ARM_ENDPOINT: simulator.urls.arm,
+    GRAPH_ENDPOINT: simulator.urls.graph,
     SENTINEL_SUBSCRIPTION_ID: workspace.subscriptionId,
     SENTINEL_RESOURCE_GROUP: workspace.resourceGroup,
     SENTINEL_WORKSPACE_NAME: workspace.workspaceName,

@@ -137,12 +137,17 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
       });
       return;
     }
-    const status = result.status === 'UserNotFound' ? 422 : 502;
+    if (result.status === 'AwaitingReview') {
+      res.status(202).json({ status: 'manual_review', workflowId: started.workflowId, reason: result.reason });
+      return;
+    }
+    const status = result.status === 'UserNotFound' || result.status === 'GuestUser' ? 422 : 502;
     res.status(status).json({
       status: 'verification_not_started',
       workflowId: started.workflowId,
       error: {
-        code: result.status === 'UserNotFound' ? 'user_not_in_incode_directory' : 'incode_session_failed',
+        code:
+          result.status === 'UserNotFound' ? 'user_not_in_incode_directory' : result.status === 'GuestUser' ? 'guest_account' : 'incode_session_failed',
         message: result.reason,
       },
       incident: 'escalated',

@@ -38,6 +38,7 @@ export async function startGateway(options: {
       defaultWorkspace: config.defaultWorkspace,
       allowedWorkspaces,
       policy: config.policy,
+      policyDocument: config.policyDocument,
     },
     callers: config.callers,
     bearer: config.entra && createEntraTokenValidator(config.entra),

@@ -1,6 +1,7 @@
 import type { SentinelClient } from '../clients/sentinel-client';
 import { deterministicGuid } from '../shared/ids';
 import type { VerificationPolicy, VerificationRequest, VerificationSubject, WorkspaceRef } from '../shared/types';
+import { resolvePolicy, type PolicyDocument } from '../policy/policy-document';
 import { HttpError } from './http-error';
 import { emailOfAccount, type IncidentRequest } from './incident-request';
 
@@ -9,6 +10,7 @@ export interface IntakeOptions {
   defaultWorkspace: WorkspaceRef;
   allowedWorkspaces: readonly WorkspaceRef[];
   policy: VerificationPolicy;
+  policyDocument?: PolicyDocument;
 }
 
 function sameWorkspace(a: WorkspaceRef, b: WorkspaceRef): boolean {
@@ -85,6 +87,6 @@ export async function prepareVerification(
     subject: unique[0],
     source: request.source,
     requestedBy,
-    policy: options.policy,
+    policy: resolvePolicy(options.policy, options.policyDocument, incident.severity ?? request.severity),
   };
 }

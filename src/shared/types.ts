@@ -50,6 +50,21 @@ export interface VerificationPolicy {
   /** Remind (and renew an expired link) every this long while the user has not finished; 0 or absent: never. */
   reminderIntervalMs?: number;
   maxReminders?: number;
+  /** Microsoft Graph actions on a failed or timed-out verification (opt-in). */
+  remediation?: Array<'revokeSessions' | 'disableAccount'>;
+  /** How the link reaches the user: returned to the caller (default), Incode's email, or a Graph email. */
+  linkDelivery?: 'caller' | 'incode-email' | 'graph-email';
+  mailFrom?: string;
+  /** A user Incode does not know (5504): escalate (default) or ask a human. */
+  unknownUserPath?: 'escalate' | 'review';
+  /** A guest (B2B) account: escalate, ask a human, or verify like a member. */
+  guestUserPath?: 'escalate' | 'review' | 'verify';
+  /** Compare the verified identity with the Entra profile before closing; a mismatch goes to review. */
+  profileMatching?: boolean;
+  /** Which policy rules applied, for the audit comment and the search attribute. */
+  policyName?: string;
+  /** Rules that depend on the user's Entra groups; the workflow applies them after reading the profile. */
+  groupRules?: Array<{ name: string; groups: string[]; set: Partial<Omit<VerificationPolicy, 'groupRules' | 'policyName'>> }>;
 }
 
 export type IncidentSource = 'simple' | 'sentinel-playbook';
@@ -102,6 +117,7 @@ export const VERIFICATION_STATUSES = [
   'IdentityMismatch',
   'AwaitingReview',
   'Cancelled',
+  'GuestUser',
 ] as const;
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 
@@ -114,6 +130,7 @@ export const FINAL_STATUSES: readonly VerificationStatus[] = [
   'IncidentGone',
   'IdentityMismatch',
   'Cancelled',
+  'GuestUser',
 ];
 
 /** Session state as Incode reports it when read back; the only evidence a decision is made on. */
@@ -128,6 +145,8 @@ export interface ConfirmedSessionResult {
   /** Whom and which incident Incode says the session belongs to, when it says so. */
   reportedLoginHint?: string;
   reportedExternalCustomerId?: string;
+  /** Name and birth date from the verified document, when Incode reports them. */
+  reportedIdentity?: { firstName?: string; lastName?: string; birthDate?: string };
   checkedAt: string;
 }
 
@@ -220,6 +239,10 @@ export interface VerificationState {
   remindersSent?: number;
   /** Multi-account incidents: where each account stands. */
   accounts?: Array<{ user: string; interviewId?: string; status: VerificationStatus }>;
+  /** Which policy rules applied (after the user's groups were known). */
+  policyName?: string;
+  /** Entra profile matching verdict, when the policy asks for it. */
+  profileMatch?: 'match' | 'mismatch' | 'not-comparable';
   /** Why the verification needs a human, while it is AwaitingReview. */
   reviewReason?: string;
   reviewDeadline?: string;

@@ -3,6 +3,7 @@ import type { TokenCredential } from '@azure/identity';
 import { createActivities, type VerificationActivities } from '../activities';
 import { IncodeClient } from '../clients/incode-client';
 import { KeyVaultIncodeSettings } from '../clients/key-vault-settings';
+import { GraphClient } from '../clients/graph-client';
 import { SentinelClient } from '../clients/sentinel-client';
 import type { AzureConfig, KeyVaultConfig } from '../config/config';
 import { apiErrorPolicy, type ApiErrorObserver } from '../observability/api-errors';
@@ -28,5 +29,11 @@ export function createWorkerActivities(options: {
   return createActivities({
     incode: new IncodeClient(settings, { timeoutMs: options.incodeHttpTimeoutMs, onApiError }),
     sentinel: new SentinelClient(options.credential, options.azure, { onApiError }),
+    graph: options.azure.graphEndpoint
+      ? new GraphClient(options.credential, {
+          graphEndpoint: options.azure.graphEndpoint,
+          onApiError: onApiError && ((code) => onApiError('graph', code)),
+        })
+      : undefined,
   });
 }

@@ -21,6 +21,12 @@ export const { closeIncident, escalateIncident, commentOnIncident } = proxyActiv
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
 });
 
+// Graph reads and remediation: a few quick retries; a missing permission comes back as a result, not a failure.
+export const { lookUpUserProfile, remediateAccount, sendVerificationEmail } = proxyActivities<VerificationActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
+});
+
 /** What an incident activity's result means for the outcome: done, left to the analyst, or nothing. */
 export function actionFor(result: IncidentUpdateResult, done: IncidentAction): IncidentAction {
   if (result.kind === 'updated') return done;

@@ -35,11 +35,11 @@ function formatDuration(ms: number): string {
 }
 
 export const messages = {
-  requested(request: VerificationRequest, session: VerificationSession, deadline: string): string {
+  requested(request: VerificationRequest, session: VerificationSession, deadline: string, delivery = 'returned to the caller to pass on to the user'): string {
     return [
       `${PREFIX} Identity verification requested for ${describeSubject(request.subject)}.`,
-      `Requested by: ${request.requestedBy} at ${new Date().toISOString()}.`,
-      `Incode interview id: ${session.interviewId}. The link is valid until ${session.expiresAt} and was returned to the caller to pass on to the user.`,
+      `Requested by: ${request.requestedBy} at ${new Date().toISOString()}.${request.policy.policyName && request.policy.policyName !== 'defaults' ? ` Policy: ${request.policy.policyName}.` : ''}`,
+      `Incode interview id: ${session.interviewId}. The link is valid until ${session.expiresAt} and was ${delivery}.`,
       `If the user has not verified by ${deadline}, this incident will be escalated.`,
     ].join('\n');
   },
@@ -151,6 +151,30 @@ export const messages = {
       `Reason: ${reason}`,
       `Escalated to ${request.policy.escalationSeverity} severity and labelled "${request.policy.failureLabel}": an analyst must verify this user another way.`,
     ].join('\n');
+  },
+
+  reviewRequested(request: VerificationRequest, why: string, deadline: string): string {
+    return [
+      `${PREFIX} The verification of ${describeSubject(request.subject)} needs a manual review: ${why}.`,
+      `A reviewer approves or rejects it (POST /api/incidents/{id}/review, or the CLI) before ${deadline}; otherwise the incident is escalated.`,
+    ].join('\n');
+  },
+
+  remediation(results: Array<{ action: string; result: string; reason?: string }>): string {
+    const label: Record<string, string> = { revokeSessions: 'revoke sign-in sessions', disableAccount: 'disable the account' };
+    return `\nRemediation (Microsoft Graph): ${results
+      .map((entry) => `${label[entry.action] ?? entry.action}: ${entry.result}${entry.reason ? ` (${entry.reason})` : ''}`)
+      .join('; ')}.`;
+  },
+
+  remediationFailed(reason: string): string {
+    return `\nRemediation (Microsoft Graph) failed: ${reason}. Remediate manually.`;
+  },
+
+  profileMatch(verdict: 'match' | 'mismatch' | 'not-comparable'): string {
+    return verdict === 'match'
+      ? '\nEntra profile matching: the verified document matches the Entra profile.'
+      : '\nEntra profile matching: not comparable (Incode reported no name); the session is bound to the user by its login hint.';
   },
 
   analystAlreadyClosed(classification: string | undefined): string {

@@ -44,8 +44,14 @@ import {
   commentOnIncident,
   createVerificationSession,
   escalateIncident,
+  lookUpUserProfile,
   readSessionResult,
+  remediateAccount,
+  sendVerificationEmail,
 } from './activity-proxies';
+import { compareProfile } from '../identity/profile-match';
+import { applyGroupRules, needsEntraProfile } from '../policy/policy-rules';
+import type { EntraProfileLookup } from '../activities/graph-activities';
 import { describeSubject, messages } from './comments';
 
 /** Polls slow down by this factor each time nothing changed, up to this multiple of the configured interval. */
@@ -66,7 +72,8 @@ type Trigger = 'webhook+read-back' | 'poll';
  * interview this workflow created, and only if Incode says it belongs to this incident's user.
  */
 export async function identityVerification(request: VerificationRequest): Promise<VerificationOutcome> {
-  const { policy } = request;
+  // The effective policy: group rules apply once the user's Entra groups are known.
+  let policy = request.policy;
   const state: VerificationState = {
     status: 'CreatingSession',
     incidentId: request.incidentId,
@@ -173,7 +180,22 @@ export async function identityVerification(request: VerificationRequest): Promis
     await condition(allHandlersFinished);
     return outcome;
   };
-  const escalate = (commentKey: string, comment: string) => async (incident: IncidentTarget): Promise<IncidentAction> => {
+  let remediation: string | undefined;
+  /** Opt-in Graph remediation, once per verification, before the incidents are escalated. */
+  const remediate = async (): Promise<string> => {
+    if (remediation !== undefined) return remediation;
+    if (!policy.remediation?.length || request.accountOf) return '';
+    const user = request.subject.aadUserId ?? profile?.profile.id ?? request.subject.email;
+    try {
+      remediation = messages.remediation(await remediateAccount({ user, actions: policy.remediation }));
+    } catch (error) {
+      remediation = messages.remediationFailed((applicationFailureOf(error) ?? (error as Error)).message);
+    }
+    return remediation;
+  };
+  const escalate = (commentKey: string, comment: string, withRemediation = false) => async (incident: IncidentTarget): Promise<IncidentAction> => {
+    const done = withRemediation ? await remediate() : '';
+    comment += done;
     const result = await escalateIncident({ ...incident, severity: policy.escalationSeverity, label: policy.failureLabel });
     const note = result.kind === 'already-closed' ? messages.analystAlreadyClosed(result.classification) : '';
     await commentOnIncident({ ...incident, commentKey, message: comment + note });
@@ -192,6 +214,46 @@ export async function identityVerification(request: VerificationRequest): Promis
     return actionFor(result, 'Closed');
   };
 
+  /** No Incode session can settle it (unknown user, guest): a human decides, within the review timeout. */
+  const reviewWithoutSession = async (why: string): Promise<VerificationOutcome> => {
+    noLinkReason = why;
+    const waited = await awaitReview(why);
+    return conclude(waited, undefined);
+  };
+  const awaitReview = async (why: string): Promise<WaitResult> => {
+    const reviewDeadline = Date.now() + (policy.reviewTimeoutMs ?? policy.timeoutMs);
+    state.reviewReason = why;
+    state.reviewDeadline = new Date(reviewDeadline).toISOString();
+    setStatus('AwaitingReview', `${why}; a reviewer decides before ${state.reviewDeadline}`);
+    for (const incident of incidents) {
+      await commentOnIncident({ ...incident, commentKey: 'review-requested', message: messages.reviewRequested(request, why, state.reviewDeadline) });
+    }
+    await condition(() => steering.review !== undefined || steering.cancel !== undefined, Math.max(reviewDeadline - Date.now(), 1));
+    if (steering.cancel) return { kind: 'cancelled', cancel: steering.cancel };
+    if (steering.review) return { kind: 'reviewed', review: steering.review };
+    return { kind: 'review-timed-out' };
+  };
+
+  // The Entra profile (and groups) when the policy needs them: group rules, guests, profile matching, remediation.
+  let profile: EntraProfileLookup | undefined;
+  if (!request.accountOf && needsEntraProfile(policy)) {
+    try {
+      profile = await lookUpUserProfile(request.subject.aadUserId ?? request.subject.email);
+      policy = applyGroupRules(policy, profile.groupIds);
+      // Comments and decisions from here on describe the effective policy.
+      request = { ...request, policy };
+      state.policyName = policy.policyName;
+    } catch (error) {
+      log.warn('Entra profile unavailable', { error: (applicationFailureOf(error) ?? (error as Error)).message });
+    }
+    if (profile?.profile.userType === 'Guest' && (policy.guestUserPath ?? 'verify') !== 'verify') {
+      const why = `${request.subject.email} is a guest (B2B) account`;
+      if (policy.guestUserPath === 'review') return reviewWithoutSession(why);
+      noLinkReason = why;
+      return finish('GuestUser', why, escalate('session-error', messages.sessionError(request, 'GuestUser', `${why}; the policy escalates guests`)));
+    }
+  }
+
   setStatus('CreatingSession', `Creating the Incode session for ${describeSubject(request.subject)}`);
   try {
     session =
@@ -200,13 +262,35 @@ export async function identityVerification(request: VerificationRequest): Promis
         loginHint: request.subject.email,
         incidentId: request.incidentId,
         linkValidityMinutes: policy.linkValidityMinutes,
+        ...(policy.linkDelivery === 'incode-email' ? { notifyEmail: request.subject.email } : {}),
       }));
   } catch (error) {
     const failure = applicationFailureOf(error);
     const status: VerificationStatus = failure?.type === 'IncodeUserNotFound' ? 'UserNotFound' : 'SessionError';
-    noLinkReason = failure?.message ?? (error as Error).message;
+    const reason = failure?.message ?? (error as Error).message;
     log.warn('No verification session', { status, failureType: failure?.type });
+    if (status === 'UserNotFound' && policy.unknownUserPath === 'review') {
+      return reviewWithoutSession(`${request.subject.email} is not in the Incode directory (5504)`);
+    }
+    noLinkReason = reason;
     return finish(status, noLinkReason, escalate('session-error', messages.sessionError(request, status, noLinkReason)));
+  }
+  let delivery = 'returned to the caller to pass on to the user';
+  if (!request.accountOf && policy.linkDelivery === 'incode-email') delivery = `sent to ${request.subject.email} by Incode's email`;
+  if (!request.accountOf && policy.linkDelivery === 'graph-email' && policy.mailFrom) {
+    try {
+      await sendVerificationEmail({
+        fromMailbox: policy.mailFrom,
+        to: request.subject.email,
+        displayName: request.subject.displayName ?? profile?.profile.displayName,
+        verificationUrl: session.verificationUrl,
+        expiresAt: session.expiresAt,
+        incidentNumber: request.incidentNumber,
+      });
+      delivery = `emailed to ${request.subject.email} from ${policy.mailFrom} (Microsoft Graph), and returned to the caller`;
+    } catch (error) {
+      delivery = `returned to the caller; emailing it failed (${(applicationFailureOf(error) ?? (error as Error)).message})`;
+    }
   }
 
   const deadline = Date.now() + policy.timeoutMs;
@@ -227,7 +311,7 @@ export async function identityVerification(request: VerificationRequest): Promis
         workspace: request.workspace,
         incidentId: request.incidentId,
         commentKey: 'requested',
-        message: messages.requested(request, session, state.deadline),
+        message: messages.requested(request, session, state.deadline, delivery),
       });
   if (requested.kind === 'not-found') {
     return finish('IncidentGone', 'The incident no longer exists in Sentinel', async () => 'None', { interviewId: session.interviewId });
@@ -259,37 +343,52 @@ export async function identityVerification(request: VerificationRequest): Promis
       for (const incident of incidents) await commentOnIncident({ ...incident, commentKey: `reminder-${reminder}`, message });
     },
   });
-  const evidence = { interviewId: session.interviewId, confirmedBy: waited.kind === 'confirmed' ? waited.trigger : undefined };
+  return conclude(waited, session);
 
-  if (waited.kind === 'cancelled') {
-    const reason = `Stopped by ${waited.cancel.requestedBy}: ${waited.cancel.reason}`;
-    return finish('Cancelled', reason, async () => 'None', { interviewId: session.interviewId });
-  }
-  if (waited.kind === 'reviewed') {
-    const reason = messages.reviewed(request, waited.review, session.interviewId);
-    const reviewEvidence = { interviewId: session.interviewId, confirmedBy: 'reviewer' as const };
-    if (waited.review.decision === 'approve') return finish('Verified', reason, close(reason), reviewEvidence);
-    return finish('Failed', reason, escalate('decision', reason), reviewEvidence);
-  }
-  if (waited.kind === 'review-timed-out') {
-    const reason = messages.reviewTimedOut(request, state.reviewReason ?? 'review needed');
-    return finish('TimedOut', reason, escalate('decision', reason), { interviewId: session.interviewId });
-  }
-  if (waited.kind === 'confirmed' && waited.result.state === 'Succeeded') {
-    const mismatch = identityMismatch(request, waited.result);
-    if (mismatch) {
-      const reason = messages.identityMismatch(request, waited.result, mismatch);
-      return finish('IdentityMismatch', reason, escalate('decision', reason), evidence);
+  async function conclude(waited: WaitResult, current: VerificationSession | undefined): Promise<VerificationOutcome> {
+    const interviewId = current?.interviewId;
+    const evidence = { interviewId, confirmedBy: waited.kind === 'confirmed' ? waited.trigger : undefined };
+    if (waited.kind === 'cancelled') {
+      const reason = `Stopped by ${waited.cancel.requestedBy}: ${waited.cancel.reason}`;
+      return finish('Cancelled', reason, async () => 'None', { interviewId });
     }
-    const reason = messages.verified(request, waited.result, waited.trigger);
-    return finish('Verified', reason, close(reason), evidence);
+    if (waited.kind === 'reviewed') {
+      const reason = messages.reviewed(request, waited.review, interviewId ?? 'none');
+      const reviewEvidence = { interviewId, confirmedBy: 'reviewer' as const };
+      if (waited.review.decision === 'approve') return finish('Verified', reason, close(reason), reviewEvidence);
+      return finish('Failed', reason, escalate('decision', reason, true), reviewEvidence);
+    }
+    if (waited.kind === 'review-timed-out') {
+      const reason = messages.reviewTimedOut(request, state.reviewReason ?? 'review needed');
+      return finish('TimedOut', reason, escalate('decision', reason, true), { interviewId });
+    }
+    if (waited.kind === 'confirmed' && waited.result.state === 'Succeeded') {
+      const mismatch = identityMismatch(request, waited.result);
+      if (mismatch) {
+        const reason = messages.identityMismatch(request, waited.result, mismatch);
+        return finish('IdentityMismatch', reason, escalate('decision', reason, true), evidence);
+      }
+      if (policy.profileMatching) {
+        // Entra profile matching: a mismatch (or no profile to compare with) goes to a human, never closes.
+        const comparison = profile
+          ? compareProfile(profile.profile, { ...waited.result.reportedIdentity, email: waited.result.reportedLoginHint })
+          : { verdict: 'mismatch' as const, details: ['the Entra profile could not be read'] };
+        state.profileMatch = comparison.verdict;
+        if (comparison.verdict === 'mismatch') {
+          const reviewed = await awaitReview(`the verified identity does not match the Entra profile: ${comparison.details.join('; ')}`);
+          return conclude(reviewed, current);
+        }
+      }
+      const reason = messages.verified(request, waited.result, waited.trigger) + (state.profileMatch ? messages.profileMatch(state.profileMatch) : '');
+      return finish('Verified', reason, close(reason), evidence);
+    }
+    if (waited.kind === 'confirmed' && waited.result.state === 'Failed') {
+      const reason = messages.failed(request, waited.result, waited.trigger);
+      return finish('Failed', reason, escalate('decision', reason, true), evidence);
+    }
+    const reason = messages.timedOut(request, policy.timeoutMs, state.lastSessionState);
+    return finish('TimedOut', reason, escalate('decision', reason, true), { interviewId });
   }
-  if (waited.kind === 'confirmed' && waited.result.state === 'Failed') {
-    const reason = messages.failed(request, waited.result, waited.trigger);
-    return finish('Failed', reason, escalate('decision', reason), evidence);
-  }
-  const reason = messages.timedOut(request, policy.timeoutMs, state.lastSessionState);
-  return finish('TimedOut', reason, escalate('decision', reason), { interviewId: session.interviewId });
 }
 
 interface Steering {

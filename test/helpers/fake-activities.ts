@@ -13,6 +13,7 @@ export interface FakeWorld {
   /** When set, sessions expire at this time (to exercise link renewal). */
   sessionExpiresAt?: string;
   sessionsCreated?: Map<string, number>;
+  profiles?: Map<string, Awaited<ReturnType<VerificationActivities['lookUpUserProfile']>>>;
   incidentClosedByAnalyst?: boolean;
 }
 
@@ -50,6 +51,20 @@ export function fakeActivities(world: FakeWorld): VerificationActivities {
     async closeIncident(input) {
       record('closeIncident', input);
       return incidentResult();
+    },
+    async lookUpUserProfile(user) {
+      record('lookUpUserProfile', user);
+      const profile = world.profiles?.get(user);
+      if (!profile) throw new Error(`no profile for ${user}`);
+      return profile;
+    },
+    async remediateAccount(input) {
+      record('remediateAccount', input);
+      return input.actions.map((action) => ({ action, result: 'done' as const }));
+    },
+    async sendVerificationEmail(input) {
+      record('sendVerificationEmail', input);
+      return { sent: true as const };
     },
     async escalateIncident(input) {
       record('escalateIncident', input);
