@@ -24,6 +24,7 @@ import {
   IncidentSeverityAttribute,
   InterviewIdAttribute,
   LinkedIncidentsAttribute,
+  PolicyAttribute,
   VerificationStatusAttribute,
   VerifiedUserAttribute,
   WorkspaceAttribute,
@@ -102,6 +103,7 @@ export class VerificationService {
         { key: VerifiedUserAttribute, value: user },
         { key: VerificationStatusAttribute, value: 'CreatingSession' },
         ...(request.incidentSeverity ? [{ key: IncidentSeverityAttribute, value: request.incidentSeverity }] : []),
+        ...(request.policy.policyName ? [{ key: PolicyAttribute, value: request.policy.policyName }] : []),
         ...(request.incidentNumber !== undefined ? [{ key: IncidentNumberAttribute, value: request.incidentNumber }] : []),
       ],
     });

@@ -16,6 +16,8 @@ export const IncidentSeverityAttribute = defineSearchAttributeKey('IncidentSever
 export const InterviewIdAttribute = defineSearchAttributeKey('IncodeInterviewId', SearchAttributeType.KEYWORD);
 /** What Incode last reported: `NotStarted` means the link was never opened. */
 export const SessionStateAttribute = defineSearchAttributeKey('IncodeSessionState', SearchAttributeType.KEYWORD);
+/** Which policy rules applied (POLICY_FILE), e.g. "privileged accounts". */
+export const PolicyAttribute = defineSearchAttributeKey('VerificationPolicy', SearchAttributeType.KEYWORD);
 /** Other incidents of the same user that joined this verification. */
 export const LinkedIncidentsAttribute = defineSearchAttributeKey('LinkedIncidentIds', SearchAttributeType.KEYWORD_LIST);
 
@@ -29,6 +31,7 @@ export const ALL_SEARCH_ATTRIBUTES = [
   InterviewIdAttribute,
   SessionStateAttribute,
   LinkedIncidentsAttribute,
+  PolicyAttribute,
 ] as const;
 
 /** `Name=Type` pairs as `temporal server start-dev --search-attribute` and `operator search-attribute create` take them. */

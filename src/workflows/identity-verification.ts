@@ -19,6 +19,7 @@ import {
 import {
   InterviewIdAttribute,
   LinkedIncidentsAttribute,
+  PolicyAttribute,
   SessionStateAttribute,
   VerificationStatusAttribute,
 } from '../shared/search-attributes';
@@ -241,6 +242,9 @@ export async function identityVerification(request: VerificationRequest): Promis
       profile = await lookUpUserProfile(request.subject.aadUserId ?? request.subject.email);
       policy = applyGroupRules(policy, profile.groupIds);
       // Comments and decisions from here on describe the effective policy.
+      if (policy.policyName !== request.policy.policyName && policy.policyName) {
+        upsertSearchAttributes([{ key: PolicyAttribute, value: policy.policyName }]);
+      }
       request = { ...request, policy };
       state.policyName = policy.policyName;
     } catch (error) {

@@ -74,6 +74,11 @@ describe('policies and Microsoft Graph end to end', () => {
     await eventually(async () => (comments(incident.name).length === 1 ? true : undefined));
     assert.match(comments(incident.name)[0], /emailed to priv\.admin@contoso\.com from security@contoso\.com/);
     assert.match(comments(incident.name)[0], /Policy: privileged accounts/);
+    const query = `WorkflowId = '${response.body.workflowId}' AND VerificationPolicy = 'privileged accounts'`;
+    await eventually(async () => {
+      for await (const execution of stack.client.workflow.list({ query })) return execution.workflowId;
+      return undefined;
+    }, 10_000, 'the workflow to be searchable by its policy');
 
     await stack.simulator.incode.completeSession(response.body.interviewId, 'failed');
     const outcome = await stack.client.workflow.getHandle(response.body.workflowId).result();
