@@ -25,17 +25,22 @@ import { azureEnvShape, checkKeyVaultUrl, resolveAzureEnvironment, type AzureAut
  * (worker, gateway) takes only the sections it needs, so a gateway does not demand Key Vault settings.
  */
 
-const temporalShape = {
+/** The payload encryption key (also all that replaying a history needs). */
+export const payloadKeyShape = {
+  PAYLOAD_ENCRYPTION_KEY: z
+    .string()
+    .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)'),
+  PAYLOAD_ENCRYPTION_KEY_ID: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).default('k1'),
+};
+
+export const temporalShape = {
   TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('itdr-verify'),
   TEMPORAL_TLS_CERT_PATH: z.string().optional(),
   TEMPORAL_TLS_KEY_PATH: z.string().optional(),
   TEMPORAL_API_KEY: z.string().optional(),
-  PAYLOAD_ENCRYPTION_KEY: z
-    .string()
-    .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)'),
-  PAYLOAD_ENCRYPTION_KEY_ID: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).default('k1'),
+  ...payloadKeyShape,
 };
 
 const azureShape = {
@@ -121,6 +126,37 @@ export const DEFAULT_SECRET_NAMES: IncodeSecretNames = {
   apiBaseUrl: 'incode-api-base-url',
 };
 
+/** KEY_VAULT_SECRET_<FIELD>: the name of each of Incode's six secrets in the vault (Key Vault's name rules). */
+const secretNameSchema = z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault secret name: 1-127 letters, digits and hyphens');
+const secretNamesShape = {
+  KEY_VAULT_SECRET_CLIENT_ID: secretNameSchema.default(DEFAULT_SECRET_NAMES.clientId),
+  KEY_VAULT_SECRET_CLIENT_SECRET: secretNameSchema.default(DEFAULT_SECRET_NAMES.clientSecret),
+  KEY_VAULT_SECRET_API_KEY: secretNameSchema.default(DEFAULT_SECRET_NAMES.apiKey),
+  KEY_VAULT_SECRET_INTEGRATION_REFERENCE: secretNameSchema.default(DEFAULT_SECRET_NAMES.integrationReference),
+  KEY_VAULT_SECRET_AUTH_URL: secretNameSchema.default(DEFAULT_SECRET_NAMES.authUrl),
+  KEY_VAULT_SECRET_API_BASE_URL: secretNameSchema.default(DEFAULT_SECRET_NAMES.apiBaseUrl),
+};
+
+function secretNamesFrom(env: z.infer<z.ZodObject<typeof secretNamesShape>>): IncodeSecretNames {
+  return Object.freeze({
+    clientId: env.KEY_VAULT_SECRET_CLIENT_ID,
+    clientSecret: env.KEY_VAULT_SECRET_CLIENT_SECRET,
+    apiKey: env.KEY_VAULT_SECRET_API_KEY,
+    integrationReference: env.KEY_VAULT_SECRET_INTEGRATION_REFERENCE,
+    authUrl: env.KEY_VAULT_SECRET_AUTH_URL,
+    apiBaseUrl: env.KEY_VAULT_SECRET_API_BASE_URL,
+  });
+}
+
+/** The daily check of the Key Vault secrets' expiry dates (SECRET_EXPIRY_*). */
+export interface SecretExpiryConfig {
+  warningDays: number;
+  /** POSTed (names and dates only) when a secret expires within warningDays. */
+  webhookUrl?: string;
+  /** SECRET_EXPIRY_SCHEDULE; unset: the worker's default (on in production, off in the local stack). */
+  schedule?: boolean;
+}
+
 export interface WorkerConfig {
   temporal: TemporalConfig;
   azure: AzureConfig;
@@ -129,6 +165,8 @@ export interface WorkerConfig {
   maxCachedWorkflows: number;
   maxConcurrentActivities: number;
   logLevel: string;
+  /** Always set by loadWorkerConfig. */
+  secretExpiry?: SecretExpiryConfig;
   /** Metrics server, Temporal SDK metrics, tracing (always set by loadWorkerConfig). */
   observability?: WorkerObservabilityConfig;
 }
@@ -156,6 +194,18 @@ export interface GatewayEntraConfig {
   jwksUrl: string;
 }
 
+/** INCODE_WEBHOOK_AUTH: how Incode authenticates its webhooks (a shared-secret header, OAuth2 client credentials, or either). */
+export type WebhookAuthMode = 'shared-secret' | 'oauth2' | 'both';
+
+export interface GatewayWebhookConfig {
+  auth?: WebhookAuthMode;
+  /** INCODE_WEBHOOK_SECRET: set when `auth` is shared-secret (the default) or both. */
+  secret?: string;
+  headerName: string;
+  /** The client Incode authenticates as at POST /api/webhooks/incode/token: set when `auth` is oauth2 or both. */
+  oauth2?: { clientId: string; clientSecret: string; tokenTtlMs: number };
+}
+
 export interface GatewayConfig {
   temporal: TemporalConfig;
   azure: AzureConfig;
@@ -165,8 +215,10 @@ export interface GatewayConfig {
   callers: GatewayCaller[];
   /** Entra ID bearer tokens; absent when only API keys are accepted. */
   entra?: GatewayEntraConfig;
-  webhook: { secret: string; headerName: string };
+  webhook: GatewayWebhookConfig;
   defaultWorkspace: WorkspaceRef;
+  /** The default workspace first, then SENTINEL_ALLOWED_WORKSPACES (MSSP); absent means the default only. */
+  allowedWorkspaces?: WorkspaceRef[];
   policy: VerificationPolicy;
   /** POLICY_FILE, validated: rules by incident severity and Entra group membership. */
   policyDocument?: PolicyDocument;
@@ -181,7 +233,11 @@ export interface GatewayConfig {
 
 const logShape = { LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') };
 
-function temporalFrom(env: z.infer<z.ZodObject<typeof temporalShape>>): TemporalConfig {
+export function payloadKeyFrom(env: z.infer<z.ZodObject<typeof payloadKeyShape>>): TemporalConfig['payloadKey'] {
+  return { id: env.PAYLOAD_ENCRYPTION_KEY_ID, key: Buffer.from(env.PAYLOAD_ENCRYPTION_KEY, 'base64') };
+}
+
+export function temporalFrom(env: z.infer<z.ZodObject<typeof temporalShape>>): TemporalConfig {
   if (Boolean(env.TEMPORAL_TLS_CERT_PATH) !== Boolean(env.TEMPORAL_TLS_KEY_PATH)) {
     throw new ConfigError('Invalid configuration: TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together (mTLS)');
   }
@@ -191,7 +247,7 @@ function temporalFrom(env: z.infer<z.ZodObject<typeof temporalShape>>): Temporal
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     tls: env.TEMPORAL_TLS_CERT_PATH ? { certPath: env.TEMPORAL_TLS_CERT_PATH, keyPath: env.TEMPORAL_TLS_KEY_PATH! } : undefined,
     apiKey: env.TEMPORAL_API_KEY,
-    payloadKey: { id: env.PAYLOAD_ENCRYPTION_KEY_ID, key: Buffer.from(env.PAYLOAD_ENCRYPTION_KEY, 'base64') },
+    payloadKey: payloadKeyFrom(env),
   });
 }
 
@@ -215,6 +271,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       INCODE_HTTP_TIMEOUT: durationSchema.default(15_000),
       WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
       WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
+      ...secretNamesShape,
+      SECRET_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+      SECRET_EXPIRY_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional(),
+      SECRET_EXPIRY_SCHEDULE: z.enum(['true', 'false']).optional(),
       ...workerObservabilityShape,
       ...tracingShape,
     },
@@ -227,8 +287,13 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     keyVault: {
       vaultUrl: checkKeyVaultUrl(parsed.AZURE_KEY_VAULT_URL, azureFrom(parsed)),
       verifyChallengeResource: parsed.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE === 'true',
-      secretNames: DEFAULT_SECRET_NAMES,
+      secretNames: secretNamesFrom(parsed),
       cacheTtlMs: parsed.SECRET_CACHE_TTL,
+    },
+    secretExpiry: {
+      warningDays: parsed.SECRET_EXPIRY_WARNING_DAYS,
+      webhookUrl: parsed.SECRET_EXPIRY_WEBHOOK_URL,
+      schedule: parsed.SECRET_EXPIRY_SCHEDULE === undefined ? undefined : parsed.SECRET_EXPIRY_SCHEDULE === 'true',
     },
     incodeHttpTimeoutMs: parsed.INCODE_HTTP_TIMEOUT,
     maxCachedWorkflows: parsed.WORKER_MAX_CACHED_WORKFLOWS,
@@ -236,6 +301,13 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     logLevel: parsed.LOG_LEVEL,
     observability: workerObservabilityFrom(parsed),
   });
+}
+
+/** SENTINEL_SUBSCRIPTION_ID, _RESOURCE_GROUP, _WORKSPACE_NAME when all are set (the doctor's Sentinel check); undefined when none is. */
+export function loadWorkspaceRef(env: NodeJS.ProcessEnv = process.env): WorkspaceRef | undefined {
+  if (!Object.keys(workspaceShape).some((name) => env[name]?.trim())) return undefined;
+  const parsed = parseEnv(workspaceShape, env, 'Sentinel workspace');
+  return { subscriptionId: parsed.SENTINEL_SUBSCRIPTION_ID, resourceGroup: parsed.SENTINEL_RESOURCE_GROUP, workspaceName: parsed.SENTINEL_WORKSPACE_NAME };
 }
 
 /** `GATEWAY_API_KEYS=sentinel-playbook=<key>,soc-cli=<key>`: the name shows up in audit comments. */
@@ -301,6 +373,71 @@ function parseEntra(
   });
 }
 
+/**
+ * INCODE_WEBHOOK_AUTH=shared-secret needs INCODE_WEBHOOK_SECRET; oauth2 needs INCODE_WEBHOOK_CLIENT_ID and
+ * INCODE_WEBHOOK_CLIENT_SECRET (the credentials given to Incode with the token URL); both needs all three.
+ */
+function webhookFrom(env: {
+  INCODE_WEBHOOK_AUTH: WebhookAuthMode;
+  INCODE_WEBHOOK_SECRET?: string;
+  INCODE_WEBHOOK_SECRET_HEADER: string;
+  INCODE_WEBHOOK_CLIENT_ID?: string;
+  INCODE_WEBHOOK_CLIENT_SECRET?: string;
+  INCODE_WEBHOOK_TOKEN_TTL: number;
+}): GatewayWebhookConfig {
+  const mode = env.INCODE_WEBHOOK_AUTH;
+  const problems: string[] = [];
+  const sharedSecret = mode !== 'oauth2';
+  const oauth2 = mode !== 'shared-secret';
+  if (sharedSecret && !env.INCODE_WEBHOOK_SECRET) problems.push(`INCODE_WEBHOOK_SECRET: is required with INCODE_WEBHOOK_AUTH=${mode}`);
+  if (oauth2 && !env.INCODE_WEBHOOK_CLIENT_ID) problems.push(`INCODE_WEBHOOK_CLIENT_ID: is required with INCODE_WEBHOOK_AUTH=${mode}`);
+  if (oauth2 && !env.INCODE_WEBHOOK_CLIENT_SECRET) problems.push(`INCODE_WEBHOOK_CLIENT_SECRET: is required with INCODE_WEBHOOK_AUTH=${mode}`);
+  if (problems.length) throw new ConfigError(`Invalid gateway configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
+  return {
+    auth: mode,
+    secret: sharedSecret ? env.INCODE_WEBHOOK_SECRET : undefined,
+    headerName: env.INCODE_WEBHOOK_SECRET_HEADER.toLowerCase(),
+    oauth2: oauth2
+      ? { clientId: env.INCODE_WEBHOOK_CLIENT_ID!, clientSecret: env.INCODE_WEBHOOK_CLIENT_SECRET!, tokenTtlMs: env.INCODE_WEBHOOK_TOKEN_TTL }
+      : undefined,
+  };
+}
+
+const RESOURCE_GROUP = /^[-\w._()]{1,90}$/;
+const WORKSPACE_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{2,62}$/;
+
+/**
+ * `SENTINEL_ALLOWED_WORKSPACES=<subscriptionId>/<resourceGroup>/<workspaceName>,...`: more workspaces this
+ * deployment serves (an MSSP serving several customers), besides the default one. Duplicates are dropped.
+ */
+function parseAllowedWorkspaces(defaultWorkspace: WorkspaceRef, entries: string[]): WorkspaceRef[] {
+  const problems: string[] = [];
+  const key = (ref: WorkspaceRef) => `${ref.subscriptionId}/${ref.resourceGroup}/${ref.workspaceName}`.toLowerCase();
+  const served = new Map<string, WorkspaceRef>([[key(defaultWorkspace), defaultWorkspace]]);
+  for (const entry of entries) {
+    const parts = entry.split('/').map((part) => part.trim());
+    const [subscriptionId = '', resourceGroup = '', workspaceName = ''] = parts;
+    const why =
+      parts.length !== 3
+        ? 'is not subscriptionId/resourceGroup/workspaceName'
+        : !GUID.test(subscriptionId)
+          ? 'its subscription id is not a GUID'
+          : !RESOURCE_GROUP.test(resourceGroup) || resourceGroup.endsWith('.')
+            ? 'its resource group name is not valid'
+            : !WORKSPACE_NAME.test(workspaceName)
+              ? 'its workspace name is not valid (4-63 letters, digits and hyphens)'
+              : undefined;
+    if (why) {
+      problems.push(`SENTINEL_ALLOWED_WORKSPACES: "${entry}" ${why}`);
+      continue;
+    }
+    const ref = { subscriptionId, resourceGroup, workspaceName };
+    if (!served.has(key(ref))) served.set(key(ref), ref);
+  }
+  if (problems.length) throw new ConfigError(`Invalid gateway configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
+  return [...served.values()];
+}
+
 function policyFrom(env: z.infer<z.ZodObject<typeof policyShape>>): VerificationPolicy {
   const allowedReasons: readonly string[] = CLOSE_CLASSIFICATIONS[env.CLOSE_CLASSIFICATION];
   const reason = env.CLOSE_CLASSIFICATION_REASON ?? allowedReasons[0];
@@ -342,7 +479,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       GATEWAY_ENTRA_AUTHORITY_HOST: httpsUrlSchema.optional(),
       GATEWAY_ENTRA_JWKS_URL: httpsUrlSchema.optional(),
       GATEWAY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
-      INCODE_WEBHOOK_SECRET: z.string().min(24, 'must be at least 24 characters'),
+      INCODE_WEBHOOK_AUTH: z.enum(['shared-secret', 'oauth2', 'both']).default('shared-secret'),
+      INCODE_WEBHOOK_SECRET: z.string().min(24, 'must be at least 24 characters').optional(),
+      INCODE_WEBHOOK_CLIENT_ID: z.string().regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable characters without spaces').refine((value) => !value.includes(':'), 'must not contain ":" (HTTP Basic)').optional(),
+      INCODE_WEBHOOK_CLIENT_SECRET: z.string().min(24, 'must be at least 24 characters').max(512).optional(),
+      INCODE_WEBHOOK_TOKEN_TTL: durationSchema.pipe(z.number().min(1_000, 'must be at least 1s').max(24 * 3_600_000, 'must be at most 24h')).default(10 * 60_000),
+      SENTINEL_ALLOWED_WORKSPACES: csvSchema.optional(),
       INCODE_WEBHOOK_SECRET_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/).default('x-incode-webhook-secret'),
       GATEWAY_LINK_DEADLINE: durationSchema.default(20_000),
       GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
@@ -360,6 +502,11 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       'Invalid gateway configuration:\n  GATEWAY_API_KEYS: is required unless Entra ID authentication is configured (GATEWAY_ENTRA_TENANT_ID, GATEWAY_ENTRA_AUDIENCE, GATEWAY_ENTRA_ALLOWED_CALLERS)',
     );
   }
+  const defaultWorkspace: WorkspaceRef = {
+    subscriptionId: parsed.SENTINEL_SUBSCRIPTION_ID,
+    resourceGroup: parsed.SENTINEL_RESOURCE_GROUP,
+    workspaceName: parsed.SENTINEL_WORKSPACE_NAME,
+  };
   return Object.freeze({
     temporal: temporalFrom(parsed),
     azure,
@@ -367,12 +514,9 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     host: parsed.GATEWAY_HOST,
     callers: parseCallers(parsed.GATEWAY_API_KEYS ?? []),
     entra,
-    webhook: { secret: parsed.INCODE_WEBHOOK_SECRET, headerName: parsed.INCODE_WEBHOOK_SECRET_HEADER.toLowerCase() },
-    defaultWorkspace: {
-      subscriptionId: parsed.SENTINEL_SUBSCRIPTION_ID,
-      resourceGroup: parsed.SENTINEL_RESOURCE_GROUP,
-      workspaceName: parsed.SENTINEL_WORKSPACE_NAME,
-    },
+    webhook: webhookFrom(parsed),
+    defaultWorkspace,
+    allowedWorkspaces: parseAllowedWorkspaces(defaultWorkspace, parsed.SENTINEL_ALLOWED_WORKSPACES ?? []),
     policy: policyFrom(parsed),
     policyDocument: parsed.POLICY_FILE ? loadPolicyDocument(parsed.POLICY_FILE) : undefined,
     linkDeadlineMs: parsed.GATEWAY_LINK_DEADLINE,
