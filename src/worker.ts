@@ -6,6 +6,8 @@ import { createWorkerMetrics } from './observability/metrics';
 import { startMetricsServer } from './observability/metrics-server';
 import { startTracing } from './observability/tracing';
 import { createLogger } from './shared/logger';
+import { createTemporalClient } from './temporal/connection';
+import { ensureSecretExpirySchedule } from './worker/secret-expiry-schedule';
 import { connectWorker, createVerificationWorker, workerReadiness } from './worker/create-worker';
 import { createWorkerActivities } from './worker/dependencies';
 
@@ -30,10 +32,31 @@ async function main(): Promise<void> {
       keyVault: config.keyVault,
       incodeHttpTimeoutMs: config.incodeHttpTimeoutMs,
       onApiError: metrics.observeApiError,
+      secretExpiry: {
+        warningDays: config.secretExpiry?.warningDays ?? 90,
+        webhookUrl: config.secretExpiry?.webhookUrl,
+        logger,
+        onExpiryDays: (secret, days) => (days === undefined ? metrics.secretExpiryDays.remove({ secret }) : metrics.secretExpiryDays.set({ secret }, days)),
+      },
     }),
     tuning: { maxCachedWorkflows: config.maxCachedWorkflows, maxConcurrentActivities: config.maxConcurrentActivities },
     observability: { metrics, tracing },
   });
+  // The daily secret expiry check (SECRET_EXPIRY_SCHEDULE, on by default): created, or updated if it exists.
+  // A failure here (e.g. a namespace role without schedule rights) is logged; verifications do not depend on it.
+  if (config.secretExpiry?.schedule ?? true) {
+    try {
+      const temporal = await createTemporalClient(config.temporal);
+      try {
+        const outcome = await ensureSecretExpirySchedule(temporal.client, { taskQueue: config.temporal.taskQueue });
+        logger.info({ schedule: 'itdr-verify-secret-expiry', outcome }, 'secret expiry schedule ready');
+      } finally {
+        await temporal.connection.close();
+      }
+    } catch (error) {
+      logger.error({ schedule: 'itdr-verify-secret-expiry', reason: (error as Error).message }, 'could not create the secret expiry schedule (SECRET_EXPIRY_SCHEDULE=false turns it off)');
+    }
+  }
   const metricsServer =
     observability && observability.metricsPort > 0
       ? await startMetricsServer({

@@ -82,6 +82,15 @@ export class IncodeClient {
   }
 
   /**
+   * Asks Incode for a fresh token with the client credentials from Key Vault (nothing cached is used or kept):
+   * the doctor's check. Throws IncodeApiError (CredentialsRejected, Network, ...) or SecretUnavailableError.
+   */
+  async verifyCredentials(): Promise<{ expiresAt: number }> {
+    const token = await this.fetchToken(await this.settings.refresh());
+    return { expiresAt: token.expiresAt };
+  }
+
+  /**
    * Reads a session's result back from Incode. The B2B read route is not publicly documented; this uses the
    * Omni status and score routes, kept behind this one method so a change touches one place.
    */

@@ -15,6 +15,7 @@ import { ensureDevCertificates } from '../simulator/tls';
 import { createTemporalClient } from '../temporal/connection';
 import { connectWorker, createVerificationWorker, workerReadiness } from '../worker/create-worker';
 import { createWorkerActivities } from '../worker/dependencies';
+import { ensureSecretExpirySchedule } from '../worker/secret-expiry-schedule';
 import { cacheDir } from './temporal-server';
 
 export interface LocalStackOptions {
@@ -51,6 +52,11 @@ export interface LocalStack {
    */
   entraCaller: { name: string; objectId: string; audience: string; clientId: string };
   webhookSecret: string;
+  /**
+   * INCODE_WEBHOOK_AUTH=oauth2|both (in `env`): the token URL and client credentials the simulated Incode uses
+   * to get the bearer token it sends with each webhook (generated unless INCODE_WEBHOOK_CLIENT_ID/SECRET are given).
+   */
+  webhookOAuth2?: { tokenUrl: string; clientId: string; clientSecret: string };
   /** The environment the worker and gateway were configured from (contains the generated secrets). */
   env: Record<string, string>;
   worker: Worker;
@@ -105,6 +111,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     LOG_LEVEL: options.logLevel ?? 'warn',
     ...options.env,
   };
+  // INCODE_WEBHOOK_AUTH=oauth2|both: generate the client Incode authenticates as at the gateway's token URL.
+  const webhookAuth = env.INCODE_WEBHOOK_AUTH ?? 'shared-secret';
+  if (webhookAuth === 'oauth2' || webhookAuth === 'both') {
+    env.INCODE_WEBHOOK_CLIENT_ID ??= `incode-webhooks-${randomBytes(6).toString('hex')}`;
+    env.INCODE_WEBHOOK_CLIENT_SECRET ??= randomBytes(32).toString('base64url');
+  }
   const workerConfig = loadWorkerConfig(env);
   const gatewayConfig = loadGatewayConfig(env);
   const credential = createAzureCredential(workerConfig.azure);
@@ -130,6 +142,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         keyVault: workerConfig.keyVault,
         incodeHttpTimeoutMs: workerConfig.incodeHttpTimeoutMs,
         onApiError: workerMetrics.observeApiError,
+        secretExpiry: {
+          warningDays: workerConfig.secretExpiry?.warningDays ?? 90,
+          webhookUrl: workerConfig.secretExpiry?.webhookUrl,
+          logger: createLogger({ name: 'worker', level: env.LOG_LEVEL, destination: options.logDestination }),
+          onExpiryDays: (secret, days) =>
+            days === undefined ? workerMetrics.secretExpiryDays.remove({ secret }) : workerMetrics.secretExpiryDays.set({ secret }, days),
+        },
       }),
       tuning: { maxCachedWorkflows: workerConfig.maxCachedWorkflows, maxConcurrentActivities: workerConfig.maxConcurrentActivities },
       workflowBundle: options.workflowBundle,
@@ -156,6 +175,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tracing: Boolean(tracing),
     });
     stoppers.push(() => connection.close());
+    // Off here unless SECRET_EXPIRY_SCHEDULE=true: stacks side by side would share the one schedule id.
+    if (workerConfig.secretExpiry?.schedule === true) {
+      await ensureSecretExpirySchedule(client, { taskQueue: workerConfig.temporal.taskQueue });
+    }
     const gateway = await startGateway({
       config: gatewayConfig,
       client,
@@ -164,9 +187,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       logger: createLogger({ name: 'gateway', level: env.LOG_LEVEL, destination: options.logDestination }),
     });
     stoppers.push(() => gateway.close());
-    simulator.setWebhookTarget(`${gateway.url}/api/webhooks/incode`, { [gatewayConfig.webhook.headerName]: webhookSecret });
+    const oauth2 = gatewayConfig.webhook.oauth2;
+    const webhookOAuth2 = oauth2 && { tokenUrl: `${gateway.url}/api/webhooks/incode/token`, clientId: oauth2.clientId, clientSecret: oauth2.clientSecret };
+    // Incode sends the shared-secret header, or (oauth2, both) a bearer token from the token URL.
+    simulator.setWebhookTarget(
+      `${gateway.url}/api/webhooks/incode`,
+      webhookOAuth2 ? {} : { [gatewayConfig.webhook.headerName]: webhookSecret },
+      webhookOAuth2,
+    );
 
-    return { simulator, gateway, gatewayConfig, client, apiKey, entraCaller, webhookSecret, env, worker, workerMetrics, workerMetricsServer, stop };
+    return {
+      simulator,
+      gateway,
+      gatewayConfig,
+      client,
+      apiKey,
+      entraCaller,
+      webhookSecret,
+      webhookOAuth2,
+      env,
+      worker,
+      workerMetrics,
+      workerMetricsServer,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { VERIFICATION_STATUSES, type IncidentSource } from '../shared/types';
 import type { ApiErrorObserver } from './api-errors';
 
@@ -94,6 +94,8 @@ export interface WorkerMetrics {
   timeToVerify: Histogram<'status'>;
   apiErrors: Counter<'service' | 'code'>;
   observeApiError: ApiErrorObserver;
+  /** Days until each Key Vault secret expires (negative once expired), by secret name; set by checkSecretExpiry. */
+  secretExpiryDays: Gauge<'secret'>;
   /** `startedAt`: when the workflow execution started (WorkflowInfo.startTime). */
   recordOutcome(end: WorkflowEnd, startedAt: Date, now?: number): void;
 }
@@ -115,8 +117,15 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
     registers: [registry],
   });
   const apiErrors = apiErrorsCounter(registry);
+  const secretExpiryDays = new Gauge({
+    name: 'itdr_secret_expiry_days',
+    help: "Days until each of Incode's Key Vault secrets expires (negative: expired); secrets without an expiry date are absent",
+    labelNames: ['secret'] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    secretExpiryDays,
     outcomes,
     timeToVerify,
     apiErrors,

@@ -1,6 +1,7 @@
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
 import { createActivities, type VerificationActivities } from '../activities';
+import { createSecretExpiryActivities, type SecretExpiryActivities, type SecretExpiryOptions } from '../activities/secret-expiry-activities';
 import { IncodeClient } from '../clients/incode-client';
 import { KeyVaultIncodeSettings } from '../clients/key-vault-settings';
 import { GraphClient } from '../clients/graph-client';
@@ -19,14 +20,16 @@ export function createWorkerActivities(options: {
   incodeHttpTimeoutMs: number;
   /** Failed calls to Key Vault, Incode and Sentinel, for `itdr_api_errors_total`. */
   onApiError?: ApiErrorObserver;
-}): VerificationActivities {
+  /** The `checkSecretExpiry` activity's settings (SECRET_EXPIRY_*); 90 days' warning and no hook when omitted. */
+  secretExpiry?: Partial<SecretExpiryOptions>;
+}): VerificationActivities & SecretExpiryActivities {
   const { onApiError } = options;
   const secrets = new SecretClient(options.keyVault.vaultUrl, options.credential, {
     disableChallengeResourceVerification: !options.keyVault.verifyChallengeResource,
     ...(onApiError ? { additionalPolicies: [apiErrorPolicy('keyvault', onApiError)] } : {}),
   });
   const settings = new KeyVaultIncodeSettings(secrets, options.keyVault.secretNames, options.keyVault.cacheTtlMs);
-  return createActivities({
+  const activities = createActivities({
     incode: new IncodeClient(settings, { timeoutMs: options.incodeHttpTimeoutMs, onApiError }),
     sentinel: new SentinelClient(options.credential, options.azure, { onApiError }),
     graph: options.azure.graphEndpoint
@@ -36,4 +39,6 @@ export function createWorkerActivities(options: {
         })
       : undefined,
   });
+  const expiry = createSecretExpiryActivities(secrets, options.keyVault.secretNames, { warningDays: 90, ...options.secretExpiry });
+  return { ...activities, ...expiry };
 }

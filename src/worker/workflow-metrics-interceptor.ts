@@ -8,7 +8,7 @@
  * worker restart does not count a verification again (a worker that dies between the final workflow task
  * and its completion may count it twice).
  */
-import { ContinueAsNew, isCancellation, proxySinks, TemporalFailure, type Sinks, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
+import { ContinueAsNew, isCancellation, proxySinks, TemporalFailure, workflowInfo, type Sinks, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
 
 export interface WorkflowEndReport {
   /** The result's `status` (`Verified`, `Failed`, `TimedOut`, ...), or `WorkflowFailed` / `Cancelled`. */
@@ -28,6 +28,8 @@ export const interceptors: WorkflowInterceptorsFactory = () => ({
   inbound: [
     {
       async execute(input, next) {
+        // The scheduled secret expiry check is not a verification.
+        if (workflowInfo().workflowType === 'secretExpiryCheck') return next(input);
         try {
           const result = (await next(input)) as { status?: unknown; incidentAction?: unknown } | undefined;
           itdrMetrics.workflowEnded({

@@ -1,2 +1,3 @@
 export { identityVerification } from './identity-verification';
 export { incidentVerification } from './incident-verification';
+export { secretExpiryCheck } from './secret-expiry';
