@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const passThrough = Object.fromEntries(
     Object.entries(process.env).filter(
       (entry): entry is [string, string] =>
-        /^(VERIFICATION_|RESULT_|LINK_|CLOSE_|ESCALATION_|FAILURE_|LOG_LEVEL)/.test(entry[0]) && entry[1] !== undefined,
+        /^(VERIFICATION_|RESULT_|LINK_|CLOSE_|ESCALATION_|FAILURE_|LOG_LEVEL|INCODE_WEBHOOK_AUTH$|INCODE_WEBHOOK_TOKEN_TTL$)/.test(entry[0]) && entry[1] !== undefined,
     ),
   );
   stack = await startLocalStack({

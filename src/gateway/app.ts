@@ -3,9 +3,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import type { GatewayCaller } from '../config/config';
+import type { GatewayCaller, GatewayWebhookConfig } from '../config/config';
 import type { WorkspaceRef } from '../shared/types';
-import { authenticateCaller, rejectUnauthenticated, requireWebhookSecret } from './auth';
+import { authenticateCaller, rejectUnauthenticated } from './auth';
 import type { EntraTokenValidator } from './entra-auth';
 import type { GatewayMetrics } from '../observability/metrics';
 import { HttpError } from './http-error';
@@ -15,6 +15,7 @@ import { IncidentRequestError, parseIncidentRequest } from './incident-request';
 import { createRateLimits } from './rate-limit';
 import type { VerificationService } from './verification-service';
 import { parseWebhook } from './webhook-event';
+import { requireWebhookAuth, webhookTokenEndpoint, WebhookTokenStore } from './webhook-oauth';
 
 export interface GatewayDependencies {
   verifications: VerificationService;
@@ -24,7 +25,8 @@ export interface GatewayDependencies {
   bearer?: EntraTokenValidator;
   /** GATEWAY_RATE_LIMIT_PER_MINUTE (default 600). */
   rateLimitPerMinute?: number;
-  webhook: { headerName: string; secret: string };
+  /** INCODE_WEBHOOK_AUTH and its settings: the shared-secret header and/or OAuth2 client credentials. */
+  webhook: GatewayWebhookConfig;
   linkDeadlineMs: number;
   bodyLimitBytes: number;
   logger: Logger;
@@ -200,10 +202,21 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
   app.post('/api/incidents/:incidentId/cancel', apiKey, requireJson, json, steer('cancel'));
   app.post('/api/incidents/:incidentId/review', apiKey, requireJson, json, steer('review'));
 
+  // INCODE_WEBHOOK_AUTH=oauth2|both: the token URL given to Incode, and the bearer tokens it issues.
+  const webhookOAuth2 = deps.webhook.oauth2;
+  const webhookTokens = webhookOAuth2 && new WebhookTokenStore(webhookOAuth2.tokenTtlMs);
+  if (webhookOAuth2 && webhookTokens) {
+    app.post(
+      '/api/webhooks/incode/token',
+      limits.webhookPerIp,
+      ...webhookTokenEndpoint({ clientId: webhookOAuth2.clientId, clientSecret: webhookOAuth2.clientSecret, tokens: webhookTokens, logger: deps.logger }),
+    );
+  }
+
   app.post(
     '/api/webhooks/incode',
     limits.webhookPerIp,
-    requireWebhookSecret(deps.webhook.headerName, deps.webhook.secret),
+    requireWebhookAuth(deps.webhook, webhookTokens),
     requireJson,
     json,
     async (req, res) => {

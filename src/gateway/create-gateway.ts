@@ -29,7 +29,8 @@ export async function startGateway(options: {
   logger: Logger;
 }): Promise<RunningGateway> {
   const { config } = options;
-  const allowedWorkspaces = [config.defaultWorkspace];
+  // SENTINEL_ALLOWED_WORKSPACES: the default workspace first, then the others this deployment serves.
+  const allowedWorkspaces = config.allowedWorkspaces?.length ? [...config.allowedWorkspaces] : [config.defaultWorkspace];
   const metrics = createGatewayMetrics();
   const app = createGatewayApp({
     verifications: new VerificationService(options.client, config.temporal.taskQueue, () => allowedWorkspaces),

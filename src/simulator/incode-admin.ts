@@ -14,13 +14,16 @@ const verifiedIdentitySchema = z.strictObject({
 const webhookSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
   headers: z.record(z.string(), z.string()).optional(),
+  oauth2: z
+    .strictObject({ tokenUrl: z.url({ protocol: /^https?$/ }), clientId: z.string().min(1), clientSecret: z.string().min(1) })
+    .optional(),
 });
 
 /**
  * Scripted control of the simulated Incode (mounted under /simulator on the API server):
  * - POST /incode/sessions/ID/complete {"outcome":"succeeded"|"failed", "verifiedLoginHint"?, "verifiedIdentity"?:
  *   {"firstName","lastName","birthDate"}} finishes a session and sends its webhook
- * - GET /incode/sessions, POST /incode/directory {"email"}, PUT /incode/webhook {"url","headers"},
+ * - GET /incode/sessions, POST /incode/directory {"email"}, PUT /incode/webhook {"url","headers","oauth2"?:{"tokenUrl","clientId","clientSecret"}},
  *   PUT /incode/drop-webhooks {"drop": true|false}, GET /incode/webhook-deliveries
  */
 export function incodeAdminRouter(store: IncodeStore): Router {
@@ -59,7 +62,7 @@ export function incodeAdminRouter(store: IncodeStore): Router {
   router.put('/incode/webhook', (req, res) => {
     const parsed = webhookSchema.safeParse(req.body);
     if (!parsed.success) return adminError(res, 400, 'BadRequest', z.prettifyError(parsed.error));
-    store.webhookTarget = { url: parsed.data.url, headers: parsed.data.headers ?? {} };
+    store.webhookTarget = { url: parsed.data.url, headers: parsed.data.headers ?? {}, ...(parsed.data.oauth2 ? { oauth2: parsed.data.oauth2 } : {}) };
     res.status(204).end();
   });
 

@@ -13,13 +13,13 @@ import { incodeApiErrorBody, incodeApiRouter } from './incode';
 import { IncodeStore } from './incode-store';
 import { keyVaultAdminRouter, keyVaultErrorBody, keyVaultRouter } from './key-vault';
 import { KeyVaultStore } from './key-vault-store';
-import { resolveOptions, SIMULATED_SERVICES, type DefaultEntraApplication, type SimulatedService, type SimulatorOptions } from './options';
+import { resolveOptions, SIMULATED_SERVICES, type DefaultEntraApplication, type SimulatedService, type SimulatorOptions, type WebhookOAuth2 } from './options';
 import { armErrorBody, sentinelRouter } from './sentinel';
 import { sentinelAdminRouter } from './sentinel-admin';
 import { SentinelStore } from './sentinel-store';
 import { deliverSessionWebhook } from './webhook-sender';
 
-export type { DefaultEntraApplication, SimulatorOptions, SimulatedService, WebhookTarget, WorkspaceRef } from './options';
+export type { DefaultEntraApplication, SimulatorOptions, SimulatedService, WebhookOAuth2, WebhookTarget, WorkspaceRef } from './options';
 export type { AppCertificate, EntraApplication, EntraApplicationInput, EntraDirectory } from './entra-store';
 export { generateAppCertificate, generateClientSecret, generateFederatedToken } from './entra-store';
 export type { AccessTokenRequest, EntraTokenIssuer, SigningKey } from './entra-jwt';
@@ -94,7 +94,7 @@ export interface RunningSimulator {
   /** Azure tokens issued by the managed identity endpoint and by Entra ID (see IssuedToken.authMethod). */
   identity: AzureTokenStore;
   faults: FaultStore;
-  setWebhookTarget(url: string, headers?: Record<string, string>): void;
+  setWebhookTarget(url: string, headers?: Record<string, string>, oauth2?: WebhookOAuth2): void;
   /** Closes every server and its connections (keep-alive ones too); ends pending fault delays and webhooks. */
   close(): Promise<void>;
 }
@@ -124,7 +124,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
         retryDelayMs: config.incode.webhookRetryDelayMs,
         shutdown: shutdown.signal,
       }),
-    config.incode.webhook && { url: config.incode.webhook.url, headers: { ...config.incode.webhook.headers } },
+    config.incode.webhook && {
+      url: config.incode.webhook.url,
+      headers: { ...config.incode.webhook.headers },
+      ...(config.incode.webhook.oauth2 ? { oauth2: { ...config.incode.webhook.oauth2 } } : {}),
+    },
   );
 
   // Filled in once the servers listen; routes read them per request.
@@ -237,8 +241,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     graph,
     identity: tokens,
     faults,
-    setWebhookTarget(url, headers = {}) {
-      incode.webhookTarget = { url, headers: { ...headers } };
+    setWebhookTarget(url, headers = {}, oauth2) {
+      incode.webhookTarget = { url, headers: { ...headers }, ...(oauth2 ? { oauth2: { ...oauth2 } } : {}) };
     },
     close() {
       closing ??= (async () => {

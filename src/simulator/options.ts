@@ -11,6 +11,17 @@ export const SIMULATED_SERVICES: readonly SimulatedService[] = ['incodeAuth', 'i
 export interface WebhookTarget {
   url: string;
   headers: Record<string, string>;
+  /**
+   * Incode's OAuth2 webhook authentication: before sending, get a token from `tokenUrl` (client-credentials grant,
+   * `Authorization: Basic base64(id:secret)`), cache it until it expires, and send it as `Authorization: Bearer`.
+   */
+  oauth2?: WebhookOAuth2;
+}
+
+export interface WebhookOAuth2 {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
 }
 
 export interface WorkspaceRef {
