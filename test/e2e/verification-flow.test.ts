@@ -171,6 +171,51 @@ describe('verification end to end', () => {
     assert.equal((await stack.get('/readyz', {})).body.status, 'ready');
   });
 
+  it('asks the entities endpoint when the trigger body carries no account, and answers 422 with a comment when there is none', async () => {
+    const incident = seed(DEMO_USER, 'Trimmed trigger');
+    const trigger = stack.simulator.sentinel.playbookTrigger(incident.name, 'Create') as { object: { properties: Record<string, unknown> } };
+    delete trigger.object.properties.relatedEntities;
+    const started = await stack.post('/api/incidents', trigger);
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    assert.equal(stack.simulator.incode.listSessions().find((session) => session.externalCustomerId === incident.name)?.loginHint, DEMO_USER);
+    await stack.client.workflow.getHandle(started.body.workflowId).terminate('test done');
+
+    const nobody = stack.simulator.sentinel.seedIncident({ title: 'Malware on a host', severity: 'Medium', accounts: [] });
+    const refused = await stack.post('/api/incidents', stack.simulator.sentinel.playbookTrigger(nobody.name, 'Create'));
+    assert.equal(refused.status, 422);
+    assert.equal(refused.body.error.code, 'no_account');
+    assert.match(commentsOf(nobody.name)[0], /No identity verification was started: the incident has no account entity/);
+    await assert.rejects(stack.client.workflow.getHandle(workflowIdOf(nobody.name)).describe(), /not found/i);
+  });
+
+  it('an incident deleted while waiting ends the verification cleanly', async () => {
+    const incident = seed();
+    const started = await stack.post('/api/incidents', { incidentId: incident.name, userEmail: DEMO_USER });
+    assert.equal(started.status, 200);
+    await eventually(async () => (commentsOf(incident.name).length === 1 ? true : undefined));
+    stack.simulator.sentinel.deleteIncident(stack.simulator.sentinel.defaultWorkspace, incident.name, 'analyst');
+    await stack.simulator.incode.completeSession(started.body.interviewId, 'succeeded');
+    const outcome = await stack.client.workflow.getHandle(started.body.workflowId).result();
+    assert.equal(outcome.status, 'Verified');
+    assert.equal(outcome.incidentAction, 'None', 'nothing to close: the incident is gone');
+  });
+
+  it('no secret, token or verification link is in the workflow history or search attributes', async () => {
+    const incident = seed();
+    const started = await stack.post('/api/incidents', { incidentId: incident.name, userEmail: DEMO_USER });
+    const handle = stack.client.workflow.getHandle(started.body.workflowId);
+    await stack.simulator.incode.completeSession(started.body.interviewId, 'succeeded');
+    await handle.result();
+    // Read the raw history with a client that has no decryption key, as the server and its Web UI see it.
+    const raw = allText(await handle.fetchHistory());
+    const description = JSON.stringify((await handle.describe()).searchAttributes);
+    for (const secret of [started.body.verificationUrl, `/verify/${started.body.interviewId}`, stack.apiKey, stack.webhookSecret, stack.simulator.incode.config.clientSecret]) {
+      assert.ok(!raw.includes(secret), `history leaks ${secret.slice(0, 12)}…`);
+      assert.ok(!description.includes(secret), `search attributes leak ${secret.slice(0, 12)}…`);
+    }
+    assert.ok(raw.includes('binary/encrypted'), 'payloads are encrypted');
+  });
+
   it('no secret, token or verification link appears in the logs', async () => {
     const links = stack.simulator.incode.listSessions().map((session) => `/verify/${session.interviewId}`);
     assert.ok(links.length > 0);
@@ -181,3 +226,20 @@ describe('verification end to end', () => {
     }
   });
 });
+
+/** Every string and byte field of a protobuf object tree, bytes read as text, so a plaintext leak is visible. */
+function allText(root: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  const walk = (value: unknown): void => {
+    if (value === null || value === undefined || seen.has(value)) return;
+    if (typeof value === 'string') parts.push(value);
+    else if (value instanceof Uint8Array) parts.push(Buffer.from(value).toString('latin1'));
+    else if (typeof value === 'object') {
+      seen.add(value);
+      for (const child of Object.values(value as Record<string, unknown>)) walk(child);
+    }
+  };
+  walk(root);
+  return parts.join('\n');
+}
