@@ -269,7 +269,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       SECRET_CACHE_TTL: durationSchema.default(5 * 60_000),
       KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: z.enum(['true', 'false']).default('true'),
       INCODE_HTTP_TIMEOUT: durationSchema.default(15_000),
-      WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
+      WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(200),
       WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
       ...secretNamesShape,
       SECRET_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
