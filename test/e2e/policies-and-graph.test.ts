@@ -30,6 +30,10 @@ rules:
     when: { severities: [Low] }
     set:
       profileMatching: true
+  - name: high severity uses Incode's email
+    when: { severities: [High] }
+    set:
+      linkDelivery: incode-email
 `;
 
 describe('policies and Microsoft Graph end to end', () => {
@@ -52,7 +56,7 @@ describe('policies and Microsoft Graph end to end', () => {
     const graphUser = stack.simulator.graph.addUser({ userPrincipalName: upn, givenName: 'Ann', surname: 'Example', ...extra });
     return { accountName, upnSuffix, aadUserId: graphUser.id, upn };
   }
-  async function start(account: ReturnType<typeof user>, severity: 'Medium' | 'Low' = 'Medium') {
+  async function start(account: ReturnType<typeof user>, severity: 'Medium' | 'Low' | 'High' = 'Medium') {
     const incident = stack.simulator.sentinel.seedIncident({
       title: 'Suspicious sign-in',
       severity,
@@ -153,5 +157,16 @@ describe('policies and Microsoft Graph end to end', () => {
     assert.equal(rejected.status, 200);
     assert.equal((await handle.result()).status, 'Failed');
     assert.equal(stack.simulator.sentinel.getIncident(mismatching.incident.name)!.properties.severity, 'High');
+  });
+  it("delivers the link by Incode's own email when the policy says so, and says so on the incident", async () => {
+    const carol = user('carol.high@contoso.com');
+    const { incident, response } = await start(carol, 'High');
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    const session = stack.simulator.incode.listSessions().find((candidate) => candidate.interviewId === response.body.interviewId);
+    assert.equal(session?.notification?.type, 'EMAIL');
+    assert.equal(session?.notification?.email, carol.upn);
+    await eventually(async () => (comments(incident.name).length === 1 ? true : undefined));
+    assert.match(comments(incident.name)[0], /sent to carol\.high@contoso\.com by Incode's email/);
+    await stack.client.workflow.getHandle(response.body.workflowId).terminate('test done');
   });
 });
