@@ -1,0 +1,47 @@
+/**
+ * A verification worker as its own process, for the chaos test (which SIGKILLs it). Built like src/worker.ts:
+ * the configuration comes from the environment (TEMPORAL_*, AZURE_*, ARM_ENDPOINT, IDENTITY_ENDPOINT, ...,
+ * NODE_EXTRA_CA_CERTS for the simulator's CA). CHAOS_WORKFLOW_BUNDLE names a prebuilt workflow bundle
+ * (bundled once by the runner, with the production interceptor modules) so a restart takes a second, not ten.
+ */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createAzureCredential } from '../../src/clients/azure-credential';
+import { loadWorkerConfig } from '../../src/config/config';
+import { createWorkerMetrics } from '../../src/observability/metrics';
+import { connectWorker, createVerificationWorker } from '../../src/worker/create-worker';
+import { createWorkerActivities } from '../../src/worker/dependencies';
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const config = loadWorkerConfig();
+  const metrics = createWorkerMetrics();
+  const connection = await connectWorker(config.temporal);
+  const bundlePath = process.env.CHAOS_WORKFLOW_BUNDLE;
+  const worker = await createVerificationWorker({
+    connection,
+    temporal: config.temporal,
+    activities: createWorkerActivities({
+      credential: createAzureCredential(config.azure),
+      azure: config.azure,
+      keyVault: config.keyVault,
+      incodeHttpTimeoutMs: config.incodeHttpTimeoutMs,
+      onApiError: metrics.observeApiError,
+    }),
+    tuning: { maxCachedWorkflows: config.maxCachedWorkflows, maxConcurrentActivities: config.maxConcurrentActivities },
+    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
+    identity: `chaos-worker-${process.pid}`,
+    observability: { metrics },
+  });
+  process.once('SIGTERM', () => worker.shutdown());
+  // The runner holds our stdin open: if it dies (even by SIGKILL), stop instead of lingering as an orphan.
+  process.stdin.on('end', () => process.exit(1)).resume();
+  // The runner waits for this line before it counts the worker as up.
+  process.stdout.write('chaos-worker ready\n');
+  await worker.run();
+  await connection.close();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`chaos worker failed: ${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+});
