@@ -264,6 +264,12 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
       res.status(bodyError.status).json({ error: { code: 'bad_request', message: 'Bad request' } });
       return;
     }
+    if (isTemporalTransient(error)) {
+      // Temporal is restarting, or the workflow's task is failing right after a worker died: retry shortly.
+      deps.logger.warn({ err: { name: (error as Error).name, message: (error as Error).message } }, 'temporal temporarily unavailable');
+      res.set('retry-after', '5').status(503).json({ error: { code: 'temporarily_unavailable', message: 'Temporal is temporarily unavailable; repeat the request' } });
+      return;
+    }
     if (error instanceof RestError) {
       // Sentinel (ARM) refused or failed while the gateway checked the incident.
       deps.logger.error({ statusCode: error.statusCode, code: error.code }, 'sentinel call failed');
@@ -275,4 +281,11 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
   });
 
   return app;
+}
+
+/** gRPC UNAVAILABLE, or an update refused because the workflow task is failing: both pass on their own. */
+function isTemporalTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  const message = String((error as Error)?.message ?? '');
+  return code === 14 || /Workflow Task in failed state|UNAVAILABLE/.test(message);
 }

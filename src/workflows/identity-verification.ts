@@ -472,6 +472,7 @@ async function waitForDecision(ctx: WaitContext): Promise<WaitResult> {
       pollDelay = Math.min(pollDelay * POLL_BACKOFF, pollIntervalMs * POLL_MAX_MULTIPLE);
     }
     let result: ConfirmedSessionResult | undefined;
+    const readStartedAt = Date.now();
     try {
       result = await readSessionResult(ctx.currentSession().interviewId);
     } catch (error) {
@@ -493,7 +494,12 @@ async function waitForDecision(ctx: WaitContext): Promise<WaitResult> {
         }
       }
     }
-    if (Date.now() >= deadline) return state.status === 'AwaitingReview' ? { kind: 'review-timed-out' } : { kind: 'timed-out' };
+    if (Date.now() >= deadline) {
+      // A read that began before the deadline (and was slow, e.g. its worker died) may predate the user's
+      // completion: read once more before escalating.
+      if (readStartedAt < deadline && patched('read-again-after-a-read-straddling-the-deadline')) continue;
+      return state.status === 'AwaitingReview' ? { kind: 'review-timed-out' } : { kind: 'timed-out' };
+    }
   }
 }
 
