@@ -57,7 +57,7 @@ describe('Temporal Web UI: stuck verifications', () => {
     await eventually(async () => {
       for await (const execution of stack.client.workflow.list({ query: `${query} AND WorkflowId = "${workflowId}"` })) return execution;
       return undefined;
-    }, 20_000, 'the verification in visibility');
+    }, 60_000, 'the verification in visibility'); // generous: the chaos test may load the machine meanwhile
 
     const namespace = process.env.TEMPORAL_NAMESPACE || 'default';
     const url = `${process.env.TEMPORAL_UI_URL!.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`;
