@@ -8,7 +8,7 @@ import { startTracing } from './observability/tracing';
 import { createLogger } from './shared/logger';
 import { createTemporalClient } from './temporal/connection';
 import { ensureSecretExpirySchedule } from './worker/secret-expiry-schedule';
-import { connectWorker, createVerificationWorker, workerReadiness } from './worker/create-worker';
+import { connectWorker, createVerificationWorker, workerReadiness, workerTuningFrom } from './worker/create-worker';
 import { createWorkerActivities } from './worker/dependencies';
 
 async function main(): Promise<void> {
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
         onExpiryDays: (secret, days) => (days === undefined ? metrics.secretExpiryDays.remove({ secret }) : metrics.secretExpiryDays.set({ secret }, days)),
       },
     }),
-    tuning: { maxCachedWorkflows: config.maxCachedWorkflows, maxConcurrentActivities: config.maxConcurrentActivities },
+    tuning: workerTuningFrom(config),
     observability: { metrics, tracing },
   });
   // The daily secret expiry check (SECRET_EXPIRY_SCHEDULE, on by default): created, or updated if it exists.

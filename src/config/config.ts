@@ -164,6 +164,9 @@ export interface WorkerConfig {
   incodeHttpTimeoutMs: number;
   maxCachedWorkflows: number;
   maxConcurrentActivities: number;
+  /** Activity dispatches per second on the Sentinel and Incode task queues, enforced by the Temporal server; 0 = unlimited. */
+  sentinelActivitiesPerSecond: number;
+  incodeActivitiesPerSecond: number;
   logLevel: string;
   /** Always set by loadWorkerConfig. */
   secretExpiry?: SecretExpiryConfig;
@@ -271,6 +274,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       INCODE_HTTP_TIMEOUT: durationSchema.default(15_000),
       WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(200),
       WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(50),
+      // ARM refills a principal's write bucket at 10/s; each Sentinel activity makes one write (plus a read).
+      SENTINEL_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1000).default(10),
+      // Incode publishes no rate limit: a conservative default, to be raised with Incode's agreement.
+      INCODE_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1000).default(20),
       ...secretNamesShape,
       SECRET_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
       SECRET_EXPIRY_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional(),
@@ -298,6 +305,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     incodeHttpTimeoutMs: parsed.INCODE_HTTP_TIMEOUT,
     maxCachedWorkflows: parsed.WORKER_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivities: parsed.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    sentinelActivitiesPerSecond: parsed.SENTINEL_RATE_LIMIT_PER_SECOND,
+    incodeActivitiesPerSecond: parsed.INCODE_RATE_LIMIT_PER_SECOND,
     logLevel: parsed.LOG_LEVEL,
     observability: workerObservabilityFrom(parsed),
   });

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
-import type { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
+import type { NativeConnection, WorkflowBundleOption } from '@temporalio/worker';
 import type { DestinationStream } from 'pino';
 import { createAzureCredential } from '../clients/azure-credential';
 import { loadGatewayConfig, loadWorkerConfig, type GatewayConfig } from '../config/config';
@@ -13,7 +13,7 @@ import { createLogger } from '../shared/logger';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { ensureDevCertificates } from '../simulator/tls';
 import { createTemporalClient } from '../temporal/connection';
-import { connectWorker, createVerificationWorker, workerReadiness } from '../worker/create-worker';
+import { connectWorker, createVerificationWorker, workerReadiness, workerTuningFrom, type VerificationWorker } from '../worker/create-worker';
 import { createWorkerActivities } from '../worker/dependencies';
 import { ensureSecretExpirySchedule } from '../worker/secret-expiry-schedule';
 import { cacheDir } from './temporal-server';
@@ -59,7 +59,7 @@ export interface LocalStack {
   webhookOAuth2?: { tokenUrl: string; clientId: string; clientSecret: string };
   /** The environment the worker and gateway were configured from (contains the generated secrets). */
   env: Record<string, string>;
-  worker: Worker;
+  worker: VerificationWorker;
   /** The worker's metrics (outcomes, time to verify, API errors); the gateway's are `gateway.metrics`. */
   workerMetrics: WorkerMetrics;
   /** Present when `workerMetricsPort` was given. */
@@ -150,7 +150,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             days === undefined ? workerMetrics.secretExpiryDays.remove({ secret }) : workerMetrics.secretExpiryDays.set({ secret }, days),
         },
       }),
-      tuning: { maxCachedWorkflows: workerConfig.maxCachedWorkflows, maxConcurrentActivities: workerConfig.maxConcurrentActivities },
+      tuning: workerTuningFrom(workerConfig),
       workflowBundle: options.workflowBundle,
       observability: { metrics: workerMetrics, tracing },
     });

@@ -1,5 +1,6 @@
-import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
-import type { TemporalConfig } from '../config/config';
+import { NativeConnection, Worker, type ActivityInterceptorsFactory, type InjectedSinks, type State, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
+import type { TemporalConfig, WorkerConfig } from '../config/config';
+import { INCODE_ACTIVITY_NAMES, SENTINEL_ACTIVITY_NAMES, incodeTaskQueue, sentinelTaskQueue } from '../shared/task-queues';
 import { connectionOptionsFor, dataConverterFor } from '../temporal/connection';
 import type { VerificationActivities } from '../activities';
 import type { WorkerMetrics } from '../observability/metrics';
@@ -10,6 +11,30 @@ import type { VerificationMetricsSinks } from './workflow-metrics-interceptor';
 export interface WorkerTuning {
   maxCachedWorkflows: number;
   maxConcurrentActivities: number;
+  /** Server-enforced dispatch rate of the Sentinel / Incode task queues; undefined or 0 = unlimited. */
+  sentinelActivitiesPerSecond?: number;
+  incodeActivitiesPerSecond?: number;
+}
+
+export function workerTuningFrom(config: WorkerConfig): WorkerTuning {
+  return {
+    maxCachedWorkflows: config.maxCachedWorkflows,
+    maxConcurrentActivities: config.maxConcurrentActivities,
+    sentinelActivitiesPerSecond: config.sentinelActivitiesPerSecond,
+    incodeActivitiesPerSecond: config.incodeActivitiesPerSecond,
+  };
+}
+
+/**
+ * The workers of one process, run and stopped together: the workflow worker on the main task queue and
+ * one activity worker per rate-limited service queue (src/shared/task-queues.ts).
+ */
+export interface VerificationWorker {
+  run(): Promise<void>;
+  /** Stops every worker that still runs; safe to call more than once. */
+  shutdown(): void;
+  /** RUNNING only while every worker polls; otherwise the state of the first one that does not. */
+  getState(): State;
 }
 
 /** Metrics and tracing of a worker; both optional. */
@@ -43,9 +68,12 @@ export async function connectWorker(config: TemporalConfig): Promise<NativeConne
 }
 
 /**
- * The verification worker. Cache and concurrency are bounded because a cached workflow costs about 1 MB
+ * The verification workers. Cache and concurrency are bounded because a cached workflow costs about 0.4 MB
  * and thousands of verifications can wait at once. Workflow code comes from a prebuilt bundle in tests,
  * or is bundled from `src/workflows` at start-up.
+ *
+ * The main worker also serves the Sentinel and Incode activities on the main queue: workflows that
+ * scheduled them there before the queues were split must still find a worker for them.
  */
 export async function createVerificationWorker(options: {
   connection: NativeConnection;
@@ -55,9 +83,9 @@ export async function createVerificationWorker(options: {
   workflowBundle?: WorkflowBundleOption;
   identity?: string;
   observability?: WorkerObservability;
-}): Promise<Worker> {
+}): Promise<VerificationWorker> {
   const { metrics, tracing } = options.observability ?? {};
-  return Worker.create({
+  const main = await Worker.create({
     connection: options.connection,
     namespace: options.temporal.namespace,
     taskQueue: options.temporal.taskQueue,
@@ -74,6 +102,58 @@ export async function createVerificationWorker(options: {
     shutdownGraceTime: '10s',
     shutdownForceTime: '30s',
   });
+  const serviceQueues = [
+    { taskQueue: sentinelTaskQueue(options.temporal.taskQueue), names: SENTINEL_ACTIVITY_NAMES, perSecond: options.tuning.sentinelActivitiesPerSecond },
+    { taskQueue: incodeTaskQueue(options.temporal.taskQueue), names: INCODE_ACTIVITY_NAMES, perSecond: options.tuning.incodeActivitiesPerSecond },
+  ];
+  const workers = [main];
+  for (const queue of serviceQueues) {
+    const activities = pick(options.activities, queue.names);
+    if (Object.keys(activities).length === 0) continue;
+    workers.push(
+      await Worker.create({
+        connection: options.connection,
+        namespace: options.temporal.namespace,
+        taskQueue: queue.taskQueue,
+        ...(options.identity ? { identity: options.identity } : {}),
+        activities,
+        ...(tracing ? { interceptors: { activity: [await activityTracing()] } } : {}),
+        dataConverter: dataConverterFor(options.temporal),
+        maxConcurrentActivityTaskExecutions: options.tuning.maxConcurrentActivities,
+        ...(queue.perSecond ? { maxTaskQueueActivitiesPerSecond: queue.perSecond } : {}),
+        shutdownGraceTime: '10s',
+        shutdownForceTime: '30s',
+      }),
+    );
+  }
+  return combine(workers);
+}
+
+function pick(activities: object, names: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(names.filter((name) => name in activities).map((name) => [name, (activities as Record<string, unknown>)[name]]));
+}
+
+function combine(workers: Worker[]): VerificationWorker {
+  const shutdown = () => {
+    for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  return {
+    async run() {
+      // One worker failing stops the others: a process that runs workflows but no longer writes to
+      // Sentinel must not look healthy.
+      const runs = workers.map((worker) =>
+        worker.run().catch((error: unknown) => {
+          shutdown();
+          throw error;
+        }),
+      );
+      const results = await Promise.allSettled(runs);
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+    shutdown,
+    getState: () => workers.map((worker) => worker.getState()).find((state) => state !== 'RUNNING') ?? 'RUNNING',
+  };
 }
 
 /** Interceptors and sinks for metrics and tracing; workflow modules only when the worker bundles the code itself. */
@@ -91,21 +171,21 @@ async function observabilityOptions(
   if (!tracing) return { interceptors: { workflowModules }, ...(sinks ? { sinks } : {}) };
   const otel = await import('@temporalio/interceptors-opentelemetry');
   return {
-    interceptors: {
-      workflowModules,
-      activity: [
-        (ctx) => ({
-          inbound: new otel.OpenTelemetryActivityInboundInterceptor(ctx),
-          outbound: new otel.OpenTelemetryActivityOutboundInterceptor(ctx),
-        }),
-      ],
-    },
+    interceptors: { workflowModules, activity: [await activityTracing()] },
     sinks: { ...sinks, exporter: otel.makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
   };
 }
 
+async function activityTracing(): Promise<ActivityInterceptorsFactory> {
+  const otel = await import('@temporalio/interceptors-opentelemetry');
+  return (ctx) => ({
+    inbound: new otel.OpenTelemetryActivityInboundInterceptor(ctx),
+    outbound: new otel.OpenTelemetryActivityOutboundInterceptor(ctx),
+  });
+}
+
 /** The worker's /readyz: ready while it polls (state RUNNING); not before `run()`, nor while it stops. */
-export function workerReadiness(worker: Pick<Worker, 'getState'>): Readiness {
+export function workerReadiness(worker: Pick<VerificationWorker, 'getState'>): Readiness {
   const state = worker.getState();
   return { ready: state === 'RUNNING', detail: { workerState: state } };
 }

@@ -1,25 +1,47 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { VerificationActivities } from '../activities';
+import { incodeTaskQueue, sentinelTaskQueue } from '../shared/task-queues';
 import type { IncidentAction, IncidentUpdateResult } from '../shared/types';
+
+type Activities = VerificationActivities;
+
+/**
+ * A proxy for one activity on a task queue derived from the workflow's own. The queue is read per call,
+ * inside the workflow's context: this module is evaluated once and shared by every workflow of the worker.
+ * Which queue an activity was scheduled on is not part of replay's determinism check, so histories recorded
+ * before the queues were split replay unchanged (test/replay).
+ */
+function onQueue<K extends keyof Activities>(name: K, queueOf: (workflowQueue: string) => string, options: ActivityOptions): Activities[K] {
+  return ((...args: Parameters<Activities[K]>) => {
+    const proxy = proxyActivities<Activities>({ ...options, taskQueue: queueOf(workflowInfo().taskQueue) });
+    return (proxy[name] as unknown as (...a: Parameters<Activities[K]>) => ReturnType<Activities[K]>)(...args);
+  }) as Activities[K];
+}
 
 // Session creation gives up after about a minute: the caller is waiting, and a long Incode outage is
 // better escalated to an analyst than hidden.
-export const { createVerificationSession } = proxyActivities<VerificationActivities>({
+// Incode's calls run on the Incode queue (INCODE_RATE_LIMIT_PER_SECOND). There is no schedule-to-start
+// timeout: a throttled burst waits in the queue, which delays links rather than failing verifications.
+export const createVerificationSession = onQueue('createVerificationSession', incodeTaskQueue, {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 6 },
 });
 
-export const { readSessionResult } = proxyActivities<VerificationActivities>({
+export const readSessionResult = onQueue('readSessionResult', incodeTaskQueue, {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
 });
 
-// The decision must reach the incident: keep retrying transient ARM trouble for up to a day.
-export const { closeIncident, escalateIncident, commentOnIncident } = proxyActivities<VerificationActivities>({
+// The decision must reach the incident: keep retrying transient ARM trouble for up to a day. Every call
+// writes to ARM, so they share the Sentinel queue (SENTINEL_RATE_LIMIT_PER_SECOND, ARM's write refill).
+const incidentWrites: ActivityOptions = {
   startToCloseTimeout: '1m',
   scheduleToCloseTimeout: '24h',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
-});
+};
+export const closeIncident = onQueue('closeIncident', sentinelTaskQueue, incidentWrites);
+export const escalateIncident = onQueue('escalateIncident', sentinelTaskQueue, incidentWrites);
+export const commentOnIncident = onQueue('commentOnIncident', sentinelTaskQueue, incidentWrites);
 
 // Graph reads and remediation: a few quick retries; a missing permission comes back as a result, not a failure.
 export const { lookUpUserProfile, remediateAccount, sendVerificationEmail } = proxyActivities<VerificationActivities>({

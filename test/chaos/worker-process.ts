@@ -8,7 +8,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createAzureCredential } from '../../src/clients/azure-credential';
 import { loadWorkerConfig } from '../../src/config/config';
 import { createWorkerMetrics } from '../../src/observability/metrics';
-import { connectWorker, createVerificationWorker } from '../../src/worker/create-worker';
+import { connectWorker, createVerificationWorker, workerTuningFrom } from '../../src/worker/create-worker';
 import { createWorkerActivities } from '../../src/worker/dependencies';
 
 async function main(): Promise<void> {
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
       incodeHttpTimeoutMs: config.incodeHttpTimeoutMs,
       onApiError: metrics.observeApiError,
     }),
-    tuning: { maxCachedWorkflows: config.maxCachedWorkflows, maxConcurrentActivities: config.maxConcurrentActivities },
+    tuning: workerTuningFrom(config),
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
     identity: `chaos-worker-${process.pid}`,
     observability: { metrics },

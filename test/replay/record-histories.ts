@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { execFileSync } from 'node:child_process';
 import { temporalCliPath } from '../../src/dev/temporal-server';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { incodeTaskQueue, sentinelTaskQueue } from '../../src/shared/task-queues';
 import { verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
 import type { identityVerification } from '../../src/workflows';
 import { fakeActivities, testRequest, type FakeWorld } from '../helpers/fake-activities';
@@ -26,12 +27,12 @@ async function main(label: string): Promise<void> {
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address });
-  const worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: fakeActivities(world),
-  });
+  const activities = fakeActivities(world);
+  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  // The rate-limited service queues (src/shared/task-queues.ts); no limits while recording.
+  const serviceWorkers = await Promise.all(
+    [sentinelTaskQueue(taskQueue), incodeTaskQueue(taskQueue)].map((queue) => Worker.create({ connection: nativeConnection, taskQueue: queue, activities })),
+  );
   const outDir = path.join(__dirname, '..', '..', '..', 'test', 'replay', 'histories');
   mkdirSync(outDir, { recursive: true });
 
@@ -54,6 +55,7 @@ async function main(label: string): Promise<void> {
     console.log(`recorded ${label}-${name}`);
   };
 
+  const serving = serviceWorkers.map((serviceWorker) => serviceWorker.run());
   await worker.runUntil(async () => {
     await scenario('verified-by-webhook', {}, async (interviewId, workflowId) => {
       world.sessionState.set(interviewId, 'Succeeded');
@@ -79,6 +81,8 @@ async function main(label: string): Promise<void> {
     await scenario('user-not-found', {}, async () => undefined);
     world.createFails = undefined;
   });
+  for (const serviceWorker of serviceWorkers) serviceWorker.shutdown();
+  await Promise.all(serving);
   await nativeConnection.close();
   await connection.close();
 }

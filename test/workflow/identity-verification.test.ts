@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { Worker } from '@temporalio/worker';
+import { incodeTaskQueue, sentinelTaskQueue } from '../../src/shared/task-queues';
+import { createVerificationWorker, type VerificationWorker } from '../../src/worker/create-worker';
 import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
 import { resendLinkSignal, statusQuery, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
 import type { identityVerification } from '../../src/workflows';
@@ -10,25 +11,23 @@ import type {
   VerificationOutcome,
   VerificationRequest,
 } from '../../src/shared/types';
-import { dataConverterFor } from '../../src/temporal/connection';
 import { connectTemporal, eventually, type TemporalTestContext } from '../helpers/temporal';
 import { fakeActivities, testRequest as request, type FakeWorld } from '../helpers/fake-activities';
 
 describe('identityVerification workflow (real server, fake activities)', () => {
   let temporal: TemporalTestContext;
-  let worker: Worker;
+  let worker: VerificationWorker;
   let running: Promise<void>;
   const world: FakeWorld = { sessionState: new Map(), calls: [] };
 
   before(async () => {
     temporal = await connectTemporal('wf-test');
-    worker = await Worker.create({
+    worker = await createVerificationWorker({
       connection: temporal.nativeConnection,
-      namespace: temporal.config.namespace,
-      taskQueue: temporal.config.taskQueue,
+      temporal: temporal.config,
       workflowBundle: temporal.bundle,
       activities: fakeActivities(world),
-      dataConverter: dataConverterFor(temporal.config),
+      tuning: { maxCachedWorkflows: 100, maxConcurrentActivities: 20 },
     });
     running = worker.run();
   });
@@ -79,6 +78,23 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     assert.deepEqual(comments.map((comment) => comment.commentKey), ['requested', 'decision']);
     assert.match(comments[1].message, new RegExp(`iv-${id}`));
     assert.ok(comments.every((comment) => !comment.message.includes('https://')), 'no link in incident comments');
+
+    // Each service's calls were dispatched on its own task queue, where the server enforces its rate limit.
+    const history = await handle.fetchHistory();
+    const queues = new Map<string, Set<string>>();
+    for (const event of history.events ?? []) {
+      const scheduled = event.activityTaskScheduledEventAttributes;
+      if (!scheduled) continue;
+      const name = scheduled.activityType?.name ?? '?';
+      queues.set(name, new Set([...(queues.get(name) ?? []), scheduled.taskQueue?.name ?? '?']));
+    }
+    const main = temporal.config.taskQueue;
+    assert.deepEqual(Object.fromEntries([...queues].map(([name, names]) => [name, [...names]])), {
+      createVerificationSession: [incodeTaskQueue(main)],
+      commentOnIncident: [sentinelTaskQueue(main)],
+      readSessionResult: [incodeTaskQueue(main)],
+      closeIncident: [sentinelTaskQueue(main)],
+    });
   });
 
   it('escalates when Incode confirms failure', async () => {
