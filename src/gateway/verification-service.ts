@@ -75,8 +75,8 @@ export class VerificationService {
       const { subject: _first, ...incidentRequest } = request;
       return this.updateWithStart(WORKFLOW_TYPES.incident, workflowId, { ...incidentRequest, subjects }, subjects[0].email, deadlineMs);
     }
-    if ((request.policy.joinWindowMs ?? 0) > 0 && !(await this.describe(workflowId))) {
-      const joined = await this.joinPendingVerificationOfUser(request, deadlineMs);
+    if ((request.policy.joinWindowMs ?? 0) > 0) {
+      const joined = await this.joinPendingVerificationOfUser(request, workflowId, deadlineMs);
       if (joined) return joined;
     }
     return this.updateWithStart(WORKFLOW_TYPE, workflowId, request, request.subject.email, deadlineMs);
@@ -125,8 +125,16 @@ export class VerificationService {
    * A repeat alert for a user whose verification is still waiting joins it: one link, one decision for all
    * the user's incidents. Found through visibility, which is eventually consistent: two alerts arriving in
    * the same second may still get two verifications, which is safe, only redundant.
+   *
+   * An incident that has a workflow of its own (running or closed) never joins another. That is checked by
+   * describing its id, but only once the look-up found something to join: a first alert of a user with
+   * nothing pending, the common case, costs the look-up alone.
    */
-  private async joinPendingVerificationOfUser(request: VerificationRequest, deadlineMs: number): Promise<StartResult | undefined> {
+  private async joinPendingVerificationOfUser(
+    request: VerificationRequest,
+    ownWorkflowId: string,
+    deadlineMs: number,
+  ): Promise<StartResult | undefined> {
     const since = new Date(Date.now() - (request.policy.joinWindowMs ?? 0)).toISOString();
     const query = [
       `WorkflowType = '${WORKFLOW_TYPE}'`,
@@ -137,26 +145,44 @@ export class VerificationService {
       `${WorkspaceAttribute.name} = '${quoted(request.workspace.workspaceName)}'`,
       `StartTime > '${since}'`,
     ].join(' AND ');
-    for await (const execution of this.client.workflow.list({ query, pageSize: 5 })) {
-      try {
-        const result = await this.client.withDeadline(Date.now() + deadlineMs, () =>
-          this.client.workflow.getHandle(execution.workflowId).executeUpdate(joinVerificationUpdate, {
-            args: [
-              {
-                incidentId: request.incidentId,
-                userEmail: request.subject.email,
-                incidentNumber: request.incidentNumber,
-                workspace: request.workspace,
-                requestedBy: request.requestedBy,
-              },
-            ],
-          }),
-        );
-        if (result.kind === 'link') return { kind: 'link-or-reason', workflowId: execution.workflowId, result, joined: true };
-      } catch (error) {
-        // Refused by the workflow (deciding, finished, another user): try the next one or start anew.
-        if (!(error instanceof WorkflowUpdateFailedError) && !(error instanceof WorkflowNotFoundError)) throw error;
+    let ownLookedAt = false;
+    try {
+      for await (const execution of this.client.workflow.list({ query, pageSize: 5 })) {
+        if (!ownLookedAt) {
+          ownLookedAt = true;
+          // Listed itself, so it exists; otherwise ask, since visibility may not show it yet.
+          if (execution.workflowId === ownWorkflowId || (await this.describe(ownWorkflowId))) return undefined;
+        }
+        const joined = await this.tryJoin(execution.workflowId, request, deadlineMs);
+        if (joined) return joined;
       }
+    } catch (error) {
+      // Nothing was listed: an incident with a workflow of its own goes on to it, as if never looked up.
+      if (!ownLookedAt && (await this.describe(ownWorkflowId))) return undefined;
+      throw error;
+    }
+    return undefined;
+  }
+
+  private async tryJoin(workflowId: string, request: VerificationRequest, deadlineMs: number): Promise<StartResult | undefined> {
+    try {
+      const result = await this.client.withDeadline(Date.now() + deadlineMs, () =>
+        this.client.workflow.getHandle(workflowId).executeUpdate(joinVerificationUpdate, {
+          args: [
+            {
+              incidentId: request.incidentId,
+              userEmail: request.subject.email,
+              incidentNumber: request.incidentNumber,
+              workspace: request.workspace,
+              requestedBy: request.requestedBy,
+            },
+          ],
+        }),
+      );
+      if (result.kind === 'link') return { kind: 'link-or-reason', workflowId, result, joined: true };
+    } catch (error) {
+      // Refused by the workflow (deciding, finished, another user): try the next one or start anew.
+      if (!(error instanceof WorkflowUpdateFailedError) && !(error instanceof WorkflowNotFoundError)) throw error;
     }
     return undefined;
   }
@@ -166,16 +192,45 @@ export class VerificationService {
    * carry a result, signals it. Events for unknown verifications are refused; late ones are acknowledged.
    */
   async routeEvent(event: IncodeSessionEvent, options: { signal: boolean }): Promise<SignalResult> {
-    const description = await this.findWorkflow(event);
-    if (!description) return { kind: 'unknown' };
+    if (event.externalCustomerId) {
+      for (const workspace of this.workspaces()) {
+        const workflowId = verificationWorkflowId(workspace, event.externalCustomerId);
+        // The common case, a running verification, in one round trip. By id alone the signal reaches the
+        // latest run, the one a describe would have found; it fails only when that run is closed or none exists.
+        if (options.signal && (await this.signalIfRunning(workflowId, event))) return { kind: 'signalled', workflowId };
+        // A closed workflow answers for the event; without any, the next workspace may have it.
+        const description = await this.describe(workflowId);
+        if (description) return this.deliver(description, event, options);
+      }
+    }
+    if (event.interviewId) {
+      // Visibility is eventually consistent; this path only serves webhooks that lack externalCustomerId.
+      // Parents of multi-account incidents carry no interview id; their children do, and name their parent.
+      const query = `${InterviewIdAttribute.name} = '${event.interviewId}'`;
+      for await (const execution of this.client.workflow.list({ query, pageSize: 1 })) {
+        const description = await this.describe(execution.workflowId);
+        return description ? this.deliver(description, event, options) : { kind: 'unknown' };
+      }
+    }
+    return { kind: 'unknown' };
+  }
+
+  /** Delivers the event to a workflow found by describe: signalled if it runs, else acknowledged or finished. */
+  private async deliver(description: WorkflowExecutionDescription, event: IncodeSessionEvent, options: { signal: boolean }): Promise<SignalResult> {
     if (description.status.name !== 'RUNNING') return { kind: 'finished', workflowId: description.workflowId };
     if (!options.signal) return { kind: 'acknowledged', workflowId: description.workflowId };
+    if (await this.signalIfRunning(description.workflowId, event, description.runId)) return { kind: 'signalled', workflowId: description.workflowId };
+    // It finished between describe and signal.
+    return { kind: 'finished', workflowId: description.workflowId };
+  }
+
+  /** False when the workflow (that run, if given) is closed or does not exist. */
+  private async signalIfRunning(workflowId: string, event: IncodeSessionEvent, runId?: string): Promise<boolean> {
     try {
-      await this.client.workflow.getHandle(description.workflowId, description.runId).signal(verificationResultSignal, event);
-      return { kind: 'signalled', workflowId: description.workflowId };
+      await this.client.workflow.getHandle(workflowId, runId).signal(verificationResultSignal, event);
+      return true;
     } catch (error) {
-      // It finished between describe and signal.
-      if (error instanceof WorkflowNotFoundError) return { kind: 'finished', workflowId: description.workflowId };
+      if (error instanceof WorkflowNotFoundError) return false;
       throw error;
     }
   }
@@ -221,24 +276,6 @@ export class VerificationService {
 
   private queryStatus(workflowId: string): Promise<VerificationState> {
     return this.client.workflow.getHandle(workflowId).query(statusQuery);
-  }
-
-  private async findWorkflow(event: IncodeSessionEvent): Promise<WorkflowExecutionDescription | undefined> {
-    if (event.externalCustomerId) {
-      for (const workspace of this.workspaces()) {
-        const description = await this.describe(verificationWorkflowId(workspace, event.externalCustomerId));
-        if (description) return description;
-      }
-    }
-    if (event.interviewId) {
-      // Visibility is eventually consistent; this path only serves webhooks that lack externalCustomerId.
-      // Parents of multi-account incidents carry no interview id; their children do, and name their parent.
-      const query = `${InterviewIdAttribute.name} = '${event.interviewId}'`;
-      for await (const execution of this.client.workflow.list({ query, pageSize: 1 })) {
-        return this.describe(execution.workflowId);
-      }
-    }
-    return undefined;
   }
 
   private async describe(workflowId: string): Promise<WorkflowExecutionDescription | undefined> {
