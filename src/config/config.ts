@@ -229,6 +229,8 @@ export interface GatewayConfig {
   bodyLimitBytes: number;
   /** Requests per minute per authenticated caller (control endpoints) and per IP (webhook, failed authentication). */
   rateLimitPerMinute: number;
+  /** Authenticated webhooks per client IP and minute. */
+  webhookRateLimitPerMinute: number;
   logLevel: string;
   /** GET /metrics, tracing (always set by loadGatewayConfig). */
   observability?: GatewayObservabilityConfig;
@@ -488,6 +490,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       GATEWAY_ENTRA_AUTHORITY_HOST: httpsUrlSchema.optional(),
       GATEWAY_ENTRA_JWKS_URL: httpsUrlSchema.optional(),
       GATEWAY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+      GATEWAY_WEBHOOK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(6000),
       INCODE_WEBHOOK_AUTH: z.enum(['shared-secret', 'oauth2', 'both']).default('shared-secret'),
       INCODE_WEBHOOK_SECRET: z.string().min(24, 'must be at least 24 characters').optional(),
       INCODE_WEBHOOK_CLIENT_ID: z.string().regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable characters without spaces').refine((value) => !value.includes(':'), 'must not contain ":" (HTTP Basic)').optional(),
@@ -531,6 +534,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     linkDeadlineMs: parsed.GATEWAY_LINK_DEADLINE,
     bodyLimitBytes: parsed.GATEWAY_BODY_LIMIT_BYTES,
     rateLimitPerMinute: parsed.GATEWAY_RATE_LIMIT_PER_MINUTE,
+    webhookRateLimitPerMinute: parsed.GATEWAY_WEBHOOK_RATE_LIMIT_PER_MINUTE,
     logLevel: parsed.LOG_LEVEL,
     observability: gatewayObservabilityFrom(parsed),
   });

@@ -15,7 +15,7 @@ import { IncidentRequestError, parseIncidentRequest } from './incident-request';
 import { createRateLimits } from './rate-limit';
 import type { VerificationService } from './verification-service';
 import { parseWebhook } from './webhook-event';
-import { requireWebhookAuth, webhookTokenEndpoint, WebhookTokenStore } from './webhook-oauth';
+import { webhookAuthFailure, webhookTokenEndpoint, WebhookTokenStore } from './webhook-oauth';
 
 export interface GatewayDependencies {
   verifications: VerificationService;
@@ -25,6 +25,8 @@ export interface GatewayDependencies {
   bearer?: EntraTokenValidator;
   /** GATEWAY_RATE_LIMIT_PER_MINUTE (default 600). */
   rateLimitPerMinute?: number;
+  /** Authenticated webhooks per client IP and minute (GATEWAY_WEBHOOK_RATE_LIMIT_PER_MINUTE). */
+  webhookRateLimitPerMinute?: number;
   /** INCODE_WEBHOOK_AUTH and its settings: the shared-secret header and/or OAuth2 client credentials. */
   webhook: GatewayWebhookConfig;
   linkDeadlineMs: number;
@@ -63,7 +65,7 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
     if (!req.is('application/json')) throw new HttpError(415, 'unsupported_media_type', 'Content-Type must be application/json');
     next();
   };
-  const limits = createRateLimits(deps.rateLimitPerMinute ?? 600);
+  const limits = createRateLimits(deps.rateLimitPerMinute ?? 600, deps.webhookRateLimitPerMinute ?? 6000);
   // Control endpoints: an Entra ID bearer token or an API key, then per-caller rate limiting; failed
   // authentications are counted (and refused past the budget) per client IP.
   const apiKey = express
@@ -208,15 +210,26 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
   if (webhookOAuth2 && webhookTokens) {
     app.post(
       '/api/webhooks/incode/token',
-      limits.webhookPerIp,
+      limits.webhookTokenPerIp,
       ...webhookTokenEndpoint({ clientId: webhookOAuth2.clientId, clientSecret: webhookOAuth2.clientSecret, tokens: webhookTokens, logger: deps.logger }),
     );
   }
 
+  // The webhook: authenticate, count and refuse failures per client IP, answer them, then the (larger) budget
+  // of authenticated webhooks.
+  const webhookFailure = webhookAuthFailure(deps.webhook, webhookTokens);
   app.post(
     '/api/webhooks/incode',
-    limits.webhookPerIp,
-    requireWebhookAuth(deps.webhook, webhookTokens),
+    (req: Request, res: Response, next: NextFunction) => {
+      res.locals.webhookAuthFailure = webhookFailure(req);
+      next();
+    },
+    limits.webhookAuthFailuresPerIp,
+    (_req: Request, res: Response, next: NextFunction) => {
+      if (res.locals.webhookAuthFailure) throw res.locals.webhookAuthFailure;
+      next();
+    },
+    limits.webhooks,
     requireJson,
     json,
     async (req, res) => {

@@ -44,6 +44,7 @@ export async function startGateway(options: {
     callers: config.callers,
     bearer: config.entra && createEntraTokenValidator(config.entra),
     rateLimitPerMinute: config.rateLimitPerMinute,
+    webhookRateLimitPerMinute: config.webhookRateLimitPerMinute,
     webhook: config.webhook,
     linkDeadlineMs: config.linkDeadlineMs,
     bodyLimitBytes: config.bodyLimitBytes,

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { GatewayWebhookConfig } from '../config/config';
 import { secretsEqual } from './auth';
@@ -126,27 +126,28 @@ export function webhookTokenEndpoint(options: { clientId: string; clientSecret: 
 
 /**
  * Authenticates a webhook per INCODE_WEBHOOK_AUTH: the shared-secret header, an OAuth2 bearer token issued at the
- * token URL, or (both) either of them.
+ * token URL, or (both) either of them. Returns the 401 to answer, or undefined when the caller is authenticated;
+ * the caller decides when to answer it (failures are rate-limited per client IP before they are answered).
  */
-export function requireWebhookAuth(config: GatewayWebhookConfig, tokens: WebhookTokenStore | undefined) {
+export function webhookAuthFailure(config: GatewayWebhookConfig, tokens: WebhookTokenStore | undefined): (req: Request) => HttpError | undefined {
   const mode = config.auth ?? 'shared-secret';
   const acceptSecret = mode !== 'oauth2' && Boolean(config.secret);
   const acceptBearer = mode !== 'shared-secret' && Boolean(tokens);
-  return (req: Request, _res: Response, next: NextFunction) => {
+  return (req) => {
     if (acceptBearer) {
       const authorization = req.get('authorization');
       const match = authorization ? BEARER.exec(authorization) : null;
-      if (match?.[1] && tokens!.isValid(match[1])) return next();
+      if (match?.[1] && tokens!.isValid(match[1])) return undefined;
       if (authorization || !acceptSecret) {
-        throw new HttpError(401, 'unauthenticated', 'Missing, invalid or expired bearer token', undefined, {
+        return new HttpError(401, 'unauthenticated', 'Missing, invalid or expired bearer token', undefined, {
           'www-authenticate': authorization ? 'Bearer error="invalid_token"' : 'Bearer',
         });
       }
     }
     const given = req.get(config.headerName);
     if (!acceptSecret || !given || !secretsEqual(given, config.secret!)) {
-      throw new HttpError(401, 'unauthenticated', `Missing or invalid ${config.headerName} header`);
+      return new HttpError(401, 'unauthenticated', `Missing or invalid ${config.headerName} header`);
     }
-    next();
+    return undefined;
   };
 }
