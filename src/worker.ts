@@ -1,15 +1,13 @@
 import { Runtime } from '@temporalio/worker';
-import { createAzureCredential } from './clients/azure-credential';
 import { ConfigError } from './config/parse';
 import { loadWorkerConfig } from './config/config';
-import { createWorkerMetrics } from './observability/metrics';
 import { startMetricsServer } from './observability/metrics-server';
 import { startTracing } from './observability/tracing';
 import { createLogger } from './shared/logger';
 import { createTemporalClient } from './temporal/connection';
 import { ensureSecretExpirySchedule } from './worker/secret-expiry-schedule';
-import { connectWorker, createVerificationWorker, workerReadiness, workerTuningFrom } from './worker/create-worker';
-import { createWorkerActivities } from './worker/dependencies';
+import { workerReadiness } from './worker/create-worker';
+import { createWorkerFromConfig } from './worker/from-config';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
@@ -21,27 +19,7 @@ async function main(): Promise<void> {
     Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: observability.temporalMetricsBind } } } });
   }
   const tracing = observability?.tracing.enabled ? await startTracing(observability.tracing) : undefined;
-  const metrics = createWorkerMetrics();
-  const connection = await connectWorker(config.temporal);
-  const worker = await createVerificationWorker({
-    connection,
-    temporal: config.temporal,
-    activities: createWorkerActivities({
-      credential: createAzureCredential(config.azure),
-      azure: config.azure,
-      keyVault: config.keyVault,
-      incodeHttpTimeoutMs: config.incodeHttpTimeoutMs,
-      onApiError: metrics.observeApiError,
-      secretExpiry: {
-        warningDays: config.secretExpiry?.warningDays ?? 90,
-        webhookUrl: config.secretExpiry?.webhookUrl,
-        logger,
-        onExpiryDays: (secret, days) => (days === undefined ? metrics.secretExpiryDays.remove({ secret }) : metrics.secretExpiryDays.set({ secret }, days)),
-      },
-    }),
-    tuning: workerTuningFrom(config),
-    observability: { metrics, tracing },
-  });
+  const { worker, metrics, connection } = await createWorkerFromConfig(config, { logger, tracing });
   // The daily secret expiry check (SECRET_EXPIRY_SCHEDULE, on by default): created, or updated if it exists.
   // A failure here (e.g. a namespace role without schedule rights) is logged; verifications do not depend on it.
   if (config.secretExpiry?.schedule ?? true) {

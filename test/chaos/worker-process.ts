@@ -5,32 +5,16 @@
  * (bundled once by the runner, with the production interceptor modules) so a restart takes a second, not ten.
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { createAzureCredential } from '../../src/clients/azure-credential';
 import { loadWorkerConfig } from '../../src/config/config';
-import { createWorkerMetrics } from '../../src/observability/metrics';
-import { connectWorker, createVerificationWorker, workerTuningFrom } from '../../src/worker/create-worker';
-import { createWorkerActivities } from '../../src/worker/dependencies';
+import { createWorkerFromConfig } from '../../src/worker/from-config';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const config = loadWorkerConfig();
-  const metrics = createWorkerMetrics();
-  const connection = await connectWorker(config.temporal);
   const bundlePath = process.env.CHAOS_WORKFLOW_BUNDLE;
-  const worker = await createVerificationWorker({
-    connection,
-    temporal: config.temporal,
-    activities: createWorkerActivities({
-      credential: createAzureCredential(config.azure),
-      azure: config.azure,
-      keyVault: config.keyVault,
-      incodeHttpTimeoutMs: config.incodeHttpTimeoutMs,
-      onApiError: metrics.observeApiError,
-    }),
-    tuning: workerTuningFrom(config),
+  const { worker, connection } = await createWorkerFromConfig(config, {
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
     identity: `chaos-worker-${process.pid}`,
-    observability: { metrics },
   });
   process.once('SIGTERM', () => worker.shutdown());
   // The runner holds our stdin open: if it dies (even by SIGKILL), stop instead of lingering as an orphan.
