@@ -1,20 +1,20 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
-import type { NativeConnection, WorkflowBundleOption } from '@temporalio/worker';
+import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { DestinationStream } from 'pino';
 import { createAzureCredential } from '../clients/azure-credential';
 import { loadGatewayConfig, loadWorkerConfig, type GatewayConfig } from '../config/config';
 import { startGateway, type RunningGateway } from '../gateway/create-gateway';
-import { createWorkerMetrics, type WorkerMetrics } from '../observability/metrics';
+import type { WorkerMetrics } from '../observability/metrics';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server';
 import { startTracing } from '../observability/tracing';
 import { createLogger } from '../shared/logger';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { ensureDevCertificates } from '../simulator/tls';
 import { createTemporalClient } from '../temporal/connection';
-import { connectWorker, createVerificationWorker, workerReadiness, workerTuningFrom, type VerificationWorker } from '../worker/create-worker';
-import { createWorkerActivities } from '../worker/dependencies';
+import { workerReadiness, type VerificationWorker } from '../worker/create-worker';
+import { createWorkerFromConfig } from '../worker/from-config';
 import { ensureSecretExpirySchedule } from '../worker/secret-expiry-schedule';
 import { cacheDir } from './temporal-server';
 
@@ -36,7 +36,15 @@ export interface LocalStackOptions {
    * WORKER_METRICS_PORT is not used here, so stacks running side by side do not compete for 9464.
    */
   workerMetricsPort?: number;
+  /**
+   * false: start no worker here (the caller runs one elsewhere, e.g. `dist/src/worker.js` in its own process
+   * configured from `env`); the stack then has no `worker` or `workerMetrics`. Default true.
+   */
+  worker?: boolean;
 }
+
+/** The stack without its embedded worker (`startLocalStack({ worker: false })`). */
+export type LocalStackWithoutWorker = Omit<LocalStack, 'worker' | 'workerMetrics' | 'workerMetricsServer'>;
 
 export interface LocalStack {
   simulator: RunningSimulator;
@@ -73,7 +81,10 @@ export interface LocalStack {
  * `npm run dev` and the end-to-end tests both use it; the Temporal server is started by the caller.
  * The process must trust the simulator's CA (NODE_EXTRA_CA_CERTS) before it starts.
  */
-export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+export function startLocalStack(options: LocalStackOptions & { worker: false }): Promise<LocalStackWithoutWorker>;
+export function startLocalStack(options: LocalStackOptions & { worker?: true }): Promise<LocalStack>;
+export function startLocalStack(options: LocalStackOptions): Promise<LocalStackWithoutWorker>;
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack | LocalStackWithoutWorker> {
   const certificates = ensureDevCertificates(path.join(cacheDir(), 'tls'));
   const logger = createLogger({ name: 'simulator', level: options.logLevel ?? 'warn', destination: options.logDestination });
   const simulator = await startSimulator({
@@ -130,46 +141,34 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const tracingConfig = workerConfig.observability?.tracing;
     const tracing = tracingConfig?.enabled ? await startTracing(tracingConfig) : undefined;
     if (tracing) stoppers.push(() => tracing.shutdown());
-    const workerMetrics = createWorkerMetrics();
-    const nativeConnection: NativeConnection = await connectWorker(workerConfig.temporal);
-    stoppers.push(() => nativeConnection.close());
-    const worker = await createVerificationWorker({
-      connection: nativeConnection,
-      temporal: workerConfig.temporal,
-      activities: createWorkerActivities({
+    // worker: false leaves the worker to the caller (e.g. its own process, configured from `env`).
+    let embedded: Pick<LocalStack, 'worker' | 'workerMetrics' | 'workerMetricsServer'> | undefined;
+    if (options.worker !== false) {
+      const { worker, metrics: workerMetrics, connection: nativeConnection } = await createWorkerFromConfig(workerConfig, {
         credential,
-        azure: workerConfig.azure,
-        keyVault: workerConfig.keyVault,
-        incodeHttpTimeoutMs: workerConfig.incodeHttpTimeoutMs,
-        onApiError: workerMetrics.observeApiError,
-        secretExpiry: {
-          warningDays: workerConfig.secretExpiry?.warningDays ?? 90,
-          webhookUrl: workerConfig.secretExpiry?.webhookUrl,
-          logger: createLogger({ name: 'worker', level: env.LOG_LEVEL, destination: options.logDestination }),
-          onExpiryDays: (secret, days) =>
-            days === undefined ? workerMetrics.secretExpiryDays.remove({ secret }) : workerMetrics.secretExpiryDays.set({ secret }, days),
-        },
-      }),
-      tuning: workerTuningFrom(workerConfig),
-      workflowBundle: options.workflowBundle,
-      observability: { metrics: workerMetrics, tracing },
-    });
-    const running = worker.run();
-    stoppers.push(async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-    });
+        logger: createLogger({ name: 'worker', level: env.LOG_LEVEL, destination: options.logDestination }),
+        tracing,
+        ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+      });
+      stoppers.push(() => nativeConnection.close());
+      const running = worker.run();
+      stoppers.push(async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+      });
 
-    const workerMetricsServer =
-      options.workerMetricsPort === undefined
-        ? undefined
-        : await startMetricsServer({
-            host: '127.0.0.1',
-            port: options.workerMetricsPort,
-            registry: workerMetrics.registry,
-            readiness: () => workerReadiness(worker),
-          });
-    if (workerMetricsServer) stoppers.push(() => workerMetricsServer.close());
+      const workerMetricsServer =
+        options.workerMetricsPort === undefined
+          ? undefined
+          : await startMetricsServer({
+              host: '127.0.0.1',
+              port: options.workerMetricsPort,
+              registry: workerMetrics.registry,
+              readiness: () => workerReadiness(worker),
+            });
+      if (workerMetricsServer) stoppers.push(() => workerMetricsServer.close());
+      embedded = { worker, workerMetrics, workerMetricsServer };
+    }
 
     const { client, connection }: { client: Client; connection: Connection } = await createTemporalClient(gatewayConfig.temporal, {
       tracing: Boolean(tracing),
@@ -206,9 +205,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       webhookSecret,
       webhookOAuth2,
       env,
-      worker,
-      workerMetrics,
-      workerMetricsServer,
+      ...embedded,
       stop,
     };
   } catch (error) {
