@@ -35,37 +35,62 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * factor) / factor;
 }
 
-/** ARM's documented per-subscription-and-principal token bucket for writes (see shared/reference/external-apis.md). */
+/** ARM's documented per-subscription-and-principal token buckets (see shared/reference/external-apis.md). */
 export const ARM_WRITE_BUCKET = { size: 200, refillPerSecond: 10 } as const;
+export const ARM_READ_BUCKET = { size: 250, refillPerSecond: 25 } as const;
 
-export interface WriteRateReport {
-  writes: number;
-  /** Most writes that fell into one wall-clock second. */
+export interface TokenBucket {
+  size: number;
+  refillPerSecond: number;
+}
+
+/** How fast calls were made, and what a token bucket would have made of them. */
+export interface CallRateReport {
+  calls: number;
+  /** Most calls that fell into one wall-clock second (a short burst shows here). */
   peakPerSecond: number;
-  /** Writes per second averaged over the span from the first to the last write. */
+  /** Most calls in any 10 s sliding window, divided by 10: the sustained rate. */
+  peak10sPerSecond: number;
+  /** Calls per second averaged over the span from the first to the last call. */
   meanPerSecond: number;
-  /** Writes a bucket of ARM's size and refill would have refused (HTTP 429) had the calls gone to real ARM. */
-  wouldBeThrottled: number;
-  /** Milliseconds from the first write until the bucket would have been empty, when it would have been. */
+  /** The bucket replayed, when one was given. */
+  bucket?: TokenBucket;
+  /** Calls the bucket would have refused (HTTP 429) had they gone to the real service. */
+  wouldBeThrottled?: number;
+  /** Milliseconds from the first call until the bucket would have been empty, when it would have been. */
   bucketEmptyAfterMs?: number;
 }
 
-/** Counts writes per second and replays them against a token bucket (full at the first write). */
-export function armWriteRate(timestampsMs: readonly number[], bucket: { size: number; refillPerSecond: number } = ARM_WRITE_BUCKET): WriteRateReport {
+/** Counts calls per second (and per 10 s window) and replays them against a token bucket (full at the first call). */
+export function callRate(timestampsMs: readonly number[], bucket?: TokenBucket): CallRateReport {
   const times = [...timestampsMs].sort((a, b) => a - b);
-  if (times.length === 0) return { writes: 0, peakPerSecond: 0, meanPerSecond: 0, wouldBeThrottled: 0 };
+  if (times.length === 0) return { calls: 0, peakPerSecond: 0, peak10sPerSecond: 0, meanPerSecond: 0, ...(bucket ? { bucket, wouldBeThrottled: 0 } : {}) };
   const perSecond = new Map<number, number>();
   for (const time of times) {
     const second = Math.floor(time / 1000);
     perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
   }
+  let peak10s = 0;
+  for (let first = 0, last = 0; last < times.length; last++) {
+    while (times[last] - times[first] >= 10_000) first++;
+    peak10s = Math.max(peak10s, last - first + 1);
+  }
+  const spanSeconds = Math.max(1, (times[times.length - 1] - times[0]) / 1000);
+  const report: CallRateReport = {
+    calls: times.length,
+    peakPerSecond: Math.max(...perSecond.values()),
+    // A span shorter than 10 s is averaged over 10 s all the same: a short burst is not a sustained rate.
+    peak10sPerSecond: round(peak10s / 10),
+    meanPerSecond: round(times.length / spanSeconds),
+  };
+  if (!bucket) return report;
   let tokens = bucket.size;
-  let last = times[0];
+  let previous = times[0];
   let throttled = 0;
   let emptyAt: number | undefined;
   for (const time of times) {
-    tokens = Math.min(bucket.size, tokens + ((time - last) / 1000) * bucket.refillPerSecond);
-    last = time;
+    tokens = Math.min(bucket.size, tokens + ((time - previous) / 1000) * bucket.refillPerSecond);
+    previous = time;
     if (tokens >= 1) {
       tokens -= 1;
     } else {
@@ -73,14 +98,7 @@ export function armWriteRate(timestampsMs: readonly number[], bucket: { size: nu
       emptyAt ??= time;
     }
   }
-  const spanSeconds = Math.max(1, (times[times.length - 1] - times[0]) / 1000);
-  return {
-    writes: times.length,
-    peakPerSecond: Math.max(...perSecond.values()),
-    meanPerSecond: round(times.length / spanSeconds),
-    wouldBeThrottled: throttled,
-    ...(emptyAt !== undefined ? { bucketEmptyAfterMs: Math.round(emptyAt - times[0]) } : {}),
-  };
+  return { ...report, bucket, wouldBeThrottled: throttled, ...(emptyAt !== undefined ? { bucketEmptyAfterMs: Math.round(emptyAt - times[0]) } : {}) };
 }
 
 export interface TableRow {
@@ -106,6 +124,11 @@ export function ms(value: number): string {
 
 export function mb(bytes: number): string {
   return `${round(bytes / (1024 * 1024))} MB`;
+}
+
+/** A difference in MB with its sign: +12.3 MB, −4.5 MB. */
+export function signedMb(bytes: number): string {
+  return `${bytes < 0 ? '−' : '+'}${mb(Math.abs(bytes))}`;
 }
 
 export function latencyText(summary: LatencySummary): string {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
-/** Memory of this process (simulator + worker + gateway + bench driver), after a full GC when available. */
+/** Memory of this process (simulator + gateway + bench driver, and the worker unless it runs in its own process), after a full GC when available. */
 export interface MemorySnapshot {
   rss: number;
   heapUsed: number;
@@ -48,23 +48,54 @@ export function processCpuSeconds(pid: number): number | undefined {
   }
 }
 
-/** Resident memory of another process, from /proc; undefined off Linux. */
-export function processRssBytes(pid: number): number | undefined {
+/** Resident memory of a process (VmRSS, or VmHWM: its peak so far), from /proc; undefined off Linux. */
+export function processRssBytes(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number | undefined {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status);
     return match ? Number(match[1]) * 1024 : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** Samples the RSS of some processes every `intervalMs` and keeps each one's highest value. */
+export class RssSampler {
+  private readonly peaks = new Map<number, number>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly pids: readonly number[], intervalMs = 1_000) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  private sample(): void {
+    for (const pid of this.pids) {
+      const rss = pid === process.pid ? process.memoryUsage.rss() : processRssBytes(pid);
+      if (rss !== undefined) this.peaks.set(pid, Math.max(this.peaks.get(pid) ?? 0, rss));
+    }
+  }
+
+  /** The highest RSS seen of `pid` so far (sampling goes on until stop()). */
+  peak(pid: number): number | undefined {
+    return this.peaks.get(pid);
+  }
+
+  stop(): void {
+    this.sample();
+    clearInterval(this.timer);
+  }
+}
+
 export interface PhaseUsage {
   wallSeconds: number;
-  /** CPU seconds of this Node process (simulator + worker + gateway + driver). */
+  /** CPU seconds of this Node process (simulator + gateway + driver, and the worker unless it runs in its own process). */
   nodeCpuSeconds: number;
   /** CPU seconds of the Temporal dev server. */
   temporalCpuSeconds?: number;
+  /** CPU seconds of the worker, when it runs in its own process (scale phase). */
+  workerCpuSeconds?: number;
   eventLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
@@ -73,10 +104,15 @@ export class PhaseMeter {
   private readonly started = performance.now();
   private readonly cpu = process.cpuUsage();
   private readonly temporalCpu: number | undefined;
+  private readonly workerCpu: number | undefined;
   private readonly loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
 
-  constructor(private readonly temporalPid: number) {
+  constructor(
+    private readonly temporalPid: number,
+    private readonly workerPid?: number,
+  ) {
     this.temporalCpu = processCpuSeconds(temporalPid);
+    this.workerCpu = workerPid === undefined ? undefined : processCpuSeconds(workerPid);
     this.loop.enable();
   }
 
@@ -84,12 +120,16 @@ export class PhaseMeter {
     this.loop.disable();
     const cpu = process.cpuUsage(this.cpu);
     const temporalNow = processCpuSeconds(this.temporalPid);
+    const workerNow = this.workerPid === undefined ? undefined : processCpuSeconds(this.workerPid);
     const toMs = (nanoseconds: number) => Math.round(nanoseconds / 1e5) / 10;
     return {
       wallSeconds: Math.round((performance.now() - this.started) / 10) / 100,
       nodeCpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
       ...(temporalNow !== undefined && this.temporalCpu !== undefined
         ? { temporalCpuSeconds: Math.round((temporalNow - this.temporalCpu) * 100) / 100 }
+        : {}),
+      ...(workerNow !== undefined && this.workerCpu !== undefined
+        ? { workerCpuSeconds: Math.round((workerNow - this.workerCpu) * 100) / 100 }
         : {}),
       eventLoopDelayMs: { p50: toMs(this.loop.percentile(50)), p99: toMs(this.loop.percentile(99)), max: toMs(this.loop.max) },
     };
