@@ -1,6 +1,8 @@
 import { SecurityInsights, type Incident } from '@azure/arm-securityinsight';
 import type { TokenCredential } from '@azure/identity';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { AzureConfig } from '../config/config';
+import type { TokenBucket } from './token-bucket';
 import { apiErrorPolicy, type ApiErrorObserver } from '../observability/api-errors';
 import type { IncidentSeverity, WorkspaceRef } from '../shared/types';
 
@@ -48,8 +50,15 @@ export class SentinelClient {
   constructor(
     private readonly credential: TokenCredential,
     private readonly config: AzureConfig,
-    /** Each failed ARM operation (after the SDK's retries) is reported here, for `itdr_api_errors_total`. */
-    private readonly options: { onApiError?: ApiErrorObserver } = {},
+    private readonly options: {
+      /** Each failed ARM operation (after the SDK's retries) is reported here, for `itdr_api_errors_total`. */
+      onApiError?: ApiErrorObserver;
+      /**
+       * Every ARM operation of this client first takes a token here, waiting at most `maxWaitMs` for it (the
+       * gateway's calls, which no task queue paces; BudgetExhaustedError beyond).
+       */
+      budget?: { bucket: TokenBucket; maxWaitMs: number };
+    } = {},
   ) {}
 
   async getIncident(workspace: WorkspaceRef, incidentId: string): Promise<IncidentSnapshot | undefined> {
@@ -137,7 +146,10 @@ export class SentinelClient {
       client = new SecurityInsights(this.credential, workspace.subscriptionId, {
         endpoint: this.config.armEndpoint,
         apiVersion: this.config.sentinelApiVersion,
-        ...(this.options.onApiError ? { additionalPolicies: [apiErrorPolicy('sentinel', this.options.onApiError)] } : {}),
+        additionalPolicies: [
+          ...(this.options.budget ? [budgetPolicy(this.options.budget)] : []),
+          ...(this.options.onApiError ? [apiErrorPolicy('sentinel', this.options.onApiError)] : []),
+        ],
       });
       this.clients.set(workspace.subscriptionId, client);
     }
@@ -159,5 +171,19 @@ function snapshot(incidentId: string, incident: Incident): IncidentSnapshot {
     status: incident.status as IncidentSnapshot['status'],
     classification: incident.classification,
     labels: (incident.labels ?? []).map((label) => label.labelName),
+  };
+}
+
+/** Takes a token per operation, before the SDK's retry loop (a retry after 429 already waits Retry-After). */
+function budgetPolicy(budget: { bucket: TokenBucket; maxWaitMs: number }): { policy: PipelinePolicy; position: 'perCall' } {
+  return {
+    position: 'perCall',
+    policy: {
+      name: 'itdrArmBudget',
+      async sendRequest(request, next) {
+        await budget.bucket.take(budget.maxWaitMs);
+        return next(request);
+      },
+    },
   };
 }

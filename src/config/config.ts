@@ -226,6 +226,8 @@ export interface GatewayConfig {
   /** POLICY_FILE, validated: rules by incident severity and Entra group membership. */
   policyDocument?: PolicyDocument;
   linkDeadlineMs: number;
+  /** The gateway's own ARM calls (incident reads): a token bucket held in this process. */
+  armBudget: { perSecond: number; burst: number };
   bodyLimitBytes: number;
   /** Requests per minute per authenticated caller (control endpoints) and per IP (webhook, failed authentication). */
   rateLimitPerMinute: number;
@@ -499,6 +501,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       SENTINEL_ALLOWED_WORKSPACES: csvSchema.optional(),
       INCODE_WEBHOOK_SECRET_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/).default('x-incode-webhook-secret'),
       GATEWAY_LINK_DEADLINE: durationSchema.default(20_000),
+      // ARM's read bucket is 250, refilled at 25/s, per subscription and principal; the worker's Sentinel queue
+      // reads at most 10/s, so the gateway keeps to the rest even when both share one identity.
+      GATEWAY_ARM_REQUESTS_PER_SECOND: z.coerce.number().min(0.1).max(1000).default(15),
+      GATEWAY_ARM_BURST: z.coerce.number().int().min(1).max(10_000).default(150),
       GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
       POLICY_FILE: z.string().optional(),
       ...gatewayObservabilityShape,
@@ -532,6 +538,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     policy: policyFrom(parsed),
     policyDocument: parsed.POLICY_FILE ? loadPolicyDocument(parsed.POLICY_FILE) : undefined,
     linkDeadlineMs: parsed.GATEWAY_LINK_DEADLINE,
+    armBudget: { perSecond: parsed.GATEWAY_ARM_REQUESTS_PER_SECOND, burst: parsed.GATEWAY_ARM_BURST },
     bodyLimitBytes: parsed.GATEWAY_BODY_LIMIT_BYTES,
     rateLimitPerMinute: parsed.GATEWAY_RATE_LIMIT_PER_MINUTE,
     webhookRateLimitPerMinute: parsed.GATEWAY_WEBHOOK_RATE_LIMIT_PER_MINUTE,

@@ -1,4 +1,5 @@
 import { RestError } from '@azure/core-rest-pipeline';
+import { BudgetExhaustedError } from '../clients/token-bucket';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { z } from 'zod';
@@ -281,6 +282,15 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
       // Temporal is restarting, or the workflow's task is failing right after a worker died: retry shortly.
       deps.logger.warn({ err: { name: (error as Error).name, message: (error as Error).message } }, 'temporal temporarily unavailable');
       res.set('retry-after', '5').status(503).json({ error: { code: 'temporarily_unavailable', message: 'Temporal is temporarily unavailable; repeat the request' } });
+      return;
+    }
+    if (error instanceof BudgetExhaustedError) {
+      // More alerts than ARM's read budget allows: the caller (a playbook) retries after Retry-After.
+      const seconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000));
+      deps.logger.warn({ retryAfterSeconds: seconds }, 'ARM request budget spent');
+      res.set('retry-after', String(seconds)).status(503).json({
+        error: { code: 'sentinel_busy', message: `Too many incidents at once for ARM's request budget; retry after ${seconds} s`, retryAfterSeconds: seconds },
+      });
       return;
     }
     if (error instanceof RestError) {
