@@ -82,11 +82,16 @@ const PRODUCT_QUEUES = { limited: 'bench-itdr-verify', unlimited: 'bench-itdr-ve
  * (SENTINEL_RATE_LIMIT_PER_SECOND, INCODE_RATE_LIMIT_PER_SECOND) keep the product's defaults unless set.
  */
 const PASS_THROUGH =
-  /^(WORKER_|VERIFICATION_|RESULT_|LINK_|CLOSE_|ESCALATION_|FAILURE_|SENTINEL_|INCODE_RATE_LIMIT_|SECRET_CACHE_TTL|INCODE_HTTP_TIMEOUT|AZURE_HTTP_TIMEOUT|GATEWAY_LINK_DEADLINE|GATEWAY_RATE_LIMIT_PER_MINUTE)/;
+  /^(WORKER_|VERIFICATION_|RESULT_|LINK_|CLOSE_|ESCALATION_|FAILURE_|SENTINEL_|INCODE_RATE_LIMIT_|SECRET_CACHE_TTL|INCODE_HTTP_TIMEOUT|AZURE_HTTP_TIMEOUT|GATEWAY_LINK_DEADLINE|GATEWAY_RATE_LIMIT_PER_MINUTE|GATEWAY_WEBHOOK_RATE_LIMIT_PER_MINUTE|GATEWAY_ARM_)/;
 /** Not passed through: they name the simulated workspace, which the bench's stack sets itself. */
 const NOT_PASSED = /^SENTINEL_(SUBSCRIPTION_ID|RESOURCE_GROUP|WORKSPACE_NAME|ALLOWED_WORKSPACES)$/;
 /** The full path's second run: the product's own cost, without the activity rate limits. */
-const LIMITS_OFF: Record<string, string> = { SENTINEL_RATE_LIMIT_PER_SECOND: '0', INCODE_RATE_LIMIT_PER_SECOND: '0' };
+const LIMITS_OFF: Record<string, string> = {
+  SENTINEL_RATE_LIMIT_PER_SECOND: '0',
+  INCODE_RATE_LIMIT_PER_SECOND: '0',
+  GATEWAY_ARM_REQUESTS_PER_SECOND: '1000',
+  GATEWAY_ARM_BURST: '10000',
+};
 /**
  * What the bench sets unless the environment says otherwise. The gateway's request budget
  * (GATEWAY_RATE_LIMIT_PER_MINUTE, default 600 per caller and 600 webhooks per client IP) would refuse most
