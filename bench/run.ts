@@ -475,6 +475,8 @@ async function startProduct(
         LOG_LEVEL: settings.logLevel === 'debug' || settings.logLevel === 'trace' ? settings.logLevel : 'info',
         SECRET_EXPIRY_SCHEDULE: 'false',
         WORKER_METRICS_PORT: '0',
+        // E.g. --max-old-space-size=256: V8's heap limit (inherited by the workflow thread) sets how lazily it collects.
+        ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
       },
       logFile: workerLog,
       readyTimeoutMs: 180_000,
