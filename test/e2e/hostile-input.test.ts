@@ -101,6 +101,13 @@ describe('hostile input', () => {
     assert.equal(started.status, 200, JSON.stringify(started.body));
     legit = { incidentId: incident.name, workflowId: started.body.workflowId, interviewId: started.body.interviewId };
     await eventually(async () => (await countWorkflows()) === 1 || undefined, 15_000, 'the legitimate workflow is visible');
+    // Its own "verification requested" comment is written after the link is returned (on the rate-limited
+    // Sentinel queue): wait for it, so that the comment count taken below is the settled one.
+    await eventually(
+      async () => stack.simulator.sentinel.listComments(incident.name).some((comment) => /Identity verification requested/.test(comment.properties.message)) || undefined,
+      30_000,
+      'the legitimate verification wrote its "requested" comment',
+    );
   });
   after(async () => {
     agent.destroy();
