@@ -45,8 +45,15 @@ export function createSentinelActivities(sentinel: SentinelClient) {
 
     /** Closes the incident unless an analyst already did; an analyst's decision is never overwritten. */
     async closeIncident(input: CloseInput): Promise<IncidentUpdateResult> {
+      // A retry (of the SDK or of Temporal) after a close whose answer was lost finds the incident closed by
+      // that very close: its classification comment is this decision's text, which no analyst writes.
+      let closedByThisDecision = false;
       try {
         const result = await sentinel.modifyIncident(input.workspace, input.incidentId, (incident): Incident | undefined => {
+          closedByThisDecision =
+            incident.status === 'Closed' &&
+            incident.classification === input.classification &&
+            incident.classificationComment === input.classificationComment;
           if (incident.status === 'Closed') return undefined;
           return {
             ...incident,
@@ -56,7 +63,7 @@ export function createSentinelActivities(sentinel: SentinelClient) {
             classificationComment: input.classificationComment,
           };
         });
-        return updateResult(result);
+        return closedByThisDecision ? { kind: 'updated' } : updateResult(result);
       } catch (error) {
         throw toActivityFailure(error);
       }

@@ -11,6 +11,8 @@ export const faultSpecSchema = z
     status: z.number().int().min(400).max(599).optional(),
     retryAfterSeconds: z.number().int().min(0).max(3600).optional(),
     delayMs: z.number().int().min(0).max(120_000).optional(),
+    /** The real handler runs (its change is applied), then the connection is cut before the answer arrives. */
+    loseResponse: z.boolean().optional(),
     times: z.number().int().min(1).max(1_000_000),
   })
   .strict();
@@ -25,12 +27,16 @@ export interface Fault extends FaultSpec {
   hits: number;
 }
 
-/** What a matched fault does: wait `delayMs`, then answer `status` (if any) or let the real handler answer. */
+/**
+ * What a matched fault does: wait `delayMs`, then answer `status` (if any) or let the real handler answer,
+ * and with `loseResponse` cut the connection instead of delivering that answer.
+ */
 export interface FaultAction {
   fault: Fault;
   delayMs: number;
   status?: number;
   retryAfterSeconds?: number;
+  loseResponse: boolean;
 }
 
 /**
@@ -72,6 +78,6 @@ export class FaultStore {
     fault.hits += 1;
     if (fault.remaining === 0) this.faults = this.faults.filter((candidate) => candidate !== fault);
     const status = fault.status ?? (fault.retryAfterSeconds !== undefined ? 429 : undefined);
-    return { fault, delayMs: fault.delayMs ?? 0, status, retryAfterSeconds: fault.retryAfterSeconds };
+    return { fault, delayMs: fault.delayMs ?? 0, status, retryAfterSeconds: fault.retryAfterSeconds, loseResponse: fault.loseResponse === true };
   }
 }

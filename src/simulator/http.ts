@@ -117,6 +117,13 @@ function faultMiddleware(ctx: ServiceContext) {
         return; // closing: the socket is being destroyed anyway
       }
     }
+    if (action.loseResponse) {
+      // The handler's work is done when it answers: drop the answer, as a network failure after the write would.
+      res.end = (() => {
+        req.socket.destroy();
+        return res;
+      }) as typeof res.end;
+    }
     if (action.status === undefined) return next();
     if (action.retryAfterSeconds !== undefined) res.set('Retry-After', String(action.retryAfterSeconds));
     sendError(res, ctx, req, action.status, codeForStatus(action.status), `Injected fault: HTTP ${action.status} (simulator).`);

@@ -91,6 +91,30 @@ describe('verification end to end', () => {
     assert.match(comments[1], /FAILED the biometric identity verification/);
   });
 
+  it('a close whose answer was lost is retried and recorded as our close, not as an analyst\'s', async () => {
+    const incident = seed();
+    const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
+    assert.equal(started.status, 200);
+    // ARM applies the closing PUT, then the connection drops: the retry finds the incident already closed.
+    const lost = stack.simulator.faults.add({ service: 'arm', method: 'PUT', pathIncludes: `/incidents/${incident.name}?`, loseResponse: true, times: 1 });
+    const done = await fetch(`${stack.simulator.urls.incodeApi}/simulator/incode/sessions/${started.body.interviewId}/complete`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ outcome: 'succeeded' }),
+    });
+    assert.equal(done.status, 200);
+    const outcome = await stack.client.workflow.getHandle(started.body.workflowId).result();
+    assert.equal(lost.hits, 1, 'the closing PUT lost its answer once');
+    assert.equal(outcome.status, 'Verified');
+    assert.equal(outcome.incidentAction, 'Closed');
+    assert.equal(incidentOf(incident.name).properties.status, 'Closed');
+    const comments = commentsOf(incident.name);
+    assert.equal(comments.length, 2, comments.join('\n---\n'));
+    assert.match(comments[1], /passed the biometric identity verification/);
+    assert.doesNotMatch(comments[1], /already been closed by an analyst/);
+    assert.equal(stack.simulator.sentinel.auditLog(incident.name).filter((entry) => entry.changes.status?.to === 'Closed').length, 1);
+  });
+
   it('repeating the same incident returns the same verification and creates no second Incode session', async () => {
     const incident = seed();
     const body = { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER };
