@@ -36,15 +36,11 @@ import type {
   VerificationSession,
   VerificationState,
   VerificationStatus,
-  WorkspaceRef,
 } from '../shared/types';
 import {
-  actionFor,
   applicationFailureOf,
-  closeIncident,
   commentOnIncident,
   createVerificationSession,
-  escalateIncident,
   lookUpUserProfile,
   readSessionResult,
   remediateAccount,
@@ -54,15 +50,11 @@ import { compareProfile } from '../identity/profile-match';
 import { applyGroupRules, needsEntraProfile } from '../policy/policy-rules';
 import type { EntraProfileLookup } from '../activities/graph-activities';
 import { describeSubject, messages } from './comments';
+import { closeWithComment, escalateWithComment, type IncidentTarget } from './incident-actions';
 
 /** Polls slow down by this factor each time nothing changed, up to this multiple of the configured interval. */
 const POLL_BACKOFF = 1.5;
 const POLL_MAX_MULTIPLE = 6;
-
-interface IncidentTarget {
-  workspace: WorkspaceRef;
-  incidentId: string;
-}
 
 type Trigger = 'webhook+read-back' | 'poll';
 
@@ -197,23 +189,9 @@ export async function identityVerification(request: VerificationRequest): Promis
   const escalate = (commentKey: string, comment: string, withRemediation = false) => async (incident: IncidentTarget): Promise<IncidentAction> => {
     const done = withRemediation ? await remediate() : '';
     comment += done;
-    const result = await escalateIncident({ ...incident, severity: policy.escalationSeverity, label: policy.failureLabel });
-    const note = result.kind === 'already-closed' ? messages.analystAlreadyClosed(result.classification) : '';
-    await commentOnIncident({ ...incident, commentKey, message: comment + note });
-    return actionFor(result, 'Escalated');
+    return escalateWithComment(incident, policy, commentKey, comment);
   };
-
-  const close = (reason: string) => async (incident: IncidentTarget): Promise<IncidentAction> => {
-    const result = await closeIncident({
-      ...incident,
-      classification: policy.closeClassification,
-      classificationReason: policy.closeClassificationReason,
-      classificationComment: reason,
-    });
-    const note = result.kind === 'already-closed' ? messages.analystAlreadyClosed(result.classification) : '';
-    await commentOnIncident({ ...incident, commentKey: 'decision', message: reason + note });
-    return actionFor(result, 'Closed');
-  };
+  const close = (reason: string) => (incident: IncidentTarget): Promise<IncidentAction> => closeWithComment(incident, policy, reason);
 
   /** No Incode session can settle it (unknown user, guest): a human decides, within the review timeout. */
   const reviewWithoutSession = async (why: string): Promise<VerificationOutcome> => {

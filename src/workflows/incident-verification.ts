@@ -27,7 +27,8 @@ import type {
   VerificationStatus,
   VerificationSubject,
 } from '../shared/types';
-import { actionFor, applicationFailureOf, closeIncident, commentOnIncident, createVerificationSession, escalateIncident } from './activity-proxies';
+import { applicationFailureOf, commentOnIncident, createVerificationSession } from './activity-proxies';
+import { closeWithComment, escalateWithComment } from './incident-actions';
 import { messages } from './comments';
 import { identityVerification } from './identity-verification';
 
@@ -79,12 +80,7 @@ export async function incidentVerification(request: IncidentVerificationRequest)
     upsertSearchAttributes([{ key: VerificationStatusAttribute, value: status }]);
     setCurrentDetails(details);
   };
-  const escalate = async (commentKey: string, comment: string): Promise<IncidentAction> => {
-    const result = await escalateIncident({ ...incident, severity: policy.escalationSeverity, label: policy.failureLabel });
-    const note = result.kind === 'already-closed' ? messages.analystAlreadyClosed(result.classification) : '';
-    await commentOnIncident({ ...incident, commentKey, message: comment + note });
-    return actionFor(result, 'Escalated');
-  };
+  const escalate = (commentKey: string, comment: string): Promise<IncidentAction> => escalateWithComment(incident, policy, commentKey, comment);
   const finish = async (status: VerificationStatus, reason: string, action: () => Promise<IncidentAction>): Promise<VerificationOutcome> => {
     setStatus(status, reason);
     const incidentAction = await action();
@@ -168,17 +164,7 @@ export async function incidentVerification(request: IncidentVerificationRequest)
   }
 
   const reason = messages.accountsVerified(request, runs.map((run) => ({ user: run.subject.email, outcome: run.outcome! })));
-  return finish('Verified', reason, async () => {
-    const result = await closeIncident({
-      ...incident,
-      classification: policy.closeClassification,
-      classificationReason: policy.closeClassificationReason,
-      classificationComment: reason,
-    });
-    const note = result.kind === 'already-closed' ? messages.analystAlreadyClosed(result.classification) : '';
-    await commentOnIncident({ ...incident, commentKey: 'decision', message: reason + note });
-    return actionFor(result, 'Closed');
-  });
+  return finish('Verified', reason, () => closeWithComment(incident, policy, reason));
 }
 
 function pickLink(session: VerificationSession): Omit<AccountLink, 'user'> {
