@@ -53,6 +53,8 @@ export interface IncidentPlan {
   etagConflict: boolean;
   /** Our closing/escalating PUT of this incident is answered 503 once (never applied). */
   decisionWriteFails: boolean;
+  /** Our closing/escalating PUT of this incident is applied, but its answer is lost (the connection is cut). */
+  decisionAnswerLost: boolean;
 }
 
 interface IncidentRun {
@@ -76,8 +78,8 @@ const ANALYST = 'analyst';
 
 /**
  * The plan is index-based so that even a short run has every kind of chaos: outcomes rotate verified / failed /
- * timeout; early, duplicated and out-of-order webhooks, analyst edits, etag conflicts and failing decision
- * writes each go to a fixed share of the incidents. The seed only names the run (and the incident ids).
+ * timeout; early, duplicated and out-of-order webhooks, analyst edits, etag conflicts, failing decision writes
+ * and decision writes whose answer is lost each go to a fixed share of the incidents. The seed only names the run (and the incident ids).
  */
 export function planIncidents(count: number, seed: number): IncidentPlan[] {
   const outcomes: PlannedOutcome[] = ['verified', 'failed', 'timeout'];
@@ -97,6 +99,7 @@ export function planIncidents(count: number, seed: number): IncidentPlan[] {
       analystEditWhileWaiting: index % 6 === 4 || index % 6 === 5,
       etagConflict,
       decisionWriteFails: answered && !etagConflict && index % 7 === 5,
+      decisionAnswerLost: answered && !etagConflict && index % 7 === 3,
     };
   });
 }
@@ -366,6 +369,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (plan.decisionWriteFails) {
         simulator.faults.add({ service: 'arm', method: 'PUT', pathIncludes: `/incidents/${plan.incidentId}?`, status: 503, retryAfterSeconds: 1, times: 1 });
       }
+      if (plan.decisionAnswerLost) {
+        simulator.faults.add({ service: 'arm', method: 'PUT', pathIncludes: `/incidents/${plan.incidentId}?`, loseResponse: true, times: 1 });
+      }
       // The deadline starts when the workflow has created the session (or later). A worker killed while the link
       // was being made can delay the link by an activity's start-to-close timeout (30-60 s): an answer that would
       // come too close to the deadline is not given, and the incident is re-planned as a timeout.
@@ -422,6 +428,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       { service: 'arm', method: 'PUT', pathIncludes: '/comments/', status: 503, times: 2 },
       { service: 'arm', method: 'GET', delayMs: 2_500, times: 3 },
       { service: 'arm', method: 'PUT', pathIncludes: '/comments/', status: 429, retryAfterSeconds: 2, times: 1 },
+      { service: 'arm', method: 'PUT', pathIncludes: '/comments/', loseResponse: true, times: 1 },
       { service: 'arm', method: 'GET', status: 500, times: 2 },
       { service: 'incodeApi', status: 429, retryAfterSeconds: 1, times: 2 },
       { service: 'incodeApi', status: 500, times: 2 },
@@ -547,6 +554,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       } else {
         try {
           const result = await checker.client.workflow.getHandle(run.workflowId).result();
+          // No analyst closes an incident here: every decision is ours, retried or not.
+          const expectedAction = plan.outcome === 'verified' ? 'Closed' : 'Escalated';
+          if (result.status === outcomes[plan.outcome] && result.incidentAction !== expectedAction) {
+            failures.push(`${tag}: incident action ${result.incidentAction}, expected ${expectedAction}`);
+          }
           if (result.status !== outcomes[plan.outcome]) {
             const session = run.interviewId ? simulator.incode.getSession(run.interviewId) : undefined;
             const deliveries = simulator.incode.webhookDeliveries().filter((delivery) => delivery.interviewId === run.interviewId);
@@ -600,6 +612,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const repeated = messages.filter((message, i) => messages.indexOf(message) !== i);
       if (repeated.length > 0) failures.push(`${tag}: repeated comment(s): ${JSON.stringify(repeated.map((m) => m.slice(0, 120)))}`);
       if (comments.length < 2) failures.push(`${tag}: only ${comments.length} comment(s)`);
+      if (messages.some((message) => /closed by an analyst/.test(message))) failures.push(`${tag}: a comment credits an analyst with our close`);
     }
     if (timeLeft() <= 0) failures.push(`run exceeded its deadline of ${options.deadlineMs / 1000} s`);
 
@@ -623,7 +636,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       'gateway restarts': counters.gatewayRestarts,
       'gateway calls retried': counters.gatewayRetries,
       'gateway answers retried (status code)': [...gatewayAnswers].map(([code, n]) => `${code}: ${n}`).join(', ') || '-',
-      'faults injected (rules)': injected.length + holds + runs.filter((run) => run.plan.decisionWriteFails).length,
+      'faults injected (rules)': injected.length + holds + runs.filter((run) => run.plan.decisionWriteFails || run.plan.decisionAnswerLost).length,
       'fault requests planned': faultSlots,
       'fault requests hit': faultsHit,
       'webhooks duplicated (sent again)': counters.webhooksDuplicated,
@@ -634,6 +647,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       'etag conflicts forced': counters.etagConflicts,
       'etag conflicts re-applied after 409': conflictsResolved,
       'decision writes answered 503': runs.filter((run) => run.plan.decisionWriteFails).length,
+      'decision answers lost': runs.filter((run) => run.plan.decisionAnswerLost).length,
       'Incode webhook deliveries': simulator.incode.webhookDeliveries().length,
       'wall time (s)': ((Date.now() - started) / 1000).toFixed(1),
       failures: failures.length,
