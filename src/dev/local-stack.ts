@@ -18,6 +18,21 @@ import { createWorkerFromConfig } from '../worker/from-config';
 import { ensureSecretExpirySchedule } from '../worker/secret-expiry-schedule';
 import { cacheDir } from './temporal-server';
 
+/** The settings that point the product at a running simulator: its Key Vault, ARM, Graph and workspace. */
+export function simulatedServicesEnv(simulator: RunningSimulator): Record<string, string> {
+  const workspace = simulator.sentinel.defaultWorkspace;
+  return {
+    AZURE_KEY_VAULT_URL: simulator.urls.keyVault,
+    // The simulated vault's host (127.0.0.1) does not end with the challenge's resource host, as the SDK checks.
+    KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'false',
+    ARM_ENDPOINT: simulator.urls.arm,
+    GRAPH_ENDPOINT: simulator.urls.graph,
+    SENTINEL_SUBSCRIPTION_ID: workspace.subscriptionId,
+    SENTINEL_RESOURCE_GROUP: workspace.resourceGroup,
+    SENTINEL_WORKSPACE_NAME: workspace.workspaceName,
+  };
+}
+
 export interface LocalStackOptions {
   temporalAddress: string;
   namespace?: string;
@@ -98,19 +113,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const apiKey = randomBytes(24).toString('base64url');
   const webhookSecret = randomBytes(24).toString('base64url');
   const entraCaller = { name: 'sentinel-playbook', objectId: randomUUID(), audience: 'api://itdr-verify-gateway', clientId: randomUUID() };
-  const workspace = simulator.sentinel.defaultWorkspace;
   const env: Record<string, string> = {
     TEMPORAL_ADDRESS: options.temporalAddress,
     TEMPORAL_NAMESPACE: options.namespace ?? 'default',
     TEMPORAL_TASK_QUEUE: options.taskQueue ?? 'itdr-verify',
     PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    AZURE_KEY_VAULT_URL: simulator.urls.keyVault,
-    KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'false',
-    ARM_ENDPOINT: simulator.urls.arm,
-    GRAPH_ENDPOINT: simulator.urls.graph,
-    SENTINEL_SUBSCRIPTION_ID: workspace.subscriptionId,
-    SENTINEL_RESOURCE_GROUP: workspace.resourceGroup,
-    SENTINEL_WORKSPACE_NAME: workspace.workspaceName,
+    ...simulatedServicesEnv(simulator),
     GATEWAY_PORT: String(options.gatewayPort ?? 0),
     GATEWAY_HOST: '127.0.0.1',
     GATEWAY_API_KEYS: `local-dev=${apiKey}`,

@@ -15,6 +15,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { createAzureCredential } from '../../src/clients/azure-credential';
 import { loadGatewayConfig, loadWorkerConfig, type GatewayConfig } from '../../src/config/config';
 import { freePort } from '../../src/dev/free-port';
+import { simulatedServicesEnv } from '../../src/dev/local-stack';
 import { cacheDir, startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-server';
 import { startGateway, type RunningGateway } from '../../src/gateway/create-gateway';
 import { createLogger } from '../../src/shared/logger';
@@ -171,19 +172,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     Object.assign(process.env, simulator.identityEnv);
     const apiKey = randomBytes(24).toString('base64url');
     const webhookSecret = randomBytes(24).toString('base64url');
-    const workspace = simulator.sentinel.defaultWorkspace;
     const env: Record<string, string> = {
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: 'default',
       TEMPORAL_TASK_QUEUE: `itdr-chaos-${seed}`,
       PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      AZURE_KEY_VAULT_URL: simulator.urls.keyVault,
-      KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'false',
-      ARM_ENDPOINT: simulator.urls.arm,
-      GRAPH_ENDPOINT: simulator.urls.graph,
-      SENTINEL_SUBSCRIPTION_ID: workspace.subscriptionId,
-      SENTINEL_RESOURCE_GROUP: workspace.resourceGroup,
-      SENTINEL_WORKSPACE_NAME: workspace.workspaceName,
+      ...simulatedServicesEnv(simulator),
       GATEWAY_PORT: '0',
       GATEWAY_HOST: '127.0.0.1',
       GATEWAY_API_KEYS: `chaos=${apiKey}`,
@@ -194,7 +188,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       VERIFICATION_JOIN_WINDOW: '0',
       LOG_LEVEL: 'error',
     };
-    loadWorkerConfig(env); // validates before anything starts
+    // Validates before anything starts.
     const credential = createAzureCredential(loadWorkerConfig(env).azure);
 
     // ---- the worker process ----
