@@ -39,6 +39,8 @@ export const temporalShape = {
   TEMPORAL_TASK_QUEUE: z.string().default('itdr-verify'),
   TEMPORAL_TLS_CERT_PATH: z.string().optional(),
   TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+  // A self-hosted frontend's private CA: turns TLS on (server authentication) with or without a client certificate.
+  TEMPORAL_TLS_CA_PATH: z.string().optional(),
   TEMPORAL_API_KEY: z.string().optional(),
   ...payloadKeyShape,
 };
@@ -74,7 +76,8 @@ export interface TemporalConfig {
   address: string;
   namespace: string;
   taskQueue: string;
-  tls?: { certPath: string; keyPath: string };
+  /** mTLS client certificate (certPath, keyPath) and/or the server's CA (caPath); absent: no TLS unless apiKey. */
+  tls?: { certPath?: string; keyPath?: string; caPath?: string };
   apiKey?: string;
   payloadKey: { id: string; key: Buffer };
 }
@@ -252,7 +255,10 @@ export function temporalFrom(env: z.infer<z.ZodObject<typeof temporalShape>>): T
     address: env.TEMPORAL_ADDRESS,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    tls: env.TEMPORAL_TLS_CERT_PATH ? { certPath: env.TEMPORAL_TLS_CERT_PATH, keyPath: env.TEMPORAL_TLS_KEY_PATH! } : undefined,
+    tls:
+      env.TEMPORAL_TLS_CERT_PATH || env.TEMPORAL_TLS_CA_PATH
+        ? { certPath: env.TEMPORAL_TLS_CERT_PATH, keyPath: env.TEMPORAL_TLS_KEY_PATH, caPath: env.TEMPORAL_TLS_CA_PATH }
+        : undefined,
     apiKey: env.TEMPORAL_API_KEY,
     payloadKey: payloadKeyFrom(env),
   });

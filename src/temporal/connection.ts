@@ -10,8 +10,12 @@ export function dataConverterFor(config: TemporalConfig): DataConverter {
 
 /** Connection options for a dev server, a self-hosted cluster with mTLS, or Temporal Cloud with an API key. */
 export async function connectionOptionsFor(config: TemporalConfig): Promise<ConnectionOptions> {
+  const { certPath, keyPath, caPath } = config.tls ?? {};
   const tls = config.tls
-    ? { clientCertPair: { crt: await readFile(config.tls.certPath), key: await readFile(config.tls.keyPath) } }
+    ? {
+        ...(certPath && keyPath ? { clientCertPair: { crt: await readFile(certPath), key: await readFile(keyPath) } } : {}),
+        ...(caPath ? { serverRootCACertificate: await readFile(caPath) } : {}),
+      }
     : config.apiKey
       ? true
       : undefined;
