@@ -6,12 +6,12 @@
 #   bash scripts/deploy-tools.sh helm                  Helm, built with `go install` from the Go module proxy
 #   bash scripts/deploy-tools.sh temporal-server       the Temporal server (go.temporal.io/server/cmd/server)
 #   bash scripts/deploy-tools.sh temporal-sql-tool     its SQL schema tool (go.temporal.io/server/cmd/tools/sql)
+#   bash scripts/deploy-tools.sh temporal-sql-schema   the directory of the server's versioned SQL schemas
 #   bash scripts/deploy-tools.sh all                   all of the above; prints one "name path" line each
 #
 # Everything goes under $ITDR_CACHE_DIR/deploy-tools/<tool>-<version>/ (default ~/.cache/itdr-verify), nothing
-# into the work tree or system-wide, so a second run finds it at once. Each install is built in a temporary
-# directory beside its destination and renamed into place under a lock: a crashed or concurrent run never
-# leaves a half-installed tool where the lookup finds it. Progress goes to stderr, the path to stdout.
+# into the work tree or system-wide, so a second run finds it at once. Installs run under a lock per tool.
+# Progress goes to stderr, the path to stdout.
 set -euo pipefail
 
 CHECKOV_VERSION="${CHECKOV_VERSION:-3.3.30}"
@@ -27,10 +27,12 @@ CACHE_ROOT="${ITDR_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/itdr-verify}/deplo
 log() { printf 'deploy-tools: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# Runs "$install_fn <tmpdir>" once for $dest (a directory), under a lock, unless "$dest/$relative" exists.
+# Runs "$install_fn <dir>" once for $dest, under a lock, unless $dest holds a finished install. The install
+# writes into $dest itself (a venv's scripts name their own absolute path, so it cannot be moved afterwards)
+# and marks it finished last: a crashed or concurrent run never leaves a half-installed tool that is used.
 ensure() {
   local dest="$1" relative="$2" install_fn="$3"
-  if [[ -x "$dest/$relative" ]]; then printf '%s\n' "$dest/$relative"; return 0; fi
+  if [[ -f "$dest/.installed" && -x "$dest/$relative" ]]; then printf '%s\n' "$dest/$relative"; return 0; fi
   mkdir -p "$(dirname "$dest")"
   command -v flock >/dev/null 2>&1 || die "flock (util-linux) is required"
   local lock="$dest.lock"
@@ -40,16 +42,13 @@ ensure() {
       log "waiting for another install of $(basename "$dest") (lock $lock)"
       flock -w 1800 9 || die "timed out waiting for $lock"
     fi
-    [[ -x "$dest/$relative" ]] && exit 0
-    local tmp
-    tmp="$(mktemp -d "$dest.install.XXXXXX")"
-    trap 'rm -rf "$tmp"' EXIT
-    local start=$SECONDS
-    "$install_fn" "$tmp"
-    [[ -x "$tmp/$relative" ]] || die "the install of $(basename "$dest") produced no $relative"
+    [[ -f "$dest/.installed" && -x "$dest/$relative" ]] && exit 0
     rm -rf "$dest"
-    mv "$tmp" "$dest"
-    trap - EXIT
+    mkdir -p "$dest"
+    local start=$SECONDS
+    "$install_fn" "$dest"
+    [[ -x "$dest/$relative" ]] || die "the install of $(basename "$dest") produced no $relative"
+    touch "$dest/.installed"
     log "installed $(basename "$dest") in $((SECONDS - start)) s"
   )
   printf '%s\n' "$dest/$relative"
@@ -99,6 +98,13 @@ install_temporal_server() {
   # The server's own names for them.
   mv "$1/bin/server" "$1/bin/temporal-server"
   mv "$1/bin/sql" "$1/bin/temporal-sql-tool"
+  # The SQL tool embeds the initial schemas but not every upgrade step: keep the versioned schemas beside it.
+  local module
+  module="$(GOTOOLCHAIN="$TEMPORAL_SERVER_GOTOOLCHAIN" GOFLAGS=-mod=mod go mod download -json "go.temporal.io/server@$TEMPORAL_SERVER_VERSION" \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$module/schema" ]] || die "no schema directory in the downloaded go.temporal.io/server module ($module)"
+  cp -R "$module/schema" "$1/schema"
+  chmod -R u+w "$1/schema"
 }
 
 tool_path() {
@@ -108,6 +114,9 @@ tool_path() {
     helm) ensure "$CACHE_ROOT/helm-$HELM_VERSION" bin/helm install_helm ;;
     temporal-server) ensure "$CACHE_ROOT/temporal-server-$TEMPORAL_SERVER_VERSION" bin/temporal-server install_temporal_server ;;
     temporal-sql-tool) ensure "$CACHE_ROOT/temporal-server-$TEMPORAL_SERVER_VERSION" bin/temporal-sql-tool install_temporal_server ;;
+    # The versioned SQL schemas the tool applies (postgresql/v12/temporal/versioned, .../visibility/versioned).
+    temporal-sql-schema) ensure "$CACHE_ROOT/temporal-server-$TEMPORAL_SERVER_VERSION" bin/temporal-sql-tool install_temporal_server >/dev/null
+      printf '%s\n' "$CACHE_ROOT/temporal-server-$TEMPORAL_SERVER_VERSION/schema" ;;
     *) die "unknown tool '$1' (checkov, kubernetes-validate, helm, temporal-server, temporal-sql-tool, all)" ;;
   esac
 }
