@@ -155,6 +155,17 @@ describe('ARM templates (deploy/azure)', () => {
         }
       });
 
+      it('names and justifies every checkov check it skips, where it applies', () => {
+        for (const scope of allTemplates(template)) {
+          for (const resource of scope.resources) {
+            const skips = (resource.metadata as { checkov?: unknown } | undefined)?.checkov;
+            if (skips === undefined) continue;
+            assert.ok(Array.isArray(skips), `${resource.type}: metadata.checkov is a list of "ID: reason" strings`);
+            for (const skip of skips) assert.match(String(skip), /^CKV2?_[A-Z]+_\d+: .{30,}$/, `${resource.type}: ${skip}`);
+          }
+        }
+      });
+
       it('names role assignments deterministically and grants only the expected built-in roles', () => {
         for (const scope of allTemplates(template)) {
           for (const resource of scope.resources.filter((candidate) => candidate.type === 'Microsoft.Authorization/roleAssignments')) {
