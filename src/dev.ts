@@ -1,17 +1,25 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { startLocalStack, type LocalStack } from './dev/local-stack';
-import { cacheDir, startTemporalDevServer, type TemporalDevServer } from './dev/temporal-server';
+import { devBanner, startDevStack, type DevStack } from './dev/dev-stack';
+import { devStateDir } from './dev/dev-state';
+import { cacheDir } from './dev/temporal-server';
 import { ensureDevCertificates } from './simulator/tls';
 
 /**
  * `npm run dev`: the Temporal dev server with its Web UI, the simulator, a worker and the gateway, in one
- * command. Environment: DEV_TEMPORAL_PORT (7233), DEV_TEMPORAL_UI_PORT (8233), GATEWAY_PORT (8080),
- * DEV_PERSIST=1 to keep Temporal's history in a SQLite file across runs, DEV_INCODE_USERS (comma-separated
- * extra emails the simulated Incode directory knows), and any gateway/worker variable (e.g. VERIFICATION_TIMEOUT).
+ * command, with this machine's dev identity (secrets kept in the dev state folder) on stable ports.
+ * Environment: DEV_TEMPORAL_PORT (7233), DEV_TEMPORAL_UI_PORT (8233), GATEWAY_PORT (8080), DEV_SIMULATOR_PORT
+ * (8441: the first of seven), DEV_STATE_DIR (~/.cache/itdr-verify/dev), DEV_PERSIST=1 to keep Temporal's history
+ * and the simulator's state across runs, DEV_INCODE_USERS (comma-separated extra emails the simulated Incode
+ * directory knows), and any gateway/worker variable (e.g. VERIFICATION_TIMEOUT).
  */
-const DEMO_USER = 'demo.user@contoso.com';
+function port(name: string, fallback: number): number {
+  const raw = process.env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65_535) throw new Error(`${name}: must be a port number (1-65535), got "${raw}"`);
+  return value;
+}
 
 async function main(): Promise<void> {
   const certificates = ensureDevCertificates(path.join(cacheDir(), 'tls'));
@@ -26,67 +34,38 @@ async function main(): Promise<void> {
     return;
   }
 
-  let temporal: TemporalDevServer | undefined;
-  let stack: LocalStack | undefined;
+  const options = {
+    stateDir: devStateDir(),
+    persist: process.env.DEV_PERSIST === '1',
+    temporalPort: port('DEV_TEMPORAL_PORT', 7233),
+    temporalUiPort: port('DEV_TEMPORAL_UI_PORT', 8233),
+    gatewayPort: port('GATEWAY_PORT', 8080),
+    simulatorBasePort: port('DEV_SIMULATOR_PORT', 8441),
+    extraUsers: (process.env.DEV_INCODE_USERS ?? '').split(',').map((user) => user.trim()).filter(Boolean),
+    env: Object.fromEntries(
+      Object.entries(process.env).filter(
+        (entry): entry is [string, string] =>
+          /^(VERIFICATION_|RESULT_|LINK_|CLOSE_|ESCALATION_|FAILURE_|REVIEW_|LOG_LEVEL|INCODE_WEBHOOK_AUTH$|INCODE_WEBHOOK_TOKEN_TTL$)/.test(entry[0]) &&
+          entry[1] !== undefined,
+      ),
+    ),
+    logLevel: process.env.LOG_LEVEL ?? 'info',
+  };
+
+  let dev: DevStack | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('\nStopping…');
-    await stack?.stop().catch(() => undefined);
-    await temporal?.stop().catch(() => undefined);
+    await dev?.stop().catch(() => undefined);
     process.exit(code);
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(0));
 
-  const persist = process.env.DEV_PERSIST === '1';
-  if (persist) mkdirSync(cacheDir(), { recursive: true });
-  console.log('Starting the Temporal dev server…');
-  temporal = await startTemporalDevServer({
-    port: Number(process.env.DEV_TEMPORAL_PORT ?? 7233),
-    uiPort: Number(process.env.DEV_TEMPORAL_UI_PORT ?? 8233),
-    dbFilename: persist ? path.join(cacheDir(), 'dev-temporal.sqlite') : undefined,
-  });
-  const extraUsers = (process.env.DEV_INCODE_USERS ?? '').split(',').map((user) => user.trim()).filter(Boolean);
-  const passThrough = Object.fromEntries(
-    Object.entries(process.env).filter(
-      (entry): entry is [string, string] =>
-        /^(VERIFICATION_|RESULT_|LINK_|CLOSE_|ESCALATION_|FAILURE_|LOG_LEVEL|INCODE_WEBHOOK_AUTH$|INCODE_WEBHOOK_TOKEN_TTL$)/.test(entry[0]) && entry[1] !== undefined,
-    ),
-  );
-  stack = await startLocalStack({
-    temporalAddress: temporal.address,
-    gatewayPort: Number(process.env.GATEWAY_PORT ?? 8080),
-    directory: [DEMO_USER, ...extraUsers],
-    env: { LOG_LEVEL: 'info', ...passThrough },
-    logLevel: passThrough.LOG_LEVEL ?? 'info',
-  });
-  const [accountName, upnSuffix] = DEMO_USER.split('@');
-  const incident = stack.simulator.sentinel.seedIncident({
-    title: 'Impossible travel activity (Defender for Identity)',
-    severity: 'Medium',
-    accounts: [{ accountName, upnSuffix, friendlyName: 'Demo User' }],
-  });
-  const gatewayUrl = stack.gateway.url.replace('127.0.0.1', 'localhost');
-  const body = JSON.stringify({ incidentId: incident.name, severity: 'High', userEmail: DEMO_USER });
-  console.log(`
-itdr-verify is running.
-
-  Temporal Web UI      ${temporal.uiUrl}
-  Gateway              ${gatewayUrl}
-  Sentinel (simulated) ${stack.simulator.urls.arm}/simulator/sentinel
-  Test CA              ${certificates.caCertPath}  (the simulator's pages are HTTPS: trust it, or accept the browser warning)
-
-A Sentinel incident is waiting for ${DEMO_USER}. Start its verification (step 7 of Incode's guide):
-
-  curl -X POST ${gatewayUrl}/api/incidents \\
-    -H "Content-Type: application/json" \\
-    -H "x-api-key: ${stack.apiKey}" \\
-    -d '${body}'
-
-Open the verificationUrl it returns and click "Verified" (or "Failed"), then watch the incident close in
-the Sentinel view above and the workflow finish in the Web UI. Ctrl-C stops everything.
-`);
+  console.log(`Starting the Temporal dev server${options.persist ? ' (DEV_PERSIST=1)' : ''}…`);
+  dev = await startDevStack(options);
+  console.log(devBanner(dev));
 }
 
 main().catch((error: unknown) => {

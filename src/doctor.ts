@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { createAzureCredential } from './clients/azure-credential';
 import { IncodeClient } from './clients/incode-client';
 import { KeyVaultIncodeSettings } from './clients/key-vault-settings';
 import { loadWorkerConfig, loadWorkspaceRef } from './config/config';
 import { ConfigError } from './config/parse';
+import { devStateDir, readRunningStack } from './dev/dev-state';
 import { doctorPassed, formatDoctorTable, runDoctor } from './doctor/run';
 import { createTemporalClient } from './temporal/connection';
 
@@ -11,8 +13,31 @@ import { createTemporalClient } from './temporal/connection';
  * `npm run doctor`: with the worker's configuration, tries every dependency (Azure token, the Key Vault secrets,
  * Sentinel, Incode, Temporal, Graph) and prints one row each with what to fix. Exit code 0 when all pass, 1 when
  * one fails, 2 for a configuration error. Prints names, ids, hosts and dates, never a secret's value or a token.
+ * Without a deployment's settings (no AZURE_KEY_VAULT_URL, ARM_ENDPOINT or SENTINEL_SUBSCRIPTION_ID) and beside a
+ * running `npm run dev`, it checks the dev stack with the environment that stack's worker runs with.
  */
+const DEPLOYMENT_VARIABLES = ['AZURE_KEY_VAULT_URL', 'ARM_ENDPOINT', 'SENTINEL_SUBSCRIPTION_ID'];
+const DEV_STACK_MARKER = 'ITDR_DOCTOR_DEV_STACK';
+
+/** Beside `npm run dev`: runs this doctor again with the dev stack's environment; its exit code, or undefined. */
+function checkDevStackInstead(): number | undefined {
+  if (process.env[DEV_STACK_MARKER] || DEPLOYMENT_VARIABLES.some((name) => process.env[name]?.trim())) return undefined;
+  const stateDir = devStateDir();
+  const running = readRunningStack(stateDir);
+  if (!running) return undefined;
+  console.log(`Checking the local dev stack (npm run dev, pid ${running.pid}; settings from ${stateDir}/stack.json).`);
+  console.log(`Set ${DEPLOYMENT_VARIABLES.join(', ')} (the worker's environment) to check a deployment instead.\n`);
+  // NODE_EXTRA_CA_CERTS is read at start-up only: the simulator's CA needs a new process.
+  const child = spawnSync(process.execPath, process.argv.slice(1), {
+    stdio: 'inherit',
+    env: { ...process.env, ...running.env, NODE_EXTRA_CA_CERTS: running.caCertPath, [DEV_STACK_MARKER]: '1' },
+  });
+  return child.status ?? 1;
+}
+
 async function main(): Promise<number> {
+  const devStack = checkDevStackInstead();
+  if (devStack !== undefined) return devStack;
   const config = loadWorkerConfig();
   const workspace = loadWorkspaceRef();
   const credential = createAzureCredential(config.azure);
@@ -53,6 +78,7 @@ main().then(
   (error: unknown) => {
     if (error instanceof ConfigError) {
       console.error(error.message);
+      if (!process.env[DEV_STACK_MARKER]) console.error('(To check the local dev stack instead, run the doctor beside `npm run dev`, without these variables.)');
       process.exit(2);
     }
     console.error(`doctor failed: ${(error as Error).stack ?? error}`);

@@ -4,6 +4,7 @@ import type { TemporalConfig } from '../config/config';
 import { cancelVerificationSignal, resendLinkSignal, reviewDecisionUpdate, verificationLinkUpdate } from '../shared/messages';
 import type { ReviewDecision, VerificationLinkResult, VerificationOutcome, VerificationState, VerificationStatus } from '../shared/types';
 import { createTemporalClient } from '../temporal/connection';
+import { isPayloadKeyMismatch, PAYLOAD_KEY_MISMATCH } from '../temporal/payload-codec';
 import { loadCliConfig } from './config';
 import { CliError } from './errors';
 import { formatAge, formatTime, keyValues, printJson, table, type Output } from './output';
@@ -42,9 +43,20 @@ export async function withTemporal<T>(action: (client: Client, config: TemporalC
   }
   try {
     return await action(connected.client, config);
+  } catch (error) {
+    if (isPayloadKeyMismatch(error)) throw keyMismatch(config);
+    throw error;
   } finally {
     await connected.connection.close().catch(() => undefined);
   }
+}
+
+/** The key is at fault, not the worker: say so, with the key id, never the key. */
+function keyMismatch(config: TemporalConfig): CliError {
+  return new CliError(
+    `${PAYLOAD_KEY_MISMATCH}: the verification's data does not decrypt with this PAYLOAD_ENCRYPTION_KEY (key id ${config.payloadKey.id}); ` +
+      'set it to the key the gateway and worker use (npm run dev prints it)',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------- list
@@ -108,6 +120,7 @@ export async function showCommand(output: Output, id: string): Promise<number> {
     try {
       state = await queryStatus(client, target);
     } catch (error) {
+      if (isPayloadKeyMismatch(error)) throw keyMismatch(config);
       queryError = (error as Error).message;
     }
     const outcome = state?.outcome ?? (target.running ? undefined : await outcomeWithin(target, 5_000));

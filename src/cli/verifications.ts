@@ -17,6 +17,7 @@ import {
   WorkspaceAttribute,
 } from '../shared/search-attributes';
 import type { VerificationOutcome, VerificationState } from '../shared/types';
+import { isPayloadKeyMismatch } from '../temporal/payload-codec';
 import { CliError, UsageError } from './errors';
 import { byIncidentQuery, byLinkedIncidentQuery, literal } from './queries';
 
@@ -143,7 +144,9 @@ export async function outcomeWithin(target: ResolvedVerification, waitMs: number
   });
   try {
     return await Promise.race([target.handle.result() as Promise<VerificationOutcome>, timeout]);
-  } catch {
+  } catch (error) {
+    // A result this key cannot read is the key's fault, not the workflow's: let the caller say so.
+    if (isPayloadKeyMismatch(error)) throw error;
     // Failed, terminated, timed out: describe shows it.
     return undefined;
   } finally {

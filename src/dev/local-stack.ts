@@ -10,12 +10,13 @@ import type { WorkerMetrics } from '../observability/metrics';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server';
 import { startTracing } from '../observability/tracing';
 import { createLogger } from '../shared/logger';
-import { startSimulator, type RunningSimulator } from '../simulator';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../simulator';
 import { ensureDevCertificates } from '../simulator/tls';
 import { createTemporalClient } from '../temporal/connection';
 import { workerReadiness, type VerificationWorker } from '../worker/create-worker';
 import { createWorkerFromConfig } from '../worker/from-config';
 import { ensureSecretExpirySchedule } from '../worker/secret-expiry-schedule';
+import type { DevIdentity } from './dev-state';
 import { cacheDir } from './temporal-server';
 
 /** The settings that point the product at a running simulator: its Key Vault, ARM, Graph and workspace. */
@@ -56,6 +57,12 @@ export interface LocalStackOptions {
    * configured from `env`); the stack then has no `worker` or `workerMetrics`. Default true.
    */
   worker?: boolean;
+  /** The generated secrets to use (`npm run dev` keeps them in its state folder); fresh ones when omitted. */
+  identity?: DevIdentity;
+  /** Fixed simulator ports (`npm run dev`: stable across runs, so persisted links keep working); free ones when omitted. */
+  simulatorPorts?: SimulatorOptions['ports'];
+  /** Called with the simulator before the worker and gateway start, e.g. to restore its persisted state. */
+  prepareSimulator?: (simulator: RunningSimulator) => void;
 }
 
 /** The stack without its embedded worker (`startLocalStack({ worker: false })`). */
@@ -105,19 +112,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const simulator = await startSimulator({
     tls: { certPem: certificates.certPem, keyPem: certificates.keyPem },
     incode: { directory: options.directory },
+    ...(options.simulatorPorts ? { ports: options.simulatorPorts } : {}),
     logger,
   });
+  try {
+    options.prepareSimulator?.(simulator);
+  } catch (error) {
+    await simulator.close();
+    throw error;
+  }
   // Managed identity finds its endpoint in the environment, as on App Service and Container Apps.
   Object.assign(process.env, simulator.identityEnv);
 
-  const apiKey = randomBytes(24).toString('base64url');
-  const webhookSecret = randomBytes(24).toString('base64url');
+  const apiKey = options.identity?.apiKey ?? randomBytes(24).toString('base64url');
+  const webhookSecret = options.identity?.webhookSecret ?? randomBytes(24).toString('base64url');
   const entraCaller = { name: 'sentinel-playbook', objectId: randomUUID(), audience: 'api://itdr-verify-gateway', clientId: randomUUID() };
   const env: Record<string, string> = {
     TEMPORAL_ADDRESS: options.temporalAddress,
     TEMPORAL_NAMESPACE: options.namespace ?? 'default',
     TEMPORAL_TASK_QUEUE: options.taskQueue ?? 'itdr-verify',
-    PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    PAYLOAD_ENCRYPTION_KEY: options.identity?.payloadEncryptionKey ?? randomBytes(32).toString('base64'),
     ...simulatedServicesEnv(simulator),
     GATEWAY_PORT: String(options.gatewayPort ?? 0),
     GATEWAY_HOST: '127.0.0.1',

@@ -17,6 +17,7 @@ import { createRateLimits } from './rate-limit';
 import type { VerificationService } from './verification-service';
 import { parseWebhook } from './webhook-event';
 import { webhookAuthFailure, webhookTokenEndpoint, WebhookTokenStore } from './webhook-oauth';
+import { isPayloadKeyMismatch, PAYLOAD_KEY_MISMATCH } from '../temporal/payload-codec';
 
 export interface GatewayDependencies {
   verifications: VerificationService;
@@ -276,6 +277,17 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
     }
     if (bodyError?.status && bodyError.status >= 400 && bodyError.status < 500) {
       res.status(bodyError.status).json({ error: { code: 'bad_request', message: 'Bad request' } });
+      return;
+    }
+    if (isPayloadKeyMismatch(error)) {
+      // The history was written with another PAYLOAD_ENCRYPTION_KEY: a configuration error, not a transient one.
+      deps.logger.error({ code: PAYLOAD_KEY_MISMATCH }, 'payload key mismatch');
+      res.status(500).json({
+        error: {
+          code: PAYLOAD_KEY_MISMATCH,
+          message: "The verification's data does not decrypt with this gateway's PAYLOAD_ENCRYPTION_KEY: it was written with another key; configure the key it was started with",
+        },
+      });
       return;
     }
     if (isTemporalTransient(error)) {

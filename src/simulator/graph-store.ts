@@ -122,6 +122,15 @@ const ROLE_TEMPLATE_IDS: Record<string, string> = {
   'Security Administrator': '194ae4cb-b126-40b2-bd5b-6091b380977d',
 };
 
+/** What DEV_PERSIST=1 keeps of Graph: users, groups, the outbox, the app's permissions. */
+export interface GraphSnapshot {
+  users: Array<[string, GraphUser]>;
+  groups: Array<[string, GraphGroup]>;
+  sent: SentMail[];
+  granted: string[];
+  privilegedRole: boolean;
+}
+
 export class GraphStore {
   private readonly users = new Map<string, GraphUser>();
   private readonly groups = new Map<string, GraphGroup>();
@@ -139,6 +148,20 @@ export class GraphStore {
     for (const user of seed.users ?? []) this.addUser(user);
     for (const permission of seed.deniedPermissions ?? []) this.denyPermission(permission);
     this.privilegedRole = seed.privilegedRole ?? false;
+  }
+
+  snapshot(): GraphSnapshot {
+    return { users: [...this.users.entries()], groups: [...this.groups.entries()], sent: [...this.sent], granted: [...this.granted], privilegedRole: this.privilegedRole };
+  }
+
+  restore(snapshot: GraphSnapshot): void {
+    this.users.clear();
+    for (const [id, user] of snapshot.users) this.users.set(id, user);
+    this.groups.clear();
+    for (const [id, group] of snapshot.groups) this.groups.set(id, group);
+    this.sent.splice(0, this.sent.length, ...snapshot.sent);
+    this.granted = new Set(snapshot.granted);
+    this.privilegedRole = snapshot.privilegedRole;
   }
 
   addUser(input: GraphUserInput): GraphUser {

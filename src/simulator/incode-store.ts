@@ -79,6 +79,13 @@ export type WebhookDeliverer = (target: WebhookTarget, payload: SessionWebhookPa
 
 export const DEFAULT_LINK_MINUTES = 1440;
 
+/** What DEV_PERSIST=1 keeps of Incode: directory, sessions and deliveries (credentials and tokens are per run). */
+export interface IncodeSnapshot {
+  directory: string[];
+  sessions: IncodeSession[];
+  deliveries: WebhookDelivery[];
+}
+
 /** Incode's state: credentials, directory, tokens, sessions and webhook deliveries. */
 export class IncodeStore {
   private readonly directory = new Set<string>();
@@ -102,6 +109,18 @@ export class IncodeStore {
     this.credentials = { ...credentials };
     for (const email of directory) this.addDirectoryUser(email);
     this.webhookTarget = webhookTarget;
+  }
+
+  snapshot(): IncodeSnapshot {
+    return { directory: [...this.directory], sessions: [...this.sessions.values()], deliveries: [...this.deliveries] };
+  }
+
+  /** Adds a snapshot's directory to this one's and replaces sessions and deliveries with the snapshot's. */
+  restore(snapshot: IncodeSnapshot): void {
+    for (const email of snapshot.directory) this.addDirectoryUser(email);
+    this.sessions.clear();
+    for (const session of snapshot.sessions) this.sessions.set(session.interviewId.toLowerCase(), session);
+    this.deliveries.splice(0, this.deliveries.length, ...snapshot.deliveries);
   }
 
   get config(): Readonly<IncodeCredentials> {

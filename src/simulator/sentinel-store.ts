@@ -175,6 +175,12 @@ interface Workspace {
   incidents: Map<string, StoredIncident>;
 }
 
+/** Everything the store holds, for `npm run dev`'s DEV_PERSIST=1 (Maps and Dates kept; see src/dev/simulator-state.ts). */
+export interface SentinelSnapshot {
+  nextIncidentNumber: number;
+  workspaces: Array<[string, unknown]>;
+}
+
 export class SentinelStore {
   private readonly workspaces = new Map<string, Workspace>();
   private nextIncidentNumber = 1;
@@ -191,6 +197,20 @@ export class SentinelStore {
     const info: WorkspaceInfo = { ...ref, workspaceId: randomUUID() };
     this.workspaces.set(key, { info, incidents: new Map() });
     return { ...info };
+  }
+
+  snapshot(): SentinelSnapshot {
+    return { nextIncidentNumber: this.nextIncidentNumber, workspaces: [...this.workspaces.entries()] };
+  }
+
+  /** Replaces the whole state with a snapshot taken earlier (by this version of the simulator). */
+  restore(snapshot: SentinelSnapshot): void {
+    this.workspaces.clear();
+    for (const [key, workspace] of snapshot.workspaces) this.workspaces.set(key, workspace as Workspace);
+    this.nextIncidentNumber = snapshot.nextIncidentNumber;
+    const restoredDefault = this.workspaces.get(workspaceKey(this.defaultWorkspace));
+    if (restoredDefault) Object.assign(this.defaultWorkspace, restoredDefault.info);
+    else this.addWorkspace(this.defaultWorkspace);
   }
 
   listWorkspaces(): WorkspaceInfo[] {

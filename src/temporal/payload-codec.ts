@@ -6,6 +6,36 @@ const KEY_ID_METADATA = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
+/** The error code the gateway answers and the CLI names when payloads do not decrypt with the configured key. */
+export const PAYLOAD_KEY_MISMATCH = 'payload_key_mismatch';
+
+/**
+ * A payload that this process's PAYLOAD_ENCRYPTION_KEY cannot open: written with another key (a regenerated dev
+ * key, a rotation without the old key kept for decryption). Its message starts with the code, so it stays
+ * recognisable after Temporal carries it across processes as a plain failure message.
+ */
+export class PayloadKeyMismatchError extends ValueError {
+  override name = 'PayloadKeyMismatchError';
+  constructor(keyId: string, known: boolean) {
+    super(
+      `${PAYLOAD_KEY_MISMATCH}: ${
+        known
+          ? `a payload encrypted under key id "${keyId}" does not decrypt with this PAYLOAD_ENCRYPTION_KEY: it was written with another key`
+          : `no payload decryption key with id "${keyId}" is configured`
+      } (set PAYLOAD_ENCRYPTION_KEY to the key the verifications were started with)`,
+    );
+  }
+}
+
+/** Whether `error`, or one of its causes, is a payload key mismatch (here, or in the worker that answered). */
+export function isPayloadKeyMismatch(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 8; current = (current as { cause?: unknown }).cause, depth++) {
+    if (current instanceof PayloadKeyMismatchError) return true;
+    if (String((current as Error).message ?? '').includes(`${PAYLOAD_KEY_MISMATCH}:`)) return true;
+  }
+  return false;
+}
+
 /**
  * AES-256-GCM over every payload: workflow inputs, activity results and update answers carry the
  * verification link and the user's identity, and Temporal stores them in its history. With this codec
@@ -44,13 +74,19 @@ export class EncryptionCodec implements PayloadCodec {
       if (Buffer.from(payload.metadata?.[METADATA_ENCODING_KEY] ?? []).toString() !== ENCODING) return payload;
       const keyId = Buffer.from(payload.metadata?.[KEY_ID_METADATA] ?? []).toString();
       const key = this.keys.get(keyId);
-      if (!key) throw new ValueError(`No payload decryption key with id "${keyId}"`);
+      if (!key) throw new PayloadKeyMismatchError(keyId, false);
       const sealed = Buffer.from(payload.data ?? []);
       const iv = sealed.subarray(0, IV_BYTES);
       const tag = sealed.subarray(sealed.length - TAG_BYTES);
       const decipher = createDecipheriv('aes-256-gcm', key, iv);
       decipher.setAuthTag(tag);
-      const plain = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+      let plain: Buffer;
+      try {
+        plain = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+      } catch {
+        // GCM's tag check fails ("unable to authenticate data"): same id, other key.
+        throw new PayloadKeyMismatchError(keyId, true);
+      }
       return decodePayload(plain);
     });
   }

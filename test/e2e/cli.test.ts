@@ -171,6 +171,16 @@ describe('operator CLI against the running stack', () => {
     assert.match(text.stdout, new RegExp(`Interview\\s+${verification.interviewId}`));
     assert.ok(!text.stdout.includes(verification.verificationUrl), 'show never prints the link');
 
+    // A wrong key is named as such (never blamed on the worker), and the key itself is not printed.
+    const otherKey = randomBytes(32).toString('base64');
+    for (const args of [['show', verification.incidentId], ['resend', verification.incidentId]]) {
+      const wrongKey = await cli(args, { PAYLOAD_ENCRYPTION_KEY: otherKey });
+      assert.equal(wrongKey.code, 1, `${args[0]}: ${show(wrongKey)}`);
+      assert.match(wrongKey.stderr, /payload_key_mismatch: .*does not decrypt with this PAYLOAD_ENCRYPTION_KEY \(key id k1\)/, show(wrongKey));
+      assert.ok(!/worker polling/.test(wrongKey.stderr), `the worker is not blamed: ${show(wrongKey)}`);
+      assert.ok(!wrongKey.stderr.includes(otherKey) && !wrongKey.stderr.includes(stack.env.PAYLOAD_ENCRYPTION_KEY!), 'no key printed');
+    }
+
     const unknown = await cli(['show', 'no-such-incident']);
     assert.equal(unknown.code, 1, show(unknown));
     assert.match(unknown.stderr, /no verification found for "no-such-incident"/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { EncryptionCodec } from '../../src/temporal/payload-codec';
+import { EncryptionCodec, isPayloadKeyMismatch, PayloadKeyMismatchError } from '../../src/temporal/payload-codec';
 
 describe('EncryptionCodec', () => {
   const key = { id: 'k1', key: randomBytes(32) };
@@ -25,7 +25,22 @@ describe('EncryptionCodec', () => {
     const tampered = { ...encoded, data: Buffer.from(encoded.data!) };
     tampered.data[20] ^= 1;
     await assert.rejects(rotated.decode([tampered]));
-    await assert.rejects(new EncryptionCodec({ id: 'k3', key: randomBytes(32) }).decode([encoded]), /No payload decryption key/);
+    await assert.rejects(new EncryptionCodec({ id: 'k3', key: randomBytes(32) }).decode([encoded]), /payload_key_mismatch: no payload decryption key with id "k1"/);
+  });
+
+  it('names a payload written with another key of the same id as a key mismatch', async () => {
+    const [encoded] = await new EncryptionCodec(key).encode([defaultPayloadConverter.toPayload('x')]);
+    const other = new EncryptionCodec({ id: 'k1', key: randomBytes(32) });
+    const error = await other.decode([encoded]).then(
+      () => assert.fail('decoded with the wrong key'),
+      (caught: unknown) => caught,
+    );
+    assert.ok(error instanceof PayloadKeyMismatchError);
+    assert.match((error as Error).message, /^payload_key_mismatch: .*key id "k1".*another key/);
+    assert.ok(!(error as Error).message.includes(key.key.toString('base64')), 'the key is never in the message');
+    // Carried across processes as a failure message, possibly as a cause.
+    assert.ok(isPayloadKeyMismatch(new Error('query failed', { cause: new Error((error as Error).message) })));
+    assert.ok(!isPayloadKeyMismatch(new Error('Unsupported state or unable to authenticate data elsewhere')));
   });
 
   it('passes unencrypted payloads through (histories written before the codec)', async () => {

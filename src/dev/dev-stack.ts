@@ -1,0 +1,208 @@
+import path from 'node:path';
+import type { WorkflowBundleOption } from '@temporalio/worker';
+import type { DestinationStream } from 'pino';
+import { SIMULATED_SERVICES, type SimulatedService } from '../simulator/options';
+import type { IncidentResource } from '../simulator/sentinel-store';
+import { ensureDevCertificates } from '../simulator/tls';
+import { cliEnvFile, devStateDir, loadOrCreateDevIdentity, removeStackRecord, writeStackRecord, type DevStackRecord } from './dev-state';
+import { startLocalStack, type LocalStack } from './local-stack';
+import { persistSimulator, restoreSimulator, type SimulatorPersistence } from './simulator-state';
+import { cacheDir, startTemporalDevServer, type TemporalDevServer } from './temporal-server';
+
+export const DEMO_USER = 'demo.user@contoso.com';
+
+export interface DevStackOptions {
+  /** DEV_STATE_DIR; default `~/.cache/itdr-verify/dev`. */
+  stateDir?: string;
+  /** DEV_PERSIST=1: keep Temporal's database and the simulator's state in the state folder. */
+  persist?: boolean;
+  temporalPort: number;
+  /** Temporal's Web UI; headless when omitted. */
+  temporalUiPort?: number;
+  gatewayPort: number;
+  /** The first of seven consecutive ports, one per simulated service (SIMULATED_SERVICES order). */
+  simulatorBasePort: number;
+  /** Emails the simulated Incode directory knows besides the demo user. */
+  extraUsers?: string[];
+  /** Gateway and worker variables passed through (VERIFICATION_TIMEOUT, ...). */
+  env?: Record<string, string>;
+  logLevel?: string;
+  logDestination?: DestinationStream;
+  workflowBundle?: WorkflowBundleOption;
+}
+
+export interface DevStack {
+  temporal: TemporalDevServer;
+  stack: LocalStack;
+  stateDir: string;
+  record: DevStackRecord;
+  /** The CLI's environment (the key included). */
+  cliEnv: Record<string, string>;
+  /** The incident the banner's curl starts. */
+  demoIncident: IncidentResource;
+  /** Whether the simulator's state was restored from the state folder (DEV_PERSIST=1 after a run). */
+  restored: boolean;
+  identityCreated: boolean;
+  stop(): Promise<void>;
+}
+
+export function simulatorPorts(base: number): Record<SimulatedService, number> {
+  return Object.fromEntries(SIMULATED_SERVICES.map((service, index) => [service, base + index])) as Record<SimulatedService, number>;
+}
+
+/**
+ * `npm run dev`: the Temporal dev server, the simulator, a worker and the gateway, with the dev identity of this
+ * machine (the state folder's secrets) on stable ports. The process must trust the simulator's CA
+ * (NODE_EXTRA_CA_CERTS) before it starts; src/dev.ts re-runs itself with it.
+ */
+export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
+  const stateDir = options.stateDir ?? devStateDir();
+  const { identity, created } = loadOrCreateDevIdentity(stateDir);
+  const certificates = ensureDevCertificates(path.join(cacheDir(), 'tls'));
+  const temporal = await startTemporalDevServer({
+    port: options.temporalPort,
+    ...(options.temporalUiPort === undefined ? { headless: true } : { uiPort: options.temporalUiPort }),
+    dbFilename: options.persist ? path.join(stateDir, 'temporal.sqlite') : undefined,
+  });
+  const stateFile = path.join(stateDir, 'simulator.json');
+  let restored = false;
+  let persistence: SimulatorPersistence | undefined;
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({
+      temporalAddress: temporal.address,
+      gatewayPort: options.gatewayPort,
+      directory: [DEMO_USER, ...(options.extraUsers ?? [])],
+      env: { LOG_LEVEL: options.logLevel ?? 'info', ...options.env },
+      logLevel: options.logLevel ?? 'info',
+      logDestination: options.logDestination,
+      identity,
+      simulatorPorts: simulatorPorts(options.simulatorBasePort),
+      ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),
+      prepareSimulator: (simulator) => {
+        if (options.persist) restored = restoreSimulator(simulator, stateFile);
+      },
+    });
+  } catch (error) {
+    await temporal.stop();
+    throw error;
+  }
+  if (options.persist) persistence = persistSimulator(stack.simulator, stateFile);
+
+  const demoIncident = openIncidentOf(stack, DEMO_USER) ?? seedDemoIncident(stack);
+  const gatewayUrl = stack.gateway.url.replace('127.0.0.1', 'localhost');
+  const cliEnv = {
+    TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS!,
+    TEMPORAL_NAMESPACE: stack.env.TEMPORAL_NAMESPACE!,
+    TEMPORAL_TASK_QUEUE: stack.env.TEMPORAL_TASK_QUEUE!,
+    PAYLOAD_ENCRYPTION_KEY: stack.env.PAYLOAD_ENCRYPTION_KEY!,
+  };
+  const record: DevStackRecord = {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    gatewayUrl,
+    temporalAddress: temporal.address,
+    temporalUiUrl: temporal.uiUrl,
+    sentinelPageUrl: `${stack.simulator.urls.arm}/simulator/sentinel`,
+    caCertPath: certificates.caCertPath,
+    env: { ...stack.env, ...stack.simulator.identityEnv },
+  };
+  writeStackRecord(stateDir, record, cliEnv);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    temporal,
+    stack,
+    stateDir,
+    record,
+    cliEnv,
+    demoIncident,
+    restored,
+    identityCreated: created,
+    stop() {
+      stopping ??= (async () => {
+        removeStackRecord(stateDir);
+        try {
+          persistence?.stop();
+        } catch (error) {
+          process.stderr.write(`simulator state not saved: ${(error as Error).message}\n`);
+        }
+        await stack.stop().catch(() => undefined);
+        await temporal.stop().catch(() => undefined);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** The newest incident of `user` still New (a restored one the banner can start again). */
+function openIncidentOf(stack: LocalStack, user: string): IncidentResource | undefined {
+  const sentinel = stack.simulator.sentinel;
+  const [accountName, upnSuffix] = user.split('@');
+  return (sentinel.listIncidents(sentinel.defaultWorkspace) ?? [])
+    .filter((incident) => incident.properties.status === 'New')
+    .filter((incident) =>
+      (sentinel.listEntities(incident.name) ?? []).some(
+        (entity) => entity.properties.accountName === accountName && entity.properties.upnSuffix === upnSuffix,
+      ),
+    )
+    .sort((a, b) => b.properties.incidentNumber - a.properties.incidentNumber)[0];
+}
+
+function seedDemoIncident(stack: LocalStack): IncidentResource {
+  const [accountName, upnSuffix] = DEMO_USER.split('@');
+  return stack.simulator.sentinel.seedIncident({
+    title: 'Impossible travel activity (Defender for Identity)',
+    severity: 'Medium',
+    accounts: [{ accountName, upnSuffix, friendlyName: 'Demo User' }],
+  });
+}
+
+/** The text `npm run dev` prints once the stack runs: every address, and the exact commands to try it. */
+export function devBanner(dev: DevStack): string {
+  const { stack, temporal, record, demoIncident } = dev;
+  const body = JSON.stringify({ incidentId: demoIncident.name, severity: demoIncident.properties.severity, userEmail: DEMO_USER });
+  const home = process.env.HOME;
+  const short = (file: string) => (home && file.startsWith(`${home}/`) ? `~${file.slice(home.length)}` : file);
+  const exportLine = Object.entries(dev.cliEnv)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(' ');
+  const cli = (args: string) => `  npm run -s cli -- ${args}`;
+  // A state folder of its own (DEV_STATE_DIR) must reach the doctor too.
+  const doctorEnv = process.env.DEV_STATE_DIR?.trim() ? `DEV_STATE_DIR=${dev.stateDir} ` : '';
+  return `
+itdr-verify is running${dev.restored ? ' (DEV_PERSIST=1: Temporal and the simulator were restored)' : ''}.
+
+  Temporal Web UI      ${temporal.uiUrl ?? '(headless)'}
+  Gateway              ${record.gatewayUrl}
+  Sentinel (simulated) ${record.sentinelPageUrl}
+                       seed incidents (one account, several, a guest, an unknown user), act as the analyst,
+                       answer as the user (every Incode outcome): plain forms, no code
+  Test CA              ${short(record.caCertPath)}  (the simulator's pages are HTTPS: trust it, or accept the browser warning)
+  Dev state            ${short(dev.stateDir)}  (secrets${dev.identityCreated ? ', generated now' : ', reused'}; DEV_PERSIST=1 keeps Temporal and the simulator there)
+
+Incident #${demoIncident.properties.incidentNumber} (${demoIncident.properties.severity}) is waiting for ${DEMO_USER}. Start its verification (step 7 of Incode's guide):
+
+  curl -X POST ${record.gatewayUrl}/api/incidents \\
+    -H "Content-Type: application/json" \\
+    -H "x-api-key: ${stack.apiKey}" \\
+    -d '${body}'
+
+Open the verificationUrl it returns and choose the result, then watch the incident change in the Sentinel view
+above and the workflow finish in the Web UI.
+
+Operator CLI: set its environment once (also in ${short(cliEnvFile(dev.stateDir))}), then:
+  export ${exportLine}
+${cli('list')}
+${cli(`show ${demoIncident.name}`)}
+${cli(`resend ${demoIncident.name}`)}
+${cli(`approve ${demoIncident.name}`)}    # or reject: a verification in manual review (AwaitingReview)
+
+Doctor against this stack (reads ${short(dev.stateDir)}/stack.json):
+  ${doctorEnv}npm run doctor
+Tests (their own Temporal server and simulator; this stack may keep running):
+  npm test
+
+Ctrl-C stops everything.
+`;
+}
