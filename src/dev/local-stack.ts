@@ -211,6 +211,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const oauth2 = gatewayConfig.webhook.oauth2;
     const webhookOAuth2 = oauth2 && { tokenUrl: `${gateway.url}/api/webhooks/incode/token`, clientId: oauth2.clientId, clientSecret: oauth2.clientSecret };
     // Incode sends the shared-secret header, or (oauth2, both) a bearer token from the token URL.
+    // The Sentinel page's "run the playbook": the incident trigger to the gateway, as the playbook sends it.
+    simulator.setPlaybookTarget({ url: `${gateway.url}/api/incidents`, headers: { 'x-api-key': apiKey } });
     simulator.setWebhookTarget(
       `${gateway.url}/api/webhooks/incode`,
       webhookOAuth2 ? {} : { [gatewayConfig.webhook.headerName]: webhookSecret },

@@ -16,6 +16,7 @@ import { KeyVaultStore } from './key-vault-store';
 import { resolveOptions, SIMULATED_SERVICES, type DefaultEntraApplication, type SimulatedService, type SimulatorOptions, type WebhookOAuth2 } from './options';
 import { armErrorBody, sentinelRouter } from './sentinel';
 import { sentinelAdminRouter } from './sentinel-admin';
+import { SimulatedPlaybook, type PlaybookTarget } from './sentinel-forms';
 import { SentinelStore } from './sentinel-store';
 import { deliverSessionWebhook } from './webhook-sender';
 
@@ -95,6 +96,11 @@ export interface RunningSimulator {
   identity: AzureTokenStore;
   faults: FaultStore;
   setWebhookTarget(url: string, headers?: Record<string, string>, oauth2?: WebhookOAuth2): void;
+  /**
+   * Where the Sentinel page's "run the playbook" sends the incident trigger (the gateway's POST /api/incidents
+   * with its credentials); the page's forms offer it once set.
+   */
+  setPlaybookTarget(target: PlaybookTarget | undefined): void;
   /** Closes every server and its connections (keep-alive ones too); ends pending fault delays and webhooks. */
   close(): Promise<void>;
 }
@@ -114,6 +120,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const entraTokens = new EntraTokenIssuer(config.tenantId, () => urls.entra);
   const sentinel = new SentinelStore(config.sentinel);
   const graph = new GraphStore(config.graph);
+  const playbook = new SimulatedPlaybook();
   const incode = new IncodeStore(
     config.incode,
     config.incode.directory,
@@ -159,7 +166,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     }),
     arm: buildServiceApp(context('arm', armErrorBody), {
       routes: sentinelRouter(sentinel, tokens, { tenantId: config.tenantId, audiences: () => armAudiences }),
-      admin: sentinelAdminRouter(sentinel),
+      admin: sentinelAdminRouter(sentinel, { incode, graph, playbook }),
     }),
     keyVault: buildServiceApp(context('keyVault', keyVaultErrorBody), {
       routes: keyVaultRouter(keyVault, tokens, config.tenantId),
@@ -241,6 +248,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     graph,
     identity: tokens,
     faults,
+    setPlaybookTarget(target) {
+      playbook.target = target && { url: target.url, headers: { ...target.headers } };
+    },
     setWebhookTarget(url, headers = {}, oauth2) {
       incode.webhookTarget = { url, headers: { ...headers }, ...(oauth2 ? { oauth2: { ...oauth2 } } : {}) };
     },

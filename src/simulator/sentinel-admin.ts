@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { JSON_LIMIT, adminErrorHandler, queryParam } from './http';
 import { CLASSIFICATIONS, CLASSIFICATION_REASONS, SEVERITIES, STATUSES, type SentinelStore } from './sentinel-store';
+import { sentinelFormsRouter, type SentinelFormsDependencies } from './sentinel-forms';
 import { collectIncidents, incidentDetail, renderSentinelPage } from './sentinel-view';
 import { PAGE_SECURITY_HEADERS } from './verification-page';
 
@@ -58,9 +59,11 @@ const analystPatchSchema = z.strictObject({
  * GET /sentinel/incidents (JSON, every workspace, newest first), GET /sentinel/incidents/ID (JSON with the audit log;
  * ?subscriptionId=&resourceGroup=&workspaceName= pick the workspace when several hold the id).
  */
-export function sentinelAdminRouter(store: SentinelStore): Router {
+export function sentinelAdminRouter(store: SentinelStore, forms?: Omit<SentinelFormsDependencies, 'sentinel'>): Router {
   const router = express.Router();
   router.use(express.json({ limit: JSON_LIMIT }));
+  // The page's forms (seed, analyst, playbook, the user's answers) when the simulator knows Incode and Graph.
+  if (forms) router.use(sentinelFormsRouter({ ...forms, sentinel: store }));
 
   router.post('/sentinel/incidents', (req, res) => {
     const parsed = seedIncidentSchema.safeParse(req.body);
@@ -75,8 +78,16 @@ export function sentinelAdminRouter(store: SentinelStore): Router {
     }
   });
 
-  router.get('/sentinel', (_req, res) => {
-    res.set({ ...PAGE_SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8' }).send(renderSentinelPage(collectIncidents(store)));
+  router.get('/sentinel', (req, res) => {
+    const page = forms
+      ? renderSentinelPage(collectIncidents(store), new Date(), {
+          playbookConfigured: Boolean(forms.playbook.target),
+          lastPlaybookRun: (incidentId) => forms.playbook.lastRun(incidentId),
+          sessions: forms.incode.listSessions(),
+          notice: queryParam(req, 'notice')?.slice(0, 300),
+        })
+      : renderSentinelPage(collectIncidents(store));
+    res.set({ ...PAGE_SECURITY_HEADERS, 'Content-Type': 'text/html; charset=utf-8' }).send(page);
   });
 
   router.get('/sentinel/incidents', (_req, res) => {

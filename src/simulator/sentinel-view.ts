@@ -1,5 +1,7 @@
 import type { WorkspaceRef } from './options';
 import { workspaceArmId, type AuditEntry, type CommentResource, type EntityResource, type IncidentResource, type SentinelStore, type WorkspaceInfo } from './sentinel-store';
+import type { IncodeSession } from './incode-store';
+import { renderIncidentForms, renderSeedForm, renderSessions, type PlaybookRun } from './sentinel-forms';
 import { escapeHtml } from './verification-page';
 
 /**
@@ -53,11 +55,22 @@ export function incidentDetail(store: SentinelStore, incidentId: string, workspa
   return { ...toView(store, ref, incident), audit: store.auditLog(incident.name, ref) };
 }
 
-/** The page: pure function of the incidents (as collectIncidents returns them) and the render time. */
-export function renderSentinelPage(incidents: readonly IncidentView[], now: Date = new Date()): string {
-  const body = incidents.length
-    ? incidents.map(renderIncident).join('')
-    : `\n    <p class="empty">No incidents yet. Seed one (POST /simulator/sentinel/incidents) or start a verification.</p>`;
+/** With the forms (the simulator serves them when it knows Incode and Graph): what they show besides the incidents. */
+export interface SentinelPageForms {
+  playbookConfigured: boolean;
+  lastPlaybookRun(incidentId: string): PlaybookRun | undefined;
+  sessions: readonly IncodeSession[];
+  /** A message from the last form (e.g. a session that had already finished). */
+  notice?: string;
+}
+
+/** The page: pure function of the incidents (as collectIncidents returns them), the render time and the forms' data. */
+export function renderSentinelPage(incidents: readonly IncidentView[], now: Date = new Date(), forms?: SentinelPageForms): string {
+  const body =
+    (forms ? `${forms.notice ? `\n    <p class="notice" role="status">${escapeHtml(forms.notice)}</p>` : ''}${renderSeedForm(forms.playbookConfigured)}${renderSessions(forms.sessions, now.getTime())}` : '') +
+    (incidents.length
+      ? incidents.map((incident) => renderIncident(incident, forms)).join('')
+      : `\n    <p class="empty">No incidents yet. Seed one${forms ? ' above' : ' (POST /simulator/sentinel/incidents)'} or start a verification.</p>`);
   const closed = incidents.filter((incident) => incident.properties.status === 'Closed').length;
   return `<!doctype html>
 <html lang="en">
@@ -91,6 +104,13 @@ export function renderSentinelPage(incidents: readonly IncidentView[], now: Date
     pre { white-space: pre-wrap; overflow-wrap: anywhere; font-family: inherit; font-size: .9rem; margin: .2rem 0 0; }
     .empty { text-align: center; color: #5b6875; padding: 2rem; }
     footer { text-align: center; font-size: .75rem; color: #7a8794; margin-bottom: 2rem; }
+    .card { display: block; background: #fff; border-radius: 12px; padding: 1rem 1.5rem; margin-bottom: 1rem; box-shadow: 0 2px 12px rgba(0,0,0,.08); }
+    .card label { margin-right: 1rem; font-size: .9rem; }
+    .actions { display: flex; flex-wrap: wrap; gap: .5rem; margin: .5rem 0; }
+    .actions form { display: inline-flex; gap: .3rem; }
+    ul.sessions { list-style: none; padding: 0; margin: 0; } ul.sessions li { margin-bottom: .8rem; }
+    .notice { background: #fdefd8; padding: .6rem 1rem; border-radius: 8px; }
+    .playbook { font-size: .85rem; }
   </style>
 </head>
 <body>
@@ -106,7 +126,7 @@ export function renderSentinelPage(incidents: readonly IncidentView[], now: Date
 `;
 }
 
-function renderIncident(incident: IncidentView): string {
+function renderIncident(incident: IncidentView, forms?: SentinelPageForms): string {
   const p = incident.properties;
   const classification = p.classification
     ? `${escapeHtml(p.classification)}${p.classificationReason ? ` / ${escapeHtml(p.classificationReason)}` : ''}`
@@ -137,7 +157,7 @@ function renderIncident(incident: IncidentView): string {
         <span class="badge ${severityClass(p.severity)}">${escapeHtml(p.severity)}</span>
         <span class="badge ${statusClass(p.status)}">${escapeHtml(p.status)}</span></h2>
       <dl>${rows.map(([term, value]) => `\n        <dt>${escapeHtml(term)}</dt><dd>${value}</dd>`).join('')}
-      </dl>
+      </dl>${forms ? renderIncidentForms(incident.name, p.severity, p.status, forms.lastPlaybookRun(incident.name), forms.playbookConfigured) : ''}
       <section>
         <h3>Comments (${incident.comments.length})</h3>${comments}
       </section>

@@ -38,7 +38,7 @@ export function renderVerificationPage(session: IncodeSession): string {
       <dt>Link expires</dt><dd><time datetime="${session.expiresAt.toISOString()}">${escapeHtml(formatTime(session.expiresAt))}</time></dd>
     </dl>
     <p class="note">Simulator: instead of an ID document and a selfie, choose the result the biometric check should give.</p>
-    <div class="actions">${button('succeeded', 'Verified', 'ok')}${button('failed', 'Failed', 'fail')}
+    <div class="actions">${button('succeeded', 'Verified', 'ok')}${button('failed', 'Failed', 'fail')}${button('pending-review', 'Manual review', 'review')}
     </div>`,
   );
 }
@@ -82,7 +82,7 @@ function layout(title: string, body: string): string {
     .actions { display: flex; gap: 1rem; margin-top: 1.5rem; }
     .actions form { flex: 1; }
     button { width: 100%; padding: .8rem; font-size: 1rem; border: 0; border-radius: 8px; cursor: pointer; color: #fff; }
-    button.ok { background: #1f7a4d; } button.fail { background: #b3261e; }
+    button.ok { background: #1f7a4d; } button.fail { background: #b3261e; } button.review { background: #7a4b00; }
     footer { text-align: center; font-size: .75rem; color: #7a8794; margin-bottom: 2rem; }
   </style>
 </head>

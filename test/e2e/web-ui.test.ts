@@ -1,40 +1,26 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { stuckVerificationsQuery } from '../../src/cli/queries';
+import { CHROMIUM, CHROMIUM_ARGS, missingChromium } from '../helpers/chromium';
 import { eventually } from '../helpers/temporal';
 import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
 
-/** Debian's Chromium (`apt-get install chromium`; .ci/run installs it). CHROMIUM_PATH points elsewhere. */
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+// Outside CI a missing Chromium skips this file with the reason printed; in CI it fails (see missingChromium).
+const skipReason = missingChromium();
 
 /**
  * An operator's view: the "stuck verifications" filter that README and `itdr-verify list --stuck` use, typed
  * into the Temporal Web UI's workflow list (as a URL), finds a verification waiting for its user.
  */
-describe('Temporal Web UI: stuck verifications', () => {
+describe('Temporal Web UI: stuck verifications', { skip: skipReason }, () => {
   let stack: TestStack;
   let browser: Browser | undefined;
 
   before(async () => {
-    // Never skip silently: a missing browser or UI is a failure with the fix in the message.
-    assert.ok(
-      existsSync(CHROMIUM),
-      `Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`,
-    );
     assert.ok(process.env.TEMPORAL_UI_URL, 'TEMPORAL_UI_URL is not set: run the tests with scripts/run-tests.mjs, which starts the dev server with its Web UI');
     stack = await startTestStack({ VERIFICATION_TIMEOUT: '1h', RESULT_POLL_INTERVAL: '1h' });
   });
