@@ -14,7 +14,10 @@ export interface IncidentRequest {
 }
 
 const INCIDENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const incidentIdSchema = z.string().regex(INCIDENT_ID, 'must be 1-128 letters, digits, ".", "_" or "-"');
+/** A missing field "is required"; one of the wrong shape gets `malformed`. */
+const requiredOr = (malformed: string) => (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : malformed);
+const INCIDENT_ID_SHAPE = 'must be 1-128 letters, digits, ".", "_" or "-"';
+const incidentIdSchema = z.string({ error: requiredOr(INCIDENT_ID_SHAPE) }).regex(INCIDENT_ID, INCIDENT_ID_SHAPE);
 const severitySchema = z.enum(INCIDENT_SEVERITIES);
 const ARM_NAME = z.string().min(1).max(128).regex(/^[A-Za-z0-9._()-]+$/, 'is not a valid Azure resource name');
 
@@ -22,7 +25,7 @@ const ARM_NAME = z.string().min(1).max(128).regex(/^[A-Za-z0-9._()-]+$/, 'is not
 const simpleBody = z.strictObject({
   incidentId: incidentIdSchema,
   severity: severitySchema.optional(),
-  userEmail: z.email('must be an email address').max(254),
+  userEmail: z.email({ error: requiredOr('must be an email address') }).max(254),
 });
 
 const accountEntity = z.object({

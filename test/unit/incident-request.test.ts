@@ -32,6 +32,22 @@ function playbookBody(overrides: Record<string, unknown> = {}) {
 }
 
 describe('parseIncidentRequest', () => {
+  it('says "is required" for a missing field and names the shape for a malformed one', () => {
+    const issues = (body: unknown) => {
+      try {
+        parseIncidentRequest(body);
+      } catch (error) {
+        if (error instanceof IncidentRequestError) return error.issues;
+        throw error;
+      }
+      return assert.fail('accepted');
+    };
+    assert.deepEqual(issues({ incidentId: 'inc-1' }), ['userEmail: is required']);
+    assert.deepEqual(issues({ incidentId: 'inc-1', userEmail: 'not-an-address' }), ['userEmail: must be an email address']);
+    assert.deepEqual(issues({ userEmail: 'a@contoso.com' }), ['incidentId: is required']);
+    assert.deepEqual(issues({ incidentId: '../x', userEmail: 'a@contoso.com' }), ['incidentId: must be 1-128 letters, digits, ".", "_" or "-"']);
+  });
+
   it('accepts the simple body of Incode’s guide and lower-cases the email', () => {
     const parsed = parseIncidentRequest({ incidentId: 'test-incident-001', severity: 'High', userEmail: 'Demo.User@Contoso.com' });
     assert.deepEqual(parsed, {
