@@ -55,7 +55,8 @@ const analystPatchSchema = z.strictObject({
  * Scripted control of the simulated Sentinel (mounted under /simulator on the ARM server):
  * POST /sentinel/incidents (seed, same fields as seedIncident), GET /sentinel/incidents/ID/audit,
  * POST /sentinel/incidents/ID/analyst-edit (a concurrent human edit), GET /sentinel/incidents/ID/playbook-trigger.
- * To look at: GET /sentinel (HTML page of every incident and its comments, refreshing itself),
+ * To look at: GET /sentinel (HTML page of every incident and its comments, refreshing itself; with the forms of
+ * sentinel-forms.ts when the simulator passes Incode and Graph: seed, analyst, playbook, the user's answers),
  * GET /sentinel/incidents (JSON, every workspace, newest first), GET /sentinel/incidents/ID (JSON with the audit log;
  * ?subscriptionId=&resourceGroup=&workspaceName= pick the workspace when several hold the id).
  */
