@@ -281,6 +281,7 @@ async function runBaseline(temporal: TemporalRef): Promise<BaselineResult> {
     TEMPORAL_TASK_QUEUE: BASELINE_QUEUE,
     PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     AZURE_KEY_VAULT_URL: 'https://127.0.0.1/unused-by-the-baseline',
+    SENTINEL_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000',
     LOG_LEVEL: 'warn',
   });
   const nativeConnection = await connectWorker(config.temporal);
@@ -296,7 +297,7 @@ async function runBaseline(temporal: TemporalRef): Promise<BaselineResult> {
     connection: nativeConnection,
     temporal: config.temporal,
     activities: activities as unknown as VerificationActivities,
-    tuning: { maxCachedWorkflows: config.maxCachedWorkflows, maxConcurrentActivities: config.maxConcurrentActivities },
+    tuning: { maxCachedWorkflows: config.maxCachedWorkflows, maxConcurrentActivities: config.maxConcurrentActivities, sentinelSubscriptions: [] },
     workflowBundle: bundle,
   });
   const running = worker.run();

@@ -2,7 +2,6 @@ import { STATUS_CODES, type Server } from 'node:http';
 import type { TokenCredential } from '@azure/identity';
 import type { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { TokenBucket } from '../clients/token-bucket';
 import { SentinelClient } from '../clients/sentinel-client';
 import type { GatewayConfig } from '../config/config';
 import { createGatewayMetrics, type GatewayMetrics } from '../observability/metrics';
@@ -38,11 +37,8 @@ export async function startGateway(options: {
     intake: {
       sentinel: new SentinelClient(options.credential, config.azure, {
         onApiError: metrics.observeApiError,
-        // A burst of alerts waits for ARM's read budget (up to half the link deadline), then gets 503.
-        budget: {
-          bucket: new TokenBucket('ARM request', config.armBudget.burst, config.armBudget.perSecond),
-          maxWaitMs: config.linkDeadlineMs / 2,
-        },
+        // A burst of alerts waits for its subscription's ARM read budget (up to half the link deadline), then gets 503.
+        budget: { ...config.armBudget, maxWaitMs: config.linkDeadlineMs / 2 },
       }),
       defaultWorkspace: config.defaultWorkspace,
       allowedWorkspaces,
