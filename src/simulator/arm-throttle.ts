@@ -27,6 +27,7 @@ export class ArmThrottle {
   enabled: boolean;
   private readonly buckets = new Map<string, Bucket>();
   private readonly refused = new Map<string, number>();
+  private readonly accepted = new Map<string, number>();
 
   constructor(
     options: { enabled?: boolean; shapes?: Partial<Record<ArmRequestKind, BucketShape>> } = {},
@@ -47,32 +48,46 @@ export class ArmThrottle {
     bucket.tokens = Math.min(shape.capacity, bucket.tokens + ((now - bucket.updatedAt) / 1000) * shape.refillPerSecond);
     bucket.updatedAt = now;
     this.buckets.set(key, bucket);
-    if (!this.enabled) return { ok: true, remaining: Math.floor(bucket.tokens) };
+    if (!this.enabled) {
+      this.accepted.set(key, (this.accepted.get(key) ?? 0) + 1);
+      return { ok: true, remaining: Math.floor(bucket.tokens) };
+    }
     if (bucket.tokens < 1) {
       this.refused.set(key, (this.refused.get(key) ?? 0) + 1);
       return { ok: false, remaining: 0, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / shape.refillPerSecond)) };
     }
     bucket.tokens -= 1;
+    this.accepted.set(key, (this.accepted.get(key) ?? 0) + 1);
     return { ok: true, remaining: Math.floor(bucket.tokens) };
   }
 
   /** 429s answered so far, optionally of one kind and/or one subscription. */
   throttled(filter: { kind?: ArmRequestKind; subscriptionId?: string } = {}): number {
-    let total = 0;
-    for (const [key, count] of this.refused) {
-      const [kind, subscription] = key.split('|');
-      if (filter.kind && kind !== filter.kind) continue;
-      if (filter.subscriptionId && subscription !== filter.subscriptionId.toLowerCase()) continue;
-      total += count;
-    }
-    return total;
+    return count(this.refused, filter);
+  }
+
+  /** Requests let through so far (reads or writes), optionally of one subscription. */
+  served(filter: { kind?: ArmRequestKind; subscriptionId?: string } = {}): number {
+    return count(this.accepted, filter);
   }
 
   /** Full buckets and no 429s counted: a fresh start for a test or a bench phase. */
   reset(): void {
     this.buckets.clear();
     this.refused.clear();
+    this.accepted.clear();
   }
+}
+
+function count(counts: Map<string, number>, filter: { kind?: ArmRequestKind; subscriptionId?: string }): number {
+  let total = 0;
+  for (const [key, value] of counts) {
+    const [kind, subscription] = key.split('|');
+    if (filter.kind && kind !== filter.kind) continue;
+    if (filter.subscriptionId && subscription !== filter.subscriptionId.toLowerCase()) continue;
+    total += value;
+  }
+  return total;
 }
 
 /** Which bucket a request draws from: PUT, PATCH and DELETE write; GET and the POST list actions (entities, alerts) read. */

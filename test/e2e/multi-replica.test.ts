@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startLocalStack, type LocalStackWithoutWorker } from '../../src/dev/local-stack';
 import { freePort } from '../../src/dev/free-port';
 import { sentinelTaskQueue } from '../../src/shared/task-queues';
+import { killReplica, startBalancer, startReplica, urlOf, type Balancer, type Replica } from '../helpers/replicas';
 import { DEMO_USER, OTHER_USER } from '../helpers/stack';
 import { testTemporalConfig, temporalAddress } from '../helpers/temporal';
 
@@ -24,13 +20,6 @@ import { testTemporalConfig, temporalAddress } from '../helpers/temporal';
 const SECOND_SUBSCRIPTION = '0b7d2a1c-3e4f-4c3a-9e5f-6a0c4f2e8d1b';
 const SECOND_WORKSPACE = { subscriptionId: SECOND_SUBSCRIPTION, resourceGroup: 'rg-customer-b', workspaceName: 'law-customer-b' };
 const INCIDENTS = 24;
-
-interface Replica {
-  name: string;
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  logs: string[];
-}
 
 describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
   let stack: LocalStackWithoutWorker;
@@ -73,8 +62,7 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
 
   after(async () => {
     await balancer?.close();
-    for (const replica of replicas) if (replica.child.exitCode === null && replica.child.signalCode === null) replica.child.kill('SIGKILL');
-    await Promise.all(replicas.map((replica) => replica.exited));
+    await Promise.all(replicas.map(killReplica));
     await stack?.stop();
   });
 
@@ -156,117 +144,5 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
     }
     assert.ok(workerIdentities.size >= 2, `both workers ran activities (${[...workerIdentities].join(', ')})`);
   });
-
-  function startReplica(name: string, entry: 'gateway' | 'worker', env: NodeJS.ProcessEnv, ready: RegExp): Promise<Replica> {
-    const script = path.join(__dirname, '..', '..', 'src', `${entry}.js`);
-    const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const logs: string[] = [];
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${name} did not start within 120 s:\n${logs.slice(-20).join('\n')}`)), 120_000);
-      const collect = (chunk: Buffer) => {
-        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-          logs.push(line);
-          if (ready.test(line)) {
-            clearTimeout(timer);
-            resolve({ name, child, exited, logs });
-          }
-        }
-      };
-      child.stdout!.on('data', collect);
-      child.stderr!.on('data', collect);
-      void exited.then(({ code, signal }) => {
-        clearTimeout(timer);
-        reject(new Error(`${name} exited (${code ?? signal}) before it was ready:\n${logs.slice(-20).join('\n')}`));
-      });
-    });
-  }
 });
 
-function urlOf(replica: Replica): string {
-  const line = replica.logs.find((entry) => entry.includes('"gateway listening"'));
-  const url = line && (JSON.parse(line) as { url?: string }).url;
-  if (!url) throw new Error(`${replica.name} did not log its URL`);
-  return url;
-}
-
-interface Balancer {
-  url: string;
-  /** Requests sent to each backend. */
-  sentTo: Map<string, number>;
-  /** Backends whose /readyz answered anything but 200 at some point. */
-  notReadySeen: Set<string>;
-  close(): Promise<void>;
-}
-
-/**
- * A minimal round-robin load balancer, as the tests' stand-in for a cloud one: it probes each backend's
- * /readyz every 100 ms and sends requests only to those that answered 200; a request whose connection is
- * refused is tried on the next backend (nothing was sent, so that is safe for any request).
- */
-async function startBalancer(backends: string[]): Promise<Balancer> {
-  const ready = new Map(backends.map((backend) => [backend, true]));
-  const sentTo = new Map(backends.map((backend) => [backend, 0]));
-  const notReadySeen = new Set<string>();
-  let closing = false;
-  const probe = async () => {
-    while (!closing) {
-      await Promise.all(
-        backends.map(async (backend) => {
-          const ok = await fetch(`${backend}/readyz`, { signal: AbortSignal.timeout(1_000) }).then((response) => response.status === 200, () => false);
-          if (!ok) notReadySeen.add(backend);
-          ready.set(backend, ok);
-        }),
-      );
-      await sleep(100);
-    }
-  };
-  const probing = probe();
-  let next = 0;
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const attempt = (tried: number) => {
-        const candidates = backends.filter((backend) => ready.get(backend));
-        if (candidates.length === 0 || tried >= backends.length) {
-          res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":{"code":"no_backend"}}');
-          return;
-        }
-        const backend = candidates[next++ % candidates.length]!;
-        const target = new URL(req.url ?? '/', backend);
-        const upstream = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
-          sentTo.set(backend, (sentTo.get(backend) ?? 0) + 1);
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        });
-        upstream.on('error', (error: NodeJS.ErrnoException) => {
-          if (error.code === 'ECONNREFUSED' && !res.headersSent) {
-            ready.set(backend, false);
-            attempt(tried + 1);
-            return;
-          }
-          if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end(`{"error":{"code":"upstream_${error.code ?? 'error'}"}}`);
-          else res.destroy();
-        });
-        upstream.end(body);
-      };
-      attempt(0);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    sentTo,
-    notReadySeen,
-    async close() {
-      closing = true;
-      await probing;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
-}

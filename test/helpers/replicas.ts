@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * The product's entry points as separate processes behind a load balancer, as production runs them: used by
+ * the multi-replica test and by the bench's scale-out phases.
+ */
+export interface Replica {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  logs: string[];
+}
+
+/** Starts `dist/src/<entry>.js` with `env` and resolves once a log line matches `ready`. */
+export function startReplica(name: string, entry: 'gateway' | 'worker', env: NodeJS.ProcessEnv, ready: RegExp): Promise<Replica> {
+  const script = path.join(__dirname, '..', '..', 'src', `${entry}.js`);
+  const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 120 s:\n${logs.slice(-20).join('\n')}`)), 120_000);
+    const collect = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        logs.push(line);
+        if (ready.test(line)) {
+          clearTimeout(timer);
+          resolve({ name, child, exited, logs });
+        }
+      }
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code ?? signal}) before it was ready:\n${logs.slice(-20).join('\n')}`));
+    });
+  });
+}
+
+/** Stops a replica that still runs (SIGKILL) and waits for its exit. */
+export async function killReplica(replica: Replica): Promise<void> {
+  if (replica.child.exitCode === null && replica.child.signalCode === null) replica.child.kill('SIGKILL');
+  await replica.exited;
+}
+
+/** The URL a gateway replica logged when it started listening. */
+export function urlOf(replica: Replica): string {
+  const line = replica.logs.find((entry) => entry.includes('"gateway listening"'));
+  const url = line && (JSON.parse(line) as { url?: string }).url;
+  if (!url) throw new Error(`${replica.name} did not log its URL`);
+  return url;
+}
+
+export interface Balancer {
+  url: string;
+  /** Requests sent to each backend. */
+  sentTo: Map<string, number>;
+  /** Backends whose /readyz answered anything but 200 at some point. */
+  notReadySeen: Set<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * A minimal round-robin load balancer, as the tests' stand-in for a cloud one: it probes each backend's
+ * /readyz every 100 ms and sends requests only to those that answered 200; a request whose connection is
+ * refused is tried on the next backend (nothing was sent, so that is safe for any request).
+ */
+export async function startBalancer(backends: string[]): Promise<Balancer> {
+  const ready = new Map(backends.map((backend) => [backend, true]));
+  const sentTo = new Map(backends.map((backend) => [backend, 0]));
+  const notReadySeen = new Set<string>();
+  let closing = false;
+  const probe = async () => {
+    while (!closing) {
+      await Promise.all(
+        backends.map(async (backend) => {
+          const ok = await fetch(`${backend}/readyz`, { signal: AbortSignal.timeout(1_000) }).then((response) => response.status === 200, () => false);
+          if (!ok) notReadySeen.add(backend);
+          ready.set(backend, ok);
+        }),
+      );
+      await sleep(100);
+    }
+  };
+  const probing = probe();
+  let next = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const attempt = (tried: number) => {
+        const candidates = backends.filter((backend) => ready.get(backend));
+        if (candidates.length === 0 || tried >= backends.length) {
+          res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":{"code":"no_backend"}}');
+          return;
+        }
+        const backend = candidates[next++ % candidates.length]!;
+        const target = new URL(req.url ?? '/', backend);
+        const upstream = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
+          sentTo.set(backend, (sentTo.get(backend) ?? 0) + 1);
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        upstream.on('error', (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ECONNREFUSED' && !res.headersSent) {
+            ready.set(backend, false);
+            attempt(tried + 1);
+            return;
+          }
+          if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end(`{"error":{"code":"upstream_${error.code ?? 'error'}"}}`);
+          else res.destroy();
+        });
+        upstream.end(body);
+      };
+      attempt(0);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    sentTo,
+    notReadySeen,
+    async close() {
+      closing = true;
+      await probing;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
