@@ -56,6 +56,8 @@ export interface LocalStackOptions {
    * configured from `env`); the stack then has no `worker` or `workerMetrics`. Default true.
    */
   worker?: boolean;
+  /** The simulated ARM's throttling per subscription and principal (on unless false; see src/simulator/arm-throttle.ts). */
+  armThrottling?: boolean;
 }
 
 /** The stack without its embedded worker (`startLocalStack({ worker: false })`). */
@@ -105,6 +107,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const simulator = await startSimulator({
     tls: { certPem: certificates.certPem, keyPem: certificates.keyPem },
     incode: { directory: options.directory },
+    armThrottling: options.armThrottling ?? true,
     logger,
   });
   // Managed identity finds its endpoint in the environment, as on App Service and Container Apps.
