@@ -72,6 +72,7 @@ const settings = {
   incidentsPerSubscription: intEnv('BENCH_PER_SUBSCRIPTION', 40, 1),
   scaleOutMaxIncidents: intEnv('BENCH_SCALE_OUT_MAX', 160, 1),
   replicaIncidents: intEnv('BENCH_REPLICA_N', 120, 1),
+  scaleOutWarmUp: intEnv('BENCH_SCALE_OUT_WARMUP', 30, 1),
   quietRate: Number(process.env.BENCH_QUIET_RATE ?? 0.5),
   noisyFactor: intEnv('BENCH_NOISY_FACTOR', 10, 1),
   noisySeconds: intEnv('BENCH_NOISY_SECONDS', 20, 1),
@@ -1254,6 +1255,7 @@ async function phaseChild(resultsDir: string, phase: ChildPhase): Promise<void> 
         incidentsPerSubscription: settings.incidentsPerSubscription,
         maxIncidents: settings.scaleOutMaxIncidents,
         concurrency: settings.concurrency,
+        warmUpIncidents: settings.scaleOutWarmUp,
         replicaIncidents: settings.replicaIncidents,
         quietRate: settings.quietRate,
         noisyFactor: settings.noisyFactor,
@@ -1301,7 +1303,8 @@ function runPhaseChild<T>(temporal: TemporalDevServer, resultsDir: string, phase
       env: {
         ...process.env,
         BENCH_CHILD_PHASE: phase,
-        BENCH_PHASES: phase,
+        // The scale-out process runs the scale-out phases that were asked for.
+        BENCH_PHASES: phase === 'scale-out' ? SCALE_OUT_PHASES.filter((name) => settings.phases.includes(name)).join(',') : phase,
         BENCH_TEMPORAL_ADDRESS: temporal.address,
         BENCH_TEMPORAL_NAMESPACE: temporal.namespace,
         BENCH_TEMPORAL_PID: String(temporal.pid),

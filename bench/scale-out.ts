@@ -33,6 +33,8 @@ export interface ScaleOutSettings {
   incidentsPerSubscription: number;
   maxIncidents: number;
   concurrency: number;
+  /** Verifications run before the measured phases. */
+  warmUpIncidents: number;
   /** Incidents of each run of the replicas phase. */
   replicaIncidents: number;
   quietRate: number;
@@ -90,6 +92,7 @@ export interface NoisyResult {
 }
 
 export interface ScaleOutResult {
+  warmUpVerdicts: number;
   workerProcesses: number;
   gatewayProcesses: number;
   subscriptions?: BurstResult[];
@@ -162,8 +165,9 @@ export async function runScaleOut(
       startReplica('gateway-2', 'gateway', env, /"gateway listening"/),
     ]);
     replicas.push(worker!, ...gateways);
-    const both = await startBalancer(gateways.map(urlOf));
-    const one = await startBalancer([urlOf(gateways[0]!)]);
+    // Probed every 5 s, as a cloud load balancer does: each probe is a Temporal health check, counted in the gateways' CPU.
+    const both = await startBalancer(gateways.map(urlOf), { probeIntervalMs: 5_000 });
+    const one = await startBalancer([urlOf(gateways[0]!)], { probeIntervalMs: 5_000 });
     balancers.push(both, one);
     stack.simulator.setWebhookTarget(`${both.url}/api/webhooks/incode`, { [stack.gatewayConfig.webhook.headerName]: stack.webhookSecret });
     const temporal = await createTemporalClient(stack.gatewayConfig.temporal);
@@ -231,7 +235,9 @@ export async function runScaleOut(
       return result;
     };
 
-    const result: ScaleOutResult = { workerProcesses: 1, gatewayProcesses: 2 };
+    // Not measured: the first verifications of fresh processes pay for JIT compilation and connection set-up.
+    const warmUp = await burst('warm-up', both, 2, workspaces, settings.warmUpIncidents);
+    const result: ScaleOutResult = { workerProcesses: 1, gatewayProcesses: 2, warmUpVerdicts: warmUp.verdicts };
     if (settings.phases.includes('subscriptions')) {
       result.subscriptions = [];
       for (const k of settings.subscriptionCounts) {

@@ -66,10 +66,11 @@ export interface Balancer {
 
 /**
  * A minimal round-robin load balancer, as the tests' stand-in for a cloud one: it probes each backend's
- * /readyz every 100 ms and sends requests only to those that answered 200; a request whose connection is
+ * /readyz every `probeIntervalMs` (100 ms) and sends requests only to those that answered 200; a request whose connection is
  * refused is tried on the next backend (nothing was sent, so that is safe for any request).
  */
-export async function startBalancer(backends: string[]): Promise<Balancer> {
+export async function startBalancer(backends: string[], options: { probeIntervalMs?: number } = {}): Promise<Balancer> {
+  const probeIntervalMs = options.probeIntervalMs ?? 100;
   const ready = new Map(backends.map((backend) => [backend, true]));
   const sentTo = new Map(backends.map((backend) => [backend, 0]));
   const notReadySeen = new Set<string>();
@@ -83,7 +84,7 @@ export async function startBalancer(backends: string[]): Promise<Balancer> {
           ready.set(backend, ok);
         }),
       );
-      await sleep(100);
+      await sleep(probeIntervalMs);
     }
   };
   const probing = probe();
