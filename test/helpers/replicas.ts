@@ -59,15 +59,17 @@ export interface Balancer {
   url: string;
   /** Requests sent to each backend. */
   sentTo: Map<string, number>;
-  /** Backends whose /readyz answered anything but 200 at some point. */
+  /** Backends whose /readyz answered 503 at some point. */
   notReadySeen: Set<string>;
   close(): Promise<void>;
 }
 
 /**
  * A minimal round-robin load balancer, as the tests' stand-in for a cloud one: it probes each backend's
- * /readyz every `probeIntervalMs` (100 ms) and sends requests only to those that answered 200; a request whose connection is
- * refused is tried on the next backend (nothing was sent, so that is safe for any request).
+ * /readyz every `probeIntervalMs` (100 ms) and sends requests only to those whose last answer was 200 (a probe
+ * that gets no answer in time changes nothing, a refused connection takes the backend out); when none is ready it
+ * "fails open" and tries them all, as cloud load balancers do. A request whose connection is refused is tried on
+ * the next backend (nothing was sent, so that is safe for any request).
  */
 export async function startBalancer(backends: string[], options: { probeIntervalMs?: number } = {}): Promise<Balancer> {
   const probeIntervalMs = options.probeIntervalMs ?? 100;
@@ -79,9 +81,14 @@ export async function startBalancer(backends: string[], options: { probeInterval
     while (!closing) {
       await Promise.all(
         backends.map(async (backend) => {
-          const ok = await fetch(`${backend}/readyz`, { signal: AbortSignal.timeout(1_000) }).then((response) => response.status === 200, () => false);
-          if (!ok) notReadySeen.add(backend);
-          ready.set(backend, ok);
+          // The gateway gives Temporal's health check 3 s before it answers 503 itself.
+          const status = await fetch(`${backend}/readyz`, { signal: AbortSignal.timeout(4_000) }).then(
+            (response) => response.status,
+            (error: { cause?: { code?: string } }) => (error?.cause?.code === 'ECONNREFUSED' ? 0 : undefined),
+          );
+          if (status === undefined) return;
+          if (status === 503) notReadySeen.add(backend);
+          ready.set(backend, status === 200);
         }),
       );
       await sleep(probeIntervalMs);
@@ -94,9 +101,12 @@ export async function startBalancer(backends: string[], options: { probeInterval
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const attempt = (tried: number) => {
-        const candidates = backends.filter((backend) => ready.get(backend));
-        if (candidates.length === 0 || tried >= backends.length) {
+      const refused = new Set<string>();
+      const attempt = () => {
+        const untried = backends.filter((backend) => !refused.has(backend));
+        const readyOnes = untried.filter((backend) => ready.get(backend));
+        const candidates = readyOnes.length > 0 ? readyOnes : untried;
+        if (candidates.length === 0) {
           res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":{"code":"no_backend"}}');
           return;
         }
@@ -110,7 +120,8 @@ export async function startBalancer(backends: string[], options: { probeInterval
         upstream.on('error', (error: NodeJS.ErrnoException) => {
           if (error.code === 'ECONNREFUSED' && !res.headersSent) {
             ready.set(backend, false);
-            attempt(tried + 1);
+            refused.add(backend);
+            attempt();
             return;
           }
           if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end(`{"error":{"code":"upstream_${error.code ?? 'error'}"}}`);
@@ -118,7 +129,7 @@ export async function startBalancer(backends: string[], options: { probeInterval
         });
         upstream.end(body);
       };
-      attempt(0);
+      attempt();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
