@@ -20,6 +20,8 @@ import { cacheDir, packageRoot, startTemporalDevServer, temporalCliPath, type Te
 import { ensureDevCertificates } from '../src/simulator/tls';
 import { createTemporalClient } from '../src/temporal/connection';
 import { connectWorker, createVerificationWorker } from '../src/worker/create-worker';
+import { runScaleOut, SCALE_OUT_PHASES, type ScaleOutResult } from './scale-out';
+import { scaleOutRows } from './scale-out-report';
 import { baselineSignal, baselineWorkflow } from './baseline-workflow';
 import { newErrors, nowMs, recordError, runPaced, runPool, withTimeout, type LoadErrors } from './load';
 import { ARM_READ_BUCKET, ARM_WRITE_BUCKET, callRate, formatTable, latencyText, mb, ms, round, signedMb, summarize, type CallRateReport, type LatencySummary, type TableRow } from './stats';
@@ -37,7 +39,7 @@ function intEnv(name: string, fallback: number, min = 0): number {
 }
 
 /** `full-unlimited` is the full path with the activity rate limits off; `full`, `paced` and `scale` run with them on. */
-const PHASES = ['baseline', 'full-unlimited', 'full', 'paced', 'scale'] as const;
+const PHASES = ['baseline', 'full-unlimited', 'full', 'paced', 'scale', ...SCALE_OUT_PHASES] as const;
 type Phase = (typeof PHASES)[number];
 
 const settings = {
@@ -65,6 +67,15 @@ const settings = {
     .map((phase) => phase.trim())
     .filter(Boolean) as Phase[],
   logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
+  /** The scale-out phases (bench/scale-out.ts). */
+  subscriptionCounts: (process.env.BENCH_SUBSCRIPTIONS ?? '1,4,16').split(',').map((value) => Number(value.trim())).filter((value) => Number.isInteger(value) && value >= 1),
+  incidentsPerSubscription: intEnv('BENCH_PER_SUBSCRIPTION', 40, 1),
+  scaleOutMaxIncidents: intEnv('BENCH_SCALE_OUT_MAX', 160, 1),
+  replicaIncidents: intEnv('BENCH_REPLICA_N', 120, 1),
+  scaleOutWarmUp: intEnv('BENCH_SCALE_OUT_WARMUP', 30, 1),
+  quietRate: Number(process.env.BENCH_QUIET_RATE ?? 0.5),
+  noisyFactor: intEnv('BENCH_NOISY_FACTOR', 10, 1),
+  noisySeconds: intEnv('BENCH_NOISY_SECONDS', 20, 1),
 };
 
 const USERS = ['demo.user@contoso.com'];
@@ -74,7 +85,12 @@ const BASELINE_QUEUE = 'bench-baseline';
  * they stop, and tasks left on a rate-limited queue by one phase must not slow the next.
  * The Sentinel and Incode activities run on `<queue>-sentinel` and `<queue>-incode` (src/shared/task-queues.ts).
  */
-const PRODUCT_QUEUES = { limited: 'bench-itdr-verify', unlimited: 'bench-itdr-verify-unlimited', scale: 'bench-itdr-verify-scale' } as const;
+const PRODUCT_QUEUES = {
+  limited: 'bench-itdr-verify',
+  unlimited: 'bench-itdr-verify-unlimited',
+  scale: 'bench-itdr-verify-scale',
+  scaleOut: 'bench-itdr-verify-scale-out',
+} as const;
 /**
  * Product variables the bench passes through to the worker and gateway (WORKER_*, policy, activity rate
  * limits, ...). RESULT_POLL_INTERVAL defaults to 1h here, not 5m: with 5m the 10,000 waiting verifications
@@ -281,6 +297,7 @@ async function runBaseline(temporal: TemporalRef): Promise<BaselineResult> {
     TEMPORAL_TASK_QUEUE: BASELINE_QUEUE,
     PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     AZURE_KEY_VAULT_URL: 'https://127.0.0.1/unused-by-the-baseline',
+    SENTINEL_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000',
     LOG_LEVEL: 'warn',
   });
   const nativeConnection = await connectWorker(config.temporal);
@@ -296,7 +313,7 @@ async function runBaseline(temporal: TemporalRef): Promise<BaselineResult> {
     connection: nativeConnection,
     temporal: config.temporal,
     activities: activities as unknown as VerificationActivities,
-    tuning: { maxCachedWorkflows: config.maxCachedWorkflows, maxConcurrentActivities: config.maxConcurrentActivities },
+    tuning: { maxCachedWorkflows: config.maxCachedWorkflows, maxConcurrentActivities: config.maxConcurrentActivities, sentinelSubscriptions: [] },
     workflowBundle: bundle,
   });
   const running = worker.run();
@@ -447,6 +464,8 @@ async function startProduct(
     logLevel: settings.logLevel,
     logDestination,
     worker: !ownProcess,
+    // These phases replay ARM's calls against its buckets afterwards; the scale-out phases have the simulator enforce them.
+    armThrottling: false,
   });
   const stopStack = cleanupStep('product stack', async () => {
     await stack.stop();
@@ -994,6 +1013,7 @@ interface Results {
   /** Paced at half the measured full-path throughput. */
   sustainable?: PacedResultReport;
   scale?: ScaleResult;
+  scaleOut?: ScaleOutResult;
 }
 
 function pacedRows(name: string, paced: PacedResultReport, withGoal: boolean): TableRow[] {
@@ -1068,6 +1088,10 @@ function buildRows(results: Results): TableRow[] {
   const history = full?.history ?? fullUnlimited?.history;
   if (history) rows.push({ figure: 'history of one verification', value: historyText(history) });
   if (scale) rows.push(...scaleRows(scale));
+  if (results.scaleOut) {
+    const baselineCpu = baseline && baseline.completed > 0 ? round((baseline.usage.nodeCpuSeconds * 1000) / baseline.completed) : undefined;
+    rows.push(...scaleOutRows(results.scaleOut, baselineCpu));
+  }
   return rows;
 }
 
@@ -1195,7 +1219,7 @@ async function main(): Promise<'done' | 'respawned'> {
 
   const childPhase = process.env.BENCH_CHILD_PHASE;
   if (childPhase !== undefined) {
-    if (childPhase !== 'scale' && childPhase !== 'full-unlimited') throw new Error(`BENCH_CHILD_PHASE: unknown ${JSON.stringify(childPhase)}`);
+    if (childPhase !== 'scale' && childPhase !== 'full-unlimited' && childPhase !== 'scale-out') throw new Error(`BENCH_CHILD_PHASE: unknown ${JSON.stringify(childPhase)}`);
     await phaseChild(resultsDir, childPhase);
   } else {
     await orchestrate(resultsDir);
@@ -1214,7 +1238,7 @@ async function main(): Promise<'done' | 'respawned'> {
  * - full-unlimited, because a second product stack cannot follow the first in one process: the Azure SDK's
  *   managed identity keeps the first simulator's endpoint for the life of the process.
  */
-async function phaseChild(resultsDir: string, phase: 'scale' | 'full-unlimited'): Promise<void> {
+async function phaseChild(resultsDir: string, phase: ChildPhase): Promise<void> {
   const resultFile = process.env.BENCH_RESULT_FILE;
   const temporal: TemporalRef = {
     address: process.env.BENCH_TEMPORAL_ADDRESS ?? '',
@@ -1222,6 +1246,29 @@ async function phaseChild(resultsDir: string, phase: 'scale' | 'full-unlimited')
     pid: Number(process.env.BENCH_TEMPORAL_PID),
   };
   if (!resultFile || !temporal.address || !Number.isInteger(temporal.pid)) throw new Error(`${phase} process: BENCH_RESULT_FILE, BENCH_TEMPORAL_ADDRESS and BENCH_TEMPORAL_PID are required`);
+  if (phase === 'scale-out') {
+    const result = await runScaleOut(
+      { temporalAddress: temporal.address, temporalPid: temporal.pid, taskQueue: PRODUCT_QUEUES.scaleOut, logFile: path.join(resultsDir, 'stack-scale-out.log') },
+      {
+        phases: SCALE_OUT_PHASES.filter((name) => settings.phases.includes(name)),
+        subscriptionCounts: settings.subscriptionCounts,
+        incidentsPerSubscription: settings.incidentsPerSubscription,
+        maxIncidents: settings.scaleOutMaxIncidents,
+        concurrency: settings.concurrency,
+        warmUpIncidents: settings.scaleOutWarmUp,
+        replicaIncidents: settings.replicaIncidents,
+        quietRate: settings.quietRate,
+        noisyFactor: settings.noisyFactor,
+        noisySeconds: settings.noisySeconds,
+        opTimeoutMs: settings.opTimeoutMs,
+        productEnv: { ...BENCH_PRODUCT_DEFAULTS, ...passThroughEnv() },
+        logLevel: settings.logLevel,
+        log,
+      },
+    );
+    fs.writeFileSync(resultFile, JSON.stringify(result));
+    return;
+  }
   if (phase === 'full-unlimited') {
     const bench = await startProduct(temporal, path.join(resultsDir, 'stack-unlimited.log'), { taskQueue: PRODUCT_QUEUES.unlimited, env: LIMITS_OFF });
     const full = await runFull(bench, undefined, `full path [${limitsLabel(bench.limits)}]`);
@@ -1239,7 +1286,9 @@ async function phaseChild(resultsDir: string, phase: 'scale' | 'full-unlimited')
   await bench.stop();
 }
 
-function runPhaseChild<T>(temporal: TemporalDevServer, resultsDir: string, phase: 'scale' | 'full-unlimited'): Promise<T> {
+type ChildPhase = 'scale' | 'full-unlimited' | 'scale-out';
+
+function runPhaseChild<T>(temporal: TemporalDevServer, resultsDir: string, phase: ChildPhase): Promise<T> {
   const resultFile = path.join(resultsDir, `.${phase}-${process.pid}.json`);
   const remaining = Math.floor(settings.maxSeconds - (performance.now() - benchStarted) / 1000 - 30);
   if (remaining < 60) throw new Error(`not enough of BENCH_MAX_SECONDS left for the ${phase} phase`);
@@ -1254,7 +1303,8 @@ function runPhaseChild<T>(temporal: TemporalDevServer, resultsDir: string, phase
       env: {
         ...process.env,
         BENCH_CHILD_PHASE: phase,
-        BENCH_PHASES: phase,
+        // The scale-out process runs the scale-out phases that were asked for.
+        BENCH_PHASES: phase === 'scale-out' ? SCALE_OUT_PHASES.filter((name) => settings.phases.includes(name)).join(',') : phase,
         BENCH_TEMPORAL_ADDRESS: temporal.address,
         BENCH_TEMPORAL_NAMESPACE: temporal.namespace,
         BENCH_TEMPORAL_PID: String(temporal.pid),
@@ -1322,6 +1372,7 @@ async function orchestrate(resultsDir: string): Promise<void> {
     await bench.stop();
   }
   if (settings.phases.includes('scale') && settings.waiting > 0) results.scale = await runPhaseChild<ScaleResult>(temporal, resultsDir, 'scale');
+  if (SCALE_OUT_PHASES.some((name) => settings.phases.includes(name))) results.scaleOut = await runPhaseChild<ScaleOutResult>(temporal, resultsDir, 'scale-out');
 
   const rows = buildRows(results);
   const report = {

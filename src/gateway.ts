@@ -20,8 +20,10 @@ async function main(): Promise<void> {
   );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, async () => {
-      logger.info({ signal }, 'shutting down');
-      await gateway.close();
+      // Readiness fails first; then no new connection; the requests in flight finish (GATEWAY_SHUTDOWN_TIMEOUT).
+      logger.info({ signal, drainDelayMs: config.shutdown.drainDelayMs, timeoutMs: config.shutdown.timeoutMs }, 'draining');
+      const { cutConnections } = await gateway.drain();
+      logger.info({ cutConnections }, 'drained, shutting down');
       await connection.close();
       await tracing?.shutdown().catch(() => undefined);
       process.exit(0);

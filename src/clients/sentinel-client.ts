@@ -2,7 +2,8 @@ import { SecurityInsights, type Incident } from '@azure/arm-securityinsight';
 import type { TokenCredential } from '@azure/identity';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { AzureConfig } from '../config/config';
-import type { TokenBucket } from './token-bucket';
+import { armRateLimitPolicy } from './arm-ratelimit-policy';
+import { TokenBucket } from './token-bucket';
 import { apiErrorPolicy, type ApiErrorObserver } from '../observability/api-errors';
 import type { IncidentSeverity, WorkspaceRef } from '../shared/types';
 
@@ -42,7 +43,8 @@ export class SentinelConflictError extends Error {
 /**
  * Microsoft Sentinel incidents through ARM with the official SDK. PUT replaces the whole resource, so every
  * change is a read–modify–write carrying the etag; a lost race re-reads and re-applies the same change.
- * The SDK's own pipeline already honours Retry-After on 429 and backs off on 5xx.
+ * The SDK's own pipeline honours Retry-After on 429 and backs off on 5xx; armRateLimitPolicy slows down
+ * before a 429, from ARM's remaining-requests headers.
  */
 export class SentinelClient {
   private readonly clients = new Map<string, SecurityInsights>();
@@ -54,10 +56,11 @@ export class SentinelClient {
       /** Each failed ARM operation (after the SDK's retries) is reported here, for `itdr_api_errors_total`. */
       onApiError?: ApiErrorObserver;
       /**
-       * Every ARM operation of this client first takes a token here, waiting at most `maxWaitMs` for it (the
-       * gateway's calls, which no task queue paces; BudgetExhaustedError beyond).
+       * Every ARM operation of this client first takes a token from its subscription's bucket of this shape,
+       * waiting at most `maxWaitMs` for it (the gateway's calls, which no task queue paces;
+       * BudgetExhaustedError beyond). ARM's budgets are per subscription, so each subscription has its own.
        */
-      budget?: { bucket: TokenBucket; maxWaitMs: number };
+      budget?: { perSecond: number; burst: number; maxWaitMs: number };
     } = {},
   ) {}
 
@@ -147,7 +150,9 @@ export class SentinelClient {
         endpoint: this.config.armEndpoint,
         apiVersion: this.config.sentinelApiVersion,
         additionalPolicies: [
-          ...(this.options.budget ? [budgetPolicy(this.options.budget)] : []),
+          ...(this.options.budget ? [budgetPolicy(this.options.budget, workspace.subscriptionId)] : []),
+          // Inside the SDK's retry loop, so every attempt's answer updates what is known of ARM's buckets.
+          { policy: armRateLimitPolicy(), position: 'perRetry' as const },
           ...(this.options.onApiError ? [apiErrorPolicy('sentinel', this.options.onApiError)] : []),
         ],
       });
@@ -175,7 +180,11 @@ function snapshot(incidentId: string, incident: Incident): IncidentSnapshot {
 }
 
 /** Takes a token per operation, before the SDK's retry loop (a retry after 429 already waits Retry-After). */
-function budgetPolicy(budget: { bucket: TokenBucket; maxWaitMs: number }): { policy: PipelinePolicy; position: 'perCall' } {
+function budgetPolicy(
+  shape: { perSecond: number; burst: number; maxWaitMs: number },
+  subscriptionId: string,
+): { policy: PipelinePolicy; position: 'perCall' } {
+  const budget = { bucket: new TokenBucket(`ARM request (subscription ${subscriptionId})`, shape.burst, shape.perSecond), maxWaitMs: shape.maxWaitMs };
   return {
     position: 'perCall',
     policy: {

@@ -167,7 +167,12 @@ export interface WorkerConfig {
   incodeHttpTimeoutMs: number;
   maxCachedWorkflows: number;
   maxConcurrentActivities: number;
-  /** Activity dispatches per second on the Sentinel and Incode task queues, enforced by the Temporal server; 0 = unlimited. */
+  /**
+   * The subscriptions whose Sentinel task queue this worker polls (SENTINEL_SUBSCRIPTION_ID and those of
+   * SENTINEL_ALLOWED_WORKSPACES, lower case, each once): ARM's write budget is per subscription and principal.
+   */
+  sentinelSubscriptions: string[];
+  /** Activity dispatches per second on each subscription's Sentinel queue and on the Incode queue, enforced by the Temporal server; 0 = unlimited. */
   sentinelActivitiesPerSecond: number;
   incodeActivitiesPerSecond: number;
   logLevel: string;
@@ -229,12 +234,16 @@ export interface GatewayConfig {
   /** POLICY_FILE, validated: rules by incident severity and Entra group membership. */
   policyDocument?: PolicyDocument;
   linkDeadlineMs: number;
-  /** The gateway's own ARM calls (incident reads): a token bucket held in this process. */
+  /** GATEWAY_REPLICAS: how many gateways share the budgets below; each process keeps its share (budget / replicas). */
+  replicas: number;
+  /** This replica's share of the gateway's ARM budget (incident reads), per subscription: a token bucket held in this process. */
   armBudget: { perSecond: number; burst: number };
+  /** SIGTERM: fail readiness, wait `drainDelayMs` (the load balancer stops sending), then finish in-flight requests within `timeoutMs`. */
+  shutdown: { drainDelayMs: number; timeoutMs: number };
   bodyLimitBytes: number;
-  /** Requests per minute per authenticated caller (control endpoints) and per IP (webhook, failed authentication). */
+  /** This replica's share of the requests per minute per authenticated caller (control endpoints) and per IP (webhook, failed authentication). */
   rateLimitPerMinute: number;
-  /** Authenticated webhooks per client IP and minute. */
+  /** This replica's share of the authenticated webhooks per client IP and minute. */
   webhookRateLimitPerMinute: number;
   logLevel: string;
   /** GET /metrics, tracing (always set by loadGatewayConfig). */
@@ -288,6 +297,9 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       SENTINEL_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1000).default(10),
       // Incode publishes no rate limit: a conservative default, to be raised with Incode's agreement.
       INCODE_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1000).default(20),
+      // The same variables as the gateway's: the worker needs only the subscriptions, one Sentinel queue each.
+      SENTINEL_SUBSCRIPTION_ID: workspaceShape.SENTINEL_SUBSCRIPTION_ID,
+      SENTINEL_ALLOWED_WORKSPACES: csvSchema.optional(),
       ...secretNamesShape,
       SECRET_EXPIRY_WARNING_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
       SECRET_EXPIRY_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional(),
@@ -315,11 +327,19 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     incodeHttpTimeoutMs: parsed.INCODE_HTTP_TIMEOUT,
     maxCachedWorkflows: parsed.WORKER_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivities: parsed.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    sentinelSubscriptions: servedSubscriptions(parsed.SENTINEL_SUBSCRIPTION_ID, parsed.SENTINEL_ALLOWED_WORKSPACES ?? []),
     sentinelActivitiesPerSecond: parsed.SENTINEL_RATE_LIMIT_PER_SECOND,
     incodeActivitiesPerSecond: parsed.INCODE_RATE_LIMIT_PER_SECOND,
     logLevel: parsed.LOG_LEVEL,
     observability: workerObservabilityFrom(parsed),
   });
+}
+
+/** The default subscription first, then each other one of SENTINEL_ALLOWED_WORKSPACES, validated as the gateway does. */
+function servedSubscriptions(defaultSubscription: string, allowedWorkspaces: string[]): string[] {
+  const placeholder = { subscriptionId: defaultSubscription, resourceGroup: 'default', workspaceName: 'default' };
+  const subscriptions = parseAllowedWorkspaces(placeholder, allowedWorkspaces, 'worker').map((ref) => ref.subscriptionId.toLowerCase());
+  return [...new Set(subscriptions)];
 }
 
 /** SENTINEL_SUBSCRIPTION_ID, _RESOURCE_GROUP, _WORKSPACE_NAME when all are set (the doctor's Sentinel check); undefined when none is. */
@@ -429,7 +449,7 @@ const WORKSPACE_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{2,62}$/;
  * `SENTINEL_ALLOWED_WORKSPACES=<subscriptionId>/<resourceGroup>/<workspaceName>,...`: more workspaces this
  * deployment serves (an MSSP serving several customers), besides the default one. Duplicates are dropped.
  */
-function parseAllowedWorkspaces(defaultWorkspace: WorkspaceRef, entries: string[]): WorkspaceRef[] {
+function parseAllowedWorkspaces(defaultWorkspace: WorkspaceRef, entries: string[], component = 'gateway'): WorkspaceRef[] {
   const problems: string[] = [];
   const key = (ref: WorkspaceRef) => `${ref.subscriptionId}/${ref.resourceGroup}/${ref.workspaceName}`.toLowerCase();
   const served = new Map<string, WorkspaceRef>([[key(defaultWorkspace), defaultWorkspace]]);
@@ -453,7 +473,7 @@ function parseAllowedWorkspaces(defaultWorkspace: WorkspaceRef, entries: string[
     const ref = { subscriptionId, resourceGroup, workspaceName };
     if (!served.has(key(ref))) served.set(key(ref), ref);
   }
-  if (problems.length) throw new ConfigError(`Invalid gateway configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
+  if (problems.length) throw new ConfigError(`Invalid ${component} configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
   return [...served.values()];
 }
 
@@ -511,6 +531,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       // reads at most 10/s, so the gateway keeps to the rest even when both share one identity.
       GATEWAY_ARM_REQUESTS_PER_SECOND: z.coerce.number().min(0.1).max(1000).default(15),
       GATEWAY_ARM_BURST: z.coerce.number().int().min(1).max(10_000).default(150),
+      // Round-robin behind a load balancer, each replica sees 1/N of the traffic: its share of a budget is budget / N.
+      GATEWAY_REPLICAS: z.coerce.number().int().min(1).max(1000).default(1),
+      GATEWAY_DRAIN_DELAY: optionalDurationSchema.default(0),
+      GATEWAY_SHUTDOWN_TIMEOUT: durationSchema.default(30_000),
       GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
       POLICY_FILE: z.string().optional(),
       ...gatewayObservabilityShape,
@@ -526,6 +550,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       'Invalid gateway configuration:\n  GATEWAY_API_KEYS: is required unless Entra ID authentication is configured (GATEWAY_ENTRA_TENANT_ID, GATEWAY_ENTRA_AUDIENCE, GATEWAY_ENTRA_ALLOWED_CALLERS)',
     );
   }
+  const replicas = parsed.GATEWAY_REPLICAS;
   const defaultWorkspace: WorkspaceRef = {
     subscriptionId: parsed.SENTINEL_SUBSCRIPTION_ID,
     resourceGroup: parsed.SENTINEL_RESOURCE_GROUP,
@@ -544,10 +569,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     policy: policyFrom(parsed),
     policyDocument: parsed.POLICY_FILE ? loadPolicyDocument(parsed.POLICY_FILE) : undefined,
     linkDeadlineMs: parsed.GATEWAY_LINK_DEADLINE,
-    armBudget: { perSecond: parsed.GATEWAY_ARM_REQUESTS_PER_SECOND, burst: parsed.GATEWAY_ARM_BURST },
+    replicas,
+    armBudget: { perSecond: parsed.GATEWAY_ARM_REQUESTS_PER_SECOND / replicas, burst: Math.max(1, Math.floor(parsed.GATEWAY_ARM_BURST / replicas)) },
+    shutdown: { drainDelayMs: parsed.GATEWAY_DRAIN_DELAY, timeoutMs: parsed.GATEWAY_SHUTDOWN_TIMEOUT },
     bodyLimitBytes: parsed.GATEWAY_BODY_LIMIT_BYTES,
-    rateLimitPerMinute: parsed.GATEWAY_RATE_LIMIT_PER_MINUTE,
-    webhookRateLimitPerMinute: parsed.GATEWAY_WEBHOOK_RATE_LIMIT_PER_MINUTE,
+    rateLimitPerMinute: Math.max(1, Math.ceil(parsed.GATEWAY_RATE_LIMIT_PER_MINUTE / replicas)),
+    webhookRateLimitPerMinute: Math.max(1, Math.ceil(parsed.GATEWAY_WEBHOOK_RATE_LIMIT_PER_MINUTE / replicas)),
     logLevel: parsed.LOG_LEVEL,
     observability: gatewayObservabilityFrom(parsed),
   });

@@ -63,6 +63,8 @@ export interface LocalStackOptions {
   simulatorPorts?: SimulatorOptions['ports'];
   /** Called with the simulator before the worker and gateway start, e.g. to restore its persisted state. */
   prepareSimulator?: (simulator: RunningSimulator) => void;
+  /** The simulated ARM's throttling per subscription and principal (on unless false; see src/simulator/arm-throttle.ts). */
+  armThrottling?: boolean;
 }
 
 /** The stack without its embedded worker (`startLocalStack({ worker: false })`). */
@@ -113,6 +115,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     tls: { certPem: certificates.certPem, keyPem: certificates.keyPem },
     incode: { directory: options.directory },
     ...(options.simulatorPorts ? { ports: options.simulatorPorts } : {}),
+    armThrottling: options.armThrottling ?? true,
     logger,
   });
   try {

@@ -16,7 +16,7 @@ import { IncidentRequestError, parseIncidentRequest } from './incident-request';
 import { createRateLimits } from './rate-limit';
 import type { VerificationService } from './verification-service';
 import { parseWebhook } from './webhook-event';
-import { webhookAuthFailure, webhookTokenEndpoint, WebhookTokenStore } from './webhook-oauth';
+import { webhookAuthFailure, webhookTokenEndpoint, WebhookTokens } from './webhook-oauth';
 import { isPayloadKeyMismatch, PAYLOAD_KEY_MISMATCH } from '../temporal/payload-codec';
 
 export interface GatewayDependencies {
@@ -36,6 +36,8 @@ export interface GatewayDependencies {
   logger: Logger;
   /** Readiness: resolves when Temporal answers. */
   checkTemporal: () => Promise<void>;
+  /** True once SIGTERM has started the drain: readiness fails and connections are not kept alive. */
+  isDraining?: () => boolean;
   /** Request, start and webhook counters; `serveMetrics` also exposes them as GET /metrics. */
   metrics?: GatewayMetrics;
   serveMetrics?: boolean;
@@ -51,6 +53,11 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
   app.set('env', 'production');
   app.use(helmet());
   app.use(httpObservability(deps.metrics));
+  // Draining: every answer closes its connection, so a client's next request goes to another replica.
+  app.use((_req, res, next) => {
+    if (deps.isDraining?.()) res.set('connection', 'close');
+    next();
+  });
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
@@ -85,7 +92,12 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
     });
   }
 
+  // Liveness answers as long as the process serves HTTP: neither Temporal trouble nor a drain is a reason to restart it.
   app.get('/readyz', async (_req, res) => {
+    if (deps.isDraining?.()) {
+      res.status(503).json({ status: 'not_ready', error: { code: 'draining', message: 'Shutting down: finishing the requests in flight' } });
+      return;
+    }
     try {
       await deps.checkTemporal();
       res.json({ status: 'ready' });
@@ -208,7 +220,7 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
 
   // INCODE_WEBHOOK_AUTH=oauth2|both: the token URL given to Incode, and the bearer tokens it issues.
   const webhookOAuth2 = deps.webhook.oauth2;
-  const webhookTokens = webhookOAuth2 && new WebhookTokenStore(webhookOAuth2.tokenTtlMs);
+  const webhookTokens = webhookOAuth2 && new WebhookTokens(webhookOAuth2.clientId, webhookOAuth2.clientSecret, webhookOAuth2.tokenTtlMs);
   if (webhookOAuth2 && webhookTokens) {
     app.post(
       '/api/webhooks/incode/token',
@@ -222,8 +234,8 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
   const webhookFailure = webhookAuthFailure(deps.webhook, webhookTokens);
   app.post(
     '/api/webhooks/incode',
-    (req: Request, res: Response, next: NextFunction) => {
-      res.locals.webhookAuthFailure = webhookFailure(req);
+    async (req: Request, res: Response, next: NextFunction) => {
+      res.locals.webhookAuthFailure = await webhookFailure(req);
       next();
     },
     limits.webhookAuthFailuresPerIp,

@@ -2,7 +2,6 @@ import { STATUS_CODES, type Server } from 'node:http';
 import type { TokenCredential } from '@azure/identity';
 import type { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { TokenBucket } from '../clients/token-bucket';
 import { SentinelClient } from '../clients/sentinel-client';
 import type { GatewayConfig } from '../config/config';
 import { createGatewayMetrics, type GatewayMetrics } from '../observability/metrics';
@@ -15,6 +14,12 @@ export interface RunningGateway {
   url: string;
   /** What GET /metrics serves (when GATEWAY_METRICS_ENABLED). */
   metrics: GatewayMetrics;
+  /**
+   * Graceful stop (SIGTERM): /readyz answers 503 at once, so the load balancer takes the replica out;
+   * after `drainDelayMs` the listener closes (no new connection), requests in flight are finished (their
+   * answers close their connections), and whatever still runs after `timeoutMs` is cut. Resolves when closed.
+   */
+  drain(options?: { drainDelayMs?: number; timeoutMs?: number }): Promise<{ cutConnections: boolean }>;
   close(): Promise<void>;
 }
 
@@ -33,16 +38,15 @@ export async function startGateway(options: {
   // SENTINEL_ALLOWED_WORKSPACES: the default workspace first, then the others this deployment serves.
   const allowedWorkspaces = config.allowedWorkspaces?.length ? [...config.allowedWorkspaces] : [config.defaultWorkspace];
   const metrics = createGatewayMetrics();
+  let draining = false;
   const app = createGatewayApp({
+    isDraining: () => draining,
     verifications: new VerificationService(options.client, config.temporal.taskQueue, () => allowedWorkspaces),
     intake: {
       sentinel: new SentinelClient(options.credential, config.azure, {
         onApiError: metrics.observeApiError,
-        // A burst of alerts waits for ARM's read budget (up to half the link deadline), then gets 503.
-        budget: {
-          bucket: new TokenBucket('ARM request', config.armBudget.burst, config.armBudget.perSecond),
-          maxWaitMs: config.linkDeadlineMs / 2,
-        },
+        // A burst of alerts waits for its subscription's ARM read budget (up to half the link deadline), then gets 503.
+        budget: { ...config.armBudget, maxWaitMs: config.linkDeadlineMs / 2 },
       }),
       defaultWorkspace: config.defaultWorkspace,
       allowedWorkspaces,
@@ -97,10 +101,30 @@ export async function startGateway(options: {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
   return {
     server,
     url: `http://${host}:${port}`,
     metrics,
+    async drain({ drainDelayMs = config.shutdown?.drainDelayMs ?? 0, timeoutMs = config.shutdown?.timeoutMs ?? 30_000 } = {}) {
+      draining = true;
+      if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
+      server.close();
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const cut = await Promise.race([
+        closed.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (cut) {
+        server.closeAllConnections();
+        await closed;
+      }
+      return { cutConnections: cut };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
+import { jwtVerify, SignJWT } from 'jose';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { GatewayWebhookConfig } from '../config/config';
@@ -8,53 +9,64 @@ import { HttpError } from './http-error';
 /**
  * Incode's OAuth2 webhook authentication (INCODE_WEBHOOK_AUTH=oauth2|both): Incode is given the token URL
  * (POST /api/webhooks/incode/token) and a client id/secret; it gets a token with the client-credentials grant
- * and sends `Authorization: Bearer <token>` on each webhook. Tokens are random and opaque, kept in this process's
- * memory as SHA-256 hashes with their expiry (a restart or a second replica makes Incode fetch a new one after a
- * 401, as for any expired token).
+ * and sends `Authorization: Bearer <token>` on each webhook.
+ *
+ * Tokens are short-lived JWTs (HS256, `INCODE_WEBHOOK_TOKEN_TTL`) signed with a key derived (HKDF-SHA256) from
+ * the client secret, which every gateway replica is configured with: any replica verifies a token another
+ * issued, with nothing shared at run time and nothing kept in memory. Rotating the client secret rotates the
+ * key, so tokens issued under the old secret stop working with it. Nothing in a token is secret; it names
+ * only the client, its issue and expiry times and a random id.
  */
-export class WebhookTokenStore {
-  private readonly tokens = new Map<string, number>();
+export class WebhookTokens {
+  private readonly key: Uint8Array;
 
   constructor(
+    clientId: string,
+    clientSecret: string,
     readonly ttlMs: number,
-    /** At most this many live tokens; issuing past it drops the oldest. */
-    readonly maxTokens = 1_000,
     private readonly now: () => number = Date.now,
-  ) {}
-
-  issue(): { token: string; expiresInSeconds: number } {
-    const now = this.now();
-    for (const [hash, expiresAt] of this.tokens) if (expiresAt <= now) this.tokens.delete(hash);
-    while (this.tokens.size >= this.maxTokens) {
-      const oldest = this.tokens.keys().next().value;
-      if (oldest === undefined) break;
-      this.tokens.delete(oldest);
-    }
-    const token = randomBytes(32).toString('base64url');
-    this.tokens.set(hashToken(token), now + this.ttlMs);
-    return { token, expiresInSeconds: Math.max(1, Math.floor(this.ttlMs / 1000)) };
+  ) {
+    this.clientId = clientId;
+    this.key = new Uint8Array(hkdfSync('sha256', clientSecret, 'itdr-verify', 'incode-webhook-token-hs256', 32));
   }
 
-  /** True for a token this store issued that has not expired (looked up by hash: no comparison of secrets). */
-  isValid(token: string): boolean {
-    const hash = hashToken(token);
-    const expiresAt = this.tokens.get(hash);
-    if (expiresAt === undefined) return false;
-    if (expiresAt <= this.now()) {
-      this.tokens.delete(hash);
+  private readonly clientId: string;
+
+  async issue(): Promise<{ token: string; expiresInSeconds: number }> {
+    const issuedAt = Math.floor(this.now() / 1000);
+    const expiresInSeconds = Math.max(1, Math.floor(this.ttlMs / 1000));
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setSubject(this.clientId)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + expiresInSeconds)
+      .setJti(randomBytes(16).toString('base64url'))
+      .sign(this.key);
+    return { token, expiresInSeconds };
+  }
+
+  /** True for an unexpired token signed with this key for this client (HS256 only; `none` and others refused). */
+  async isValid(token: string): Promise<boolean> {
+    try {
+      await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+        subject: this.clientId,
+        currentDate: new Date(this.now()),
+        requiredClaims: ['exp', 'iat'],
+      });
+      return true;
+    } catch {
       return false;
     }
-    return true;
-  }
-
-  get size(): number {
-    return this.tokens.size;
   }
 }
 
-function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
-}
+const TOKEN_ISSUER = 'itdr-verify-gateway';
+const TOKEN_AUDIENCE = 'itdr-verify-incode-webhook';
 
 const BASIC = /^Basic +([A-Za-z0-9+/]+=*) *$/i;
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
@@ -88,12 +100,12 @@ function clientCredentials(req: Request): { clientId: string; clientSecret: stri
 }
 
 /** POST /api/webhooks/incode/token: the client-credentials grant, answered in OAuth2's own error format. */
-export function webhookTokenEndpoint(options: { clientId: string; clientSecret: string; tokens: WebhookTokenStore; logger: Logger }) {
+export function webhookTokenEndpoint(options: { clientId: string; clientSecret: string; tokens: WebhookTokens; logger: Logger }) {
   const form = express.urlencoded({ extended: false, limit: 4096, parameterLimit: 10, type: () => true });
   const refuse = (res: Response, status: number, error: string, description: string, headers: Record<string, string> = {}) => {
     res.status(status).set({ 'cache-control': 'no-store', pragma: 'no-cache', ...headers }).json({ error, error_description: description });
   };
-  const issue = (req: Request, res: Response) => {
+  const issue = async (req: Request, res: Response) => {
     const credentials = clientCredentials(req);
     // Both compared every time, so the time taken does not say which one was wrong.
     const matches = (clientId: string, clientSecret: string) => {
@@ -117,7 +129,7 @@ export function webhookTokenEndpoint(options: { clientId: string; clientSecret: 
       refuse(res, 400, 'unsupported_grant_type', 'Only the client_credentials grant is supported');
       return;
     }
-    const { token, expiresInSeconds } = options.tokens.issue();
+    const { token, expiresInSeconds } = await options.tokens.issue();
     options.logger.info({ expiresIn: expiresInSeconds }, 'incode webhook token issued');
     res.status(200).set({ 'cache-control': 'no-store', pragma: 'no-cache' }).json({ access_token: token, token_type: 'Bearer', expires_in: expiresInSeconds });
   };
@@ -129,15 +141,15 @@ export function webhookTokenEndpoint(options: { clientId: string; clientSecret: 
  * token URL, or (both) either of them. Returns the 401 to answer, or undefined when the caller is authenticated;
  * the caller decides when to answer it (failures are rate-limited per client IP before they are answered).
  */
-export function webhookAuthFailure(config: GatewayWebhookConfig, tokens: WebhookTokenStore | undefined): (req: Request) => HttpError | undefined {
+export function webhookAuthFailure(config: GatewayWebhookConfig, tokens: WebhookTokens | undefined): (req: Request) => Promise<HttpError | undefined> {
   const mode = config.auth ?? 'shared-secret';
   const acceptSecret = mode !== 'oauth2' && Boolean(config.secret);
   const acceptBearer = mode !== 'shared-secret' && Boolean(tokens);
-  return (req) => {
+  return async (req) => {
     if (acceptBearer) {
       const authorization = req.get('authorization');
       const match = authorization ? BEARER.exec(authorization) : null;
-      if (match?.[1] && tokens!.isValid(match[1])) return undefined;
+      if (match?.[1] && (await tokens!.isValid(match[1]))) return undefined;
       if (authorization || !acceptSecret) {
         return new HttpError(401, 'unauthenticated', 'Missing, invalid or expired bearer token', undefined, {
           'www-authenticate': authorization ? 'Bearer error="invalid_token"' : 'Bearer',

@@ -14,6 +14,7 @@ import { IncodeStore } from './incode-store';
 import { keyVaultAdminRouter, keyVaultErrorBody, keyVaultRouter } from './key-vault';
 import { KeyVaultStore } from './key-vault-store';
 import { resolveOptions, SIMULATED_SERVICES, type DefaultEntraApplication, type SimulatedService, type SimulatorOptions, type WebhookOAuth2 } from './options';
+import { ArmThrottle } from './arm-throttle';
 import { armErrorBody, sentinelRouter } from './sentinel';
 import { sentinelAdminRouter } from './sentinel-admin';
 import { SimulatedPlaybook, type PlaybookTarget } from './sentinel-forms';
@@ -89,6 +90,8 @@ export interface RunningSimulator {
   entraTokens: EntraTokenIssuer;
   incode: IncodeStore;
   sentinel: SentinelStore;
+  /** ARM's read and write buckets per subscription and principal; `enabled = false` turns throttling off. */
+  armThrottle: ArmThrottle;
   keyVault: KeyVaultStore;
   /** Microsoft Graph's users, groups, outbox and the app's permissions (denyPermission, privilegedRole). */
   graph: GraphStore;
@@ -119,6 +122,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   for (const application of config.entra.applications) entra.registerApplication(application);
   const entraTokens = new EntraTokenIssuer(config.tenantId, () => urls.entra);
   const sentinel = new SentinelStore(config.sentinel);
+  const armThrottle = new ArmThrottle({ enabled: config.armThrottling });
   const graph = new GraphStore(config.graph);
   const playbook = new SimulatedPlaybook();
   const incode = new IncodeStore(
@@ -165,7 +169,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       admin: incodeAdminRouter(incode),
     }),
     arm: buildServiceApp(context('arm', armErrorBody), {
-      routes: sentinelRouter(sentinel, tokens, { tenantId: config.tenantId, audiences: () => armAudiences }),
+      routes: sentinelRouter(sentinel, tokens, { tenantId: config.tenantId, audiences: () => armAudiences }, armThrottle),
       admin: sentinelAdminRouter(sentinel, { incode, graph, playbook }),
     }),
     keyVault: buildServiceApp(context('keyVault', keyVaultErrorBody), {
@@ -244,6 +248,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     entraTokens,
     incode,
     sentinel,
+    armThrottle,
     keyVault,
     graph,
     identity: tokens,

@@ -52,6 +52,8 @@ export interface SimulatorOptions {
     webhookRetryDelayMs?: number;
   };
   sentinel?: Partial<WorkspaceRef>;
+  /** ARM's throttling (250 reads at 25/s, 200 writes at 10/s per subscription and principal); on unless false. */
+  armThrottling?: boolean;
   keyVault?: {
     /** Extra or overriding secrets; the six Incode secrets are pre-loaded unless preloadIncodeSecrets is false. */
     secrets?: Record<string, string>;
@@ -107,6 +109,7 @@ export interface ResolvedOptions {
     webhookRetryDelayMs: number;
   };
   sentinel: WorkspaceRef;
+  armThrottling: boolean;
   keyVault: { secrets: Record<string, string>; preloadIncodeSecrets: boolean };
   identity: {
     identityHeader: string;
@@ -174,6 +177,7 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
       resourceGroup: options.sentinel?.resourceGroup ?? 'rg-sentinel',
       workspaceName: options.sentinel?.workspaceName ?? 'law-sentinel',
     },
+    armThrottling: options.armThrottling ?? true,
     keyVault: {
       secrets: options.keyVault?.secrets ?? {},
       preloadIncodeSecrets: options.keyVault?.preloadIncodeSecrets ?? true,

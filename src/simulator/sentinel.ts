@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { JSON_LIMIT, decodeSegment, queryParam, type ErrorBodyBuilder } from './http';
+import { armRequestKind, type ArmThrottle } from './arm-throttle';
 import { type AzureTokenStore, type TokenCheck } from './identity';
 import type { WorkspaceRef } from './options';
 import {
@@ -66,7 +67,7 @@ export interface ArmAuth {
  * Azure Resource Manager for Microsoft.SecurityInsights incidents, their entities, alerts and comments. Every
  * request needs an ARM token, then an api-version, as ARM checks them.
  */
-export function sentinelRouter(store: SentinelStore, tokens: AzureTokenStore, auth: ArmAuth): Router {
+export function sentinelRouter(store: SentinelStore, tokens: AzureTokenStore, auth: ArmAuth, throttle?: ArmThrottle): Router {
   const router = express.Router();
   router.use(requireArmToken(tokens, auth));
   router.use(requireApiVersion);
@@ -81,6 +82,18 @@ export function sentinelRouter(store: SentinelStore, tokens: AzureTokenStore, au
       return;
     }
     const workspace: WorkspaceRef = { subscriptionId, resourceGroup, workspaceName };
+    const actor = (res.locals.token as { clientId: string } | undefined)?.clientId ?? 'unknown';
+    if (throttle) {
+      // Throttled before anything else is looked at, as ARM does: a 429 changes nothing.
+      const kind = armRequestKind(req.method);
+      const decision = throttle.take(kind, subscriptionId, actor);
+      res.set(`x-ms-ratelimit-remaining-subscription-${kind}`, String(decision.remaining));
+      if (!decision.ok) {
+        res.set('retry-after', String(decision.retryAfterSeconds));
+        armError(res, 429, 'TooManyRequests', `The request is being throttled: the subscription's ${kind} budget for this principal is spent. Retry after ${decision.retryAfterSeconds} seconds.`);
+        return;
+      }
+    }
     if (!store.hasWorkspace(workspace)) {
       armError(
         res,
@@ -90,7 +103,6 @@ export function sentinelRouter(store: SentinelStore, tokens: AzureTokenStore, au
       );
       return;
     }
-    const actor = (res.locals.token as { clientId: string } | undefined)?.clientId ?? 'unknown';
     handleSentinel(store, workspace, rest as string[], actor, req, res);
   });
   return router;

@@ -1,6 +1,6 @@
 import { NativeConnection, Worker, type ActivityInterceptorsFactory, type InjectedSinks, type State, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { TemporalConfig, WorkerConfig } from '../config/config';
-import { INCODE_ACTIVITY_NAMES, SENTINEL_ACTIVITY_NAMES, incodeTaskQueue, sentinelTaskQueue } from '../shared/task-queues';
+import { INCODE_ACTIVITY_NAMES, SENTINEL_ACTIVITY_NAMES, incodeTaskQueue, sentinelTaskQueue, sharedSentinelTaskQueue } from '../shared/task-queues';
 import { connectionOptionsFor, dataConverterFor } from '../temporal/connection';
 import type { VerificationActivities } from '../activities';
 import type { WorkerMetrics } from '../observability/metrics';
@@ -11,15 +11,26 @@ import type { VerificationMetricsSinks } from './workflow-metrics-interceptor';
 export interface WorkerTuning {
   maxCachedWorkflows: number;
   maxConcurrentActivities: number;
-  /** Server-enforced dispatch rate of the Sentinel / Incode task queues; undefined or 0 = unlimited. */
+  /** The subscriptions whose Sentinel queue this worker polls (SENTINEL_SUBSCRIPTION_ID, SENTINEL_ALLOWED_WORKSPACES). */
+  sentinelSubscriptions: readonly string[];
+  /** Server-enforced dispatch rate of each Sentinel queue / of the Incode queue; undefined or 0 = unlimited. */
   sentinelActivitiesPerSecond?: number;
   incodeActivitiesPerSecond?: number;
 }
+
+/**
+ * Activity slots and pollers of each Sentinel queue: a queue serves at most its rate limit per second (10 by
+ * default) of calls that take a few hundred milliseconds, so a few slots keep up, and a worker serving forty
+ * subscriptions does not hold forty times the main queue's slots and long polls.
+ */
+const SENTINEL_QUEUE_SLOTS = 10;
+const SENTINEL_QUEUE_POLLERS = 2;
 
 export function workerTuningFrom(config: WorkerConfig): WorkerTuning {
   return {
     maxCachedWorkflows: config.maxCachedWorkflows,
     maxConcurrentActivities: config.maxConcurrentActivities,
+    sentinelSubscriptions: config.sentinelSubscriptions,
     sentinelActivitiesPerSecond: config.sentinelActivitiesPerSecond,
     incodeActivitiesPerSecond: config.incodeActivitiesPerSecond,
   };
@@ -73,7 +84,8 @@ export async function connectWorker(config: TemporalConfig): Promise<NativeConne
  * or is bundled from `src/workflows` at start-up.
  *
  * The main worker also serves the Sentinel and Incode activities on the main queue: workflows that
- * scheduled them there before the queues were split must still find a worker for them.
+ * scheduled them there before the queues were split must still find a worker for them. Likewise the shared
+ * Sentinel queue of the versions before the queue per subscription.
  */
 export async function createVerificationWorker(options: {
   connection: NativeConnection;
@@ -102,25 +114,43 @@ export async function createVerificationWorker(options: {
     shutdownGraceTime: '10s',
     shutdownForceTime: '30s',
   });
+  const queue = options.temporal.taskQueue;
+  const sentinelQueue = (taskQueue: string) => ({
+    taskQueue,
+    names: SENTINEL_ACTIVITY_NAMES,
+    perSecond: options.tuning.sentinelActivitiesPerSecond,
+    slots: Math.min(SENTINEL_QUEUE_SLOTS, options.tuning.maxConcurrentActivities),
+    pollers: SENTINEL_QUEUE_POLLERS,
+  });
   const serviceQueues = [
-    { taskQueue: sentinelTaskQueue(options.temporal.taskQueue), names: SENTINEL_ACTIVITY_NAMES, perSecond: options.tuning.sentinelActivitiesPerSecond },
-    { taskQueue: incodeTaskQueue(options.temporal.taskQueue), names: INCODE_ACTIVITY_NAMES, perSecond: options.tuning.incodeActivitiesPerSecond },
+    // One per subscription: ARM's write budget is per subscription and principal (docs/scaling.md).
+    ...[...new Set(options.tuning.sentinelSubscriptions.map((id) => id.toLowerCase()))].map((id) => sentinelQueue(sentinelTaskQueue(queue, id))),
+    // Activities scheduled before the queue per subscription existed; empty once those workflows have moved on.
+    sentinelQueue(sharedSentinelTaskQueue(queue)),
+    {
+      taskQueue: incodeTaskQueue(queue),
+      names: INCODE_ACTIVITY_NAMES,
+      perSecond: options.tuning.incodeActivitiesPerSecond,
+      slots: options.tuning.maxConcurrentActivities,
+      pollers: undefined,
+    },
   ];
   const workers = [main];
-  for (const queue of serviceQueues) {
-    const activities = pick(options.activities, queue.names);
+  for (const service of serviceQueues) {
+    const activities = pick(options.activities, service.names);
     if (Object.keys(activities).length === 0) continue;
     workers.push(
       await Worker.create({
         connection: options.connection,
         namespace: options.temporal.namespace,
-        taskQueue: queue.taskQueue,
+        taskQueue: service.taskQueue,
         ...(options.identity ? { identity: options.identity } : {}),
         activities,
         ...(tracing ? { interceptors: { activity: [await activityTracing()] } } : {}),
         dataConverter: dataConverterFor(options.temporal),
-        maxConcurrentActivityTaskExecutions: options.tuning.maxConcurrentActivities,
-        ...(queue.perSecond ? { maxTaskQueueActivitiesPerSecond: queue.perSecond } : {}),
+        maxConcurrentActivityTaskExecutions: service.slots,
+        ...(service.pollers ? { maxConcurrentActivityTaskPolls: service.pollers } : {}),
+        ...(service.perSecond ? { maxTaskQueueActivitiesPerSecond: service.perSecond } : {}),
         shutdownGraceTime: '10s',
         shutdownForceTime: '30s',
       }),

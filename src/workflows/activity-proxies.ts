@@ -1,6 +1,7 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { VerificationActivities } from '../activities';
 import { incodeTaskQueue, sentinelTaskQueue } from '../shared/task-queues';
+import type { WorkspaceRef } from '../shared/types';
 import type { IncidentAction, IncidentUpdateResult } from '../shared/types';
 
 type Activities = VerificationActivities;
@@ -11,9 +12,13 @@ type Activities = VerificationActivities;
  * Which queue an activity was scheduled on is not part of replay's determinism check, so histories recorded
  * before the queues were split replay unchanged (test/replay).
  */
-function onQueue<K extends keyof Activities>(name: K, queueOf: (workflowQueue: string) => string, options: ActivityOptions): Activities[K] {
+function onQueue<K extends keyof Activities>(
+  name: K,
+  queueOf: (workflowQueue: string, args: Parameters<Activities[K]>) => string,
+  options: ActivityOptions,
+): Activities[K] {
   return ((...args: Parameters<Activities[K]>) => {
-    const proxy = proxyActivities<Activities>({ ...options, taskQueue: queueOf(workflowInfo().taskQueue) });
+    const proxy = proxyActivities<Activities>({ ...options, taskQueue: queueOf(workflowInfo().taskQueue, args) });
     return (proxy[name] as unknown as (...a: Parameters<Activities[K]>) => ReturnType<Activities[K]>)(...args);
   }) as Activities[K];
 }
@@ -22,26 +27,29 @@ function onQueue<K extends keyof Activities>(name: K, queueOf: (workflowQueue: s
 // better escalated to an analyst than hidden.
 // Incode's calls run on the Incode queue (INCODE_RATE_LIMIT_PER_SECOND). There is no schedule-to-start
 // timeout: a throttled burst waits in the queue, which delays links rather than failing verifications.
-export const createVerificationSession = onQueue('createVerificationSession', incodeTaskQueue, {
+export const createVerificationSession = onQueue('createVerificationSession', (queue) => incodeTaskQueue(queue), {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 6 },
 });
 
-export const readSessionResult = onQueue('readSessionResult', incodeTaskQueue, {
+export const readSessionResult = onQueue('readSessionResult', (queue) => incodeTaskQueue(queue), {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
 });
 
 // The decision must reach the incident: keep retrying transient ARM trouble for up to a day. Every call
-// writes to ARM, so they share the Sentinel queue (SENTINEL_RATE_LIMIT_PER_SECOND, ARM's write refill).
+// writes to ARM, whose write budget is per subscription and principal: each goes to its subscription's
+// Sentinel queue (SENTINEL_RATE_LIMIT_PER_SECOND, ARM's write refill, per queue).
+const onSubscriptionQueue = (workflowQueue: string, [input]: [{ workspace: WorkspaceRef }]) =>
+  sentinelTaskQueue(workflowQueue, input.workspace.subscriptionId);
 const incidentWrites: ActivityOptions = {
   startToCloseTimeout: '1m',
   scheduleToCloseTimeout: '24h',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m' },
 };
-export const closeIncident = onQueue('closeIncident', sentinelTaskQueue, incidentWrites);
-export const escalateIncident = onQueue('escalateIncident', sentinelTaskQueue, incidentWrites);
-export const commentOnIncident = onQueue('commentOnIncident', sentinelTaskQueue, incidentWrites);
+export const closeIncident = onQueue('closeIncident', onSubscriptionQueue, incidentWrites);
+export const escalateIncident = onQueue('escalateIncident', onSubscriptionQueue, incidentWrites);
+export const commentOnIncident = onQueue('commentOnIncident', onSubscriptionQueue, incidentWrites);
 
 // Graph reads and remediation: a few quick retries; a missing permission comes back as a result, not a failure.
 export const { lookUpUserProfile, remediateAccount, sendVerificationEmail } = proxyActivities<VerificationActivities>({

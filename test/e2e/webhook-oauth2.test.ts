@@ -42,7 +42,7 @@ describe('Incode webhooks with OAuth2 authentication', () => {
     assert.equal(issued.status, 200, JSON.stringify(issued.body));
     assert.equal(issued.body.token_type, 'Bearer');
     assert.equal(issued.body.expires_in, TTL_SECONDS);
-    assert.ok(Buffer.from(String(issued.body.access_token), 'base64url').length >= 32);
+    assert.equal(String(issued.body.access_token).split('.').length, 3, 'a signed JWT');
     assert.equal(issued.headers.get('cache-control'), 'no-store');
     // Authenticated: the webhook is read (and refused only because no verification matches it).
     const accepted = await webhookWith({ authorization: `Bearer ${issued.body.access_token}` });

@@ -73,11 +73,14 @@ export function fakeActivities(world: FakeWorld): VerificationActivities {
   };
 }
 
+/** The subscription of testRequest's workspace, whose Sentinel queue a test worker must poll. */
+export const TEST_SUBSCRIPTION_ID = '11111111-2222-3333-4444-555555555555';
+
 export function testRequest(incidentId: string, overrides: Partial<VerificationRequest['policy']> = {}): VerificationRequest {
   return {
     incidentId,
     incidentNumber: 7,
-    workspace: { subscriptionId: '11111111-2222-3333-4444-555555555555', resourceGroup: 'rg', workspaceName: 'ws' },
+    workspace: { subscriptionId: TEST_SUBSCRIPTION_ID, resourceGroup: 'rg', workspaceName: 'ws' },
     subject: { email: 'alice@contoso.com', displayName: 'Alice' },
     source: 'simple',
     requestedBy: 'sentinel-playbook',

@@ -8,7 +8,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { incodeTaskQueue, sentinelTaskQueue } from '../../src/shared/task-queues';
 import { verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
 import type { identityVerification } from '../../src/workflows';
-import { fakeActivities, testRequest, type FakeWorld } from '../helpers/fake-activities';
+import { fakeActivities, TEST_SUBSCRIPTION_ID, testRequest, type FakeWorld } from '../helpers/fake-activities';
 import { installQuietRuntime, workflowBundle } from '../helpers/temporal';
 
 /**
@@ -31,7 +31,7 @@ async function main(label: string): Promise<void> {
   const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
   // The rate-limited service queues (src/shared/task-queues.ts); no limits while recording.
   const serviceWorkers = await Promise.all(
-    [sentinelTaskQueue(taskQueue), incodeTaskQueue(taskQueue)].map((queue) => Worker.create({ connection: nativeConnection, taskQueue: queue, activities })),
+    [sentinelTaskQueue(taskQueue, TEST_SUBSCRIPTION_ID), incodeTaskQueue(taskQueue)].map((queue) => Worker.create({ connection: nativeConnection, taskQueue: queue, activities })),
   );
   const outDir = path.join(__dirname, '..', '..', '..', 'test', 'replay', 'histories');
   mkdirSync(outDir, { recursive: true });

@@ -63,6 +63,7 @@ describe('Azure credentials of every auth mode, through the real SDK clients', (
       AZURE_KEY_VAULT_URL: sim.urls.keyVault,
       KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'false',
       ARM_ENDPOINT: sim.urls.arm,
+      SENTINEL_SUBSCRIPTION_ID: sim.sentinel.defaultWorkspace.subscriptionId,
       ...sim.entraEnv,
       ...env,
     });

@@ -372,7 +372,7 @@ describe('Incode score reports the verified document (ocr)', () => {
 });
 
 describe('Graph endpoint per cloud (GRAPH_ENDPOINT)', () => {
-  const base = { PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'), AZURE_KEY_VAULT_URL: 'https://kv.vault.azure.net' };
+  const base = { PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'), AZURE_KEY_VAULT_URL: 'https://kv.vault.azure.net', SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f' };
   const endpoint = (env: Record<string, string>) => loadWorkerConfig({ ...base, ...env }).azure.graphEndpoint;
 
   it('follows AZURE_CLOUD; GRAPH_ENDPOINT may pick DoD, or a loopback simulator', () => {

@@ -33,7 +33,7 @@ const gatewayEnv = {
   GATEWAY_API_KEYS: 'sentinel-playbook=0123456789abcdef01234567',
   INCODE_WEBHOOK_SECRET: 'webhook-secret-0123456789abcdef',
 };
-const workerEnv = { PAYLOAD_ENCRYPTION_KEY: KEY, AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.net/' };
+const workerEnv = { PAYLOAD_ENCRYPTION_KEY: KEY, AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.net/', SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f' };
 
 const azure = (env: Record<string, string>): AzureConfig => loadWorkerConfig({ ...workerEnv, ...env }).azure;
 

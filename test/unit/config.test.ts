@@ -14,7 +14,27 @@ const gatewayEnv = {
   INCODE_WEBHOOK_SECRET: 'webhook-secret-0123456789abcdef',
 };
 
+const workerEnv = { PAYLOAD_ENCRYPTION_KEY: KEY, AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.net', SENTINEL_SUBSCRIPTION_ID: '11111111-2222-3333-4444-555555555555' };
+
 describe('configuration', () => {
+  it('gives the worker one Sentinel queue per served subscription, each once', () => {
+    const config = loadWorkerConfig({
+      ...workerEnv,
+      SENTINEL_ALLOWED_WORKSPACES: 'AAAAAAAA-2222-3333-4444-555555555555/rg-a/ws-aaa,aaaaaaaa-2222-3333-4444-555555555555/rg-b/ws-bbb,11111111-2222-3333-4444-555555555555/rg-c/ws-ccc',
+    });
+    assert.deepEqual(config.sentinelSubscriptions, ['11111111-2222-3333-4444-555555555555', 'aaaaaaaa-2222-3333-4444-555555555555']);
+    assert.equal(config.sentinelActivitiesPerSecond, 10);
+  });
+
+  it('gives each gateway replica its share of the budgets', () => {
+    const one = loadGatewayConfig(gatewayEnv);
+    const three = loadGatewayConfig({ ...gatewayEnv, GATEWAY_REPLICAS: '3' });
+    assert.deepEqual([one.replicas, one.armBudget, one.rateLimitPerMinute, one.webhookRateLimitPerMinute], [1, { perSecond: 15, burst: 150 }, 600, 6000]);
+    assert.deepEqual([three.replicas, three.armBudget, three.rateLimitPerMinute, three.webhookRateLimitPerMinute], [3, { perSecond: 5, burst: 50 }, 200, 2000]);
+    assert.deepEqual(one.shutdown, { drainDelayMs: 0, timeoutMs: 30_000 });
+    assert.throws(() => loadGatewayConfig({ ...gatewayEnv, GATEWAY_REPLICAS: '0' }), /GATEWAY_REPLICAS/);
+  });
+
   it('applies documented defaults', () => {
     const config = loadGatewayConfig(gatewayEnv);
     assert.equal(config.port, 8080);
@@ -31,6 +51,7 @@ describe('configuration', () => {
       assert.ok(error instanceof ConfigError);
       assert.match(error.message, /PAYLOAD_ENCRYPTION_KEY: is required/);
       assert.match(error.message, /AZURE_KEY_VAULT_URL: is required/);
+      assert.match(error.message, /SENTINEL_SUBSCRIPTION_ID: is required/);
       return true;
     });
   });
@@ -44,6 +65,10 @@ describe('configuration', () => {
       /does not go with BenignPositive/,
     );
     assert.throws(() => loadWorkerConfig({ PAYLOAD_ENCRYPTION_KEY: KEY, AZURE_KEY_VAULT_URL: 'http://vault' }), /AZURE_KEY_VAULT_URL: must be an https/);
+    assert.throws(
+      () => loadWorkerConfig({ ...workerEnv, SENTINEL_ALLOWED_WORKSPACES: 'not-a-guid/rg/ws' }),
+      /Invalid worker configuration:\n  SENTINEL_ALLOWED_WORKSPACES: "not-a-guid\/rg\/ws" its subscription id is not a GUID/,
+    );
   });
 
   it('accepts BenignPositive with its own reason', () => {

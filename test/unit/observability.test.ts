@@ -6,7 +6,7 @@ import { createGatewayMetrics, createWorkerMetrics } from '../../src/observabili
 import { IncodeClient } from '../../src/clients/incode-client';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
-const workerEnv = { PAYLOAD_ENCRYPTION_KEY: KEY, AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.net' };
+const workerEnv = { PAYLOAD_ENCRYPTION_KEY: KEY, AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.net', SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f' };
 const gatewayEnv = {
   PAYLOAD_ENCRYPTION_KEY: KEY,
   SENTINEL_SUBSCRIPTION_ID: '11111111-2222-3333-4444-555555555555',

@@ -6,7 +6,7 @@ import { ConfigError } from '../../src/config/parse';
 import { formatDoctorTable } from '../../src/doctor/run';
 import { secretNameVariable } from '../../src/doctor/checks';
 
-const base = { PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), AZURE_KEY_VAULT_URL: 'https://kv-itdr.vault.azure.net' };
+const base = { PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), AZURE_KEY_VAULT_URL: 'https://kv-itdr.vault.azure.net', SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f' };
 
 describe('Key Vault secret names and the expiry check settings', () => {
   it("defaults to Incode's six names, 90 days' warning, no hook, schedule left to the process", () => {

@@ -8,7 +8,7 @@ import { connectionOptionsFor } from '../../src/temporal/connection';
 
 const base = {
   PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-  AZURE_KEY_VAULT_URL: 'https://kv-itdr.vault.azure.net/',
+  AZURE_KEY_VAULT_URL: 'https://kv-itdr.vault.azure.net/', SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f',
   TEMPORAL_ADDRESS: 'temporal.internal:7233',
 };
 

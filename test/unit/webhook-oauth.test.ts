@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadGatewayConfig } from '../../src/config/config';
-import { WebhookTokenStore } from '../../src/gateway/webhook-oauth';
+import { WebhookTokens } from '../../src/gateway/webhook-oauth';
 
 const gatewayEnv = {
   PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
@@ -62,22 +62,35 @@ describe('SENTINEL_ALLOWED_WORKSPACES', () => {
   });
 });
 
-describe('WebhookTokenStore', () => {
-  it('issues random tokens that expire and keeps at most maxTokens', () => {
-    let now = 1_000_000;
-    const store = new WebhookTokenStore(60_000, 3, () => now);
-    const first = store.issue();
+describe('WebhookTokens', () => {
+  const secret = 'client-secret-0123456789abcdef0123';
+  it('issues signed tokens that any replica with the same client verifies until they expire', async () => {
+    let now = 1_700_000_000_000;
+    const replicaA = new WebhookTokens('incode', secret, 60_000, () => now);
+    const replicaB = new WebhookTokens('incode', secret, 60_000, () => now);
+    const first = await replicaA.issue();
     assert.equal(first.expiresInSeconds, 60);
-    assert.ok(Buffer.from(first.token, 'base64url').length >= 32);
-    assert.ok(store.isValid(first.token));
-    assert.ok(!store.isValid(`${first.token}x`));
-    const more = [store.issue(), store.issue(), store.issue()];
-    assert.equal(store.size, 3);
-    assert.ok(!store.isValid(first.token), 'the oldest token was dropped');
-    assert.ok(more.every((issued) => store.isValid(issued.token)));
+    assert.equal(first.token.split('.').length, 3, 'a JWT');
+    assert.ok(await replicaA.isValid(first.token));
+    assert.ok(await replicaB.isValid(first.token), 'another replica accepts it');
+    const second = await replicaA.issue();
+    assert.notEqual(second.token, first.token, 'each token has its own id');
     now += 60_000;
-    assert.ok(!store.isValid(more[2].token), 'expired');
-    store.issue();
-    assert.equal(store.size, 1, 'expired tokens are pruned when a new one is issued');
+    assert.ok(!(await replicaB.isValid(first.token)), 'expired');
+  });
+
+  it('refuses tokens of another key or client, tampered ones and unsigned ones', async () => {
+    const tokens = new WebhookTokens('incode', secret, 60_000);
+    const { token } = await tokens.issue();
+    assert.ok(!(await new WebhookTokens('incode', `${secret}-rotated`, 60_000).isValid(token)), 'a rotated client secret');
+    assert.ok(!(await new WebhookTokens('someone-else', secret, 60_000).isValid(token)), 'another client');
+    const [header, payload, signature] = token.split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const forged = Buffer.from(JSON.stringify({ ...claims, exp: Number(claims.exp) + 3600 })).toString('base64url');
+    assert.ok(!(await tokens.isValid(`${header}.${forged}.${signature}`)), 'a changed claim');
+    const none = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    assert.ok(!(await tokens.isValid(`${none}.${payload}.`)), 'alg none');
+    assert.ok(!(await tokens.isValid('not-a-token')));
+    assert.ok(!(await tokens.isValid(secret)), 'the client secret itself');
   });
 });

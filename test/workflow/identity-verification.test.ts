@@ -12,7 +12,7 @@ import type {
   VerificationRequest,
 } from '../../src/shared/types';
 import { connectTemporal, eventually, type TemporalTestContext } from '../helpers/temporal';
-import { fakeActivities, testRequest as request, type FakeWorld } from '../helpers/fake-activities';
+import { fakeActivities, TEST_SUBSCRIPTION_ID as SUBSCRIPTION, testRequest as request, type FakeWorld } from '../helpers/fake-activities';
 
 describe('identityVerification workflow (real server, fake activities)', () => {
   let temporal: TemporalTestContext;
@@ -27,7 +27,7 @@ describe('identityVerification workflow (real server, fake activities)', () => {
       temporal: temporal.config,
       workflowBundle: temporal.bundle,
       activities: fakeActivities(world),
-      tuning: { maxCachedWorkflows: 100, maxConcurrentActivities: 20 },
+      tuning: { maxCachedWorkflows: 100, maxConcurrentActivities: 20, sentinelSubscriptions: [SUBSCRIPTION] },
     });
     running = worker.run();
   });
@@ -91,9 +91,9 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     const main = temporal.config.taskQueue;
     assert.deepEqual(Object.fromEntries([...queues].map(([name, names]) => [name, [...names]])), {
       createVerificationSession: [incodeTaskQueue(main)],
-      commentOnIncident: [sentinelTaskQueue(main)],
+      commentOnIncident: [sentinelTaskQueue(main, SUBSCRIPTION)],
       readSessionResult: [incodeTaskQueue(main)],
-      closeIncident: [sentinelTaskQueue(main)],
+      closeIncident: [sentinelTaskQueue(main, SUBSCRIPTION)],
     });
   });
 
