@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 
 /** The two APIs the threat-intelligence sync calls. */
@@ -50,4 +51,35 @@ export function retryAfterMs(header: string | undefined, now = Date.now()): numb
     if (Number.isFinite(date)) return Math.max(0, date - now);
   }
   return 60_000;
+}
+
+export interface TiCallCounts {
+  logAnalyticsCalls: number;
+  defenderCalls: number;
+  throttled: number;
+}
+
+/**
+ * Counts the calls made within one activity invocation (`measure`) as well as for the whole process
+ * (`observe` also forwards to the process-wide observer, e.g. the Prometheus counters), so each run can
+ * report its own API calls and 429s although the clients are shared.
+ */
+export class TiCallTally {
+  private readonly scope = new AsyncLocalStorage<TiCallCounts>();
+
+  constructor(private readonly forward?: TiCallObserver) {}
+
+  readonly observe: TiCallObserver = (api, status) => {
+    this.forward?.(api, status);
+    const counts = this.scope.getStore();
+    if (!counts) return;
+    if (api === 'loganalytics') counts.logAnalyticsCalls += 1;
+    else counts.defenderCalls += 1;
+    if (status === 429) counts.throttled += 1;
+  };
+
+  /** Runs `work`, adding the calls it makes to `calls` (also when it throws). */
+  measure<T>(calls: TiCallCounts, work: () => Promise<T>): Promise<T> {
+    return this.scope.run(calls, work);
+  }
 }
