@@ -21,6 +21,8 @@ export interface TiSyncActivityOptions {
   now?: () => number;
 }
 
+const HEARTBEAT_EVERY_MS = 5_000;
+
 /** What Temporal should do with a failure: wait out a 429, stop on a refusal that retrying cannot fix. */
 function toFailure(error: unknown): unknown {
   if (error instanceof TiThrottledError) {
@@ -52,11 +54,15 @@ export function createTiSyncActivities(clients: TiSyncClients, options: TiSyncAc
   const counted = async <T>(work: (calls: TiCallCounts) => Promise<T>): Promise<{ value: T; calls: TiCallCounts }> => {
     const carried = (activityInfo()?.heartbeatDetails as { calls?: TiCallCounts } | undefined)?.calls;
     const calls: TiCallCounts = { logAnalyticsCalls: 0, defenderCalls: 0, throttled: 0, ...carried };
+    // A steady heartbeat lets Temporal notice a dead worker within the heartbeat timeout, not the call's timeout.
+    const beat = setInterval(() => heartbeat({ calls }), HEARTBEAT_EVERY_MS);
     try {
       return { value: await clients.calls.measure(calls, () => work(calls)), calls };
     } catch (error) {
       heartbeat({ calls });
       throw toFailure(error);
+    } finally {
+      clearInterval(beat);
     }
   };
   return {

@@ -9,11 +9,12 @@ export const TI_SYNC_MAX_ROUNDS = 10;
 
 const { planTiSyncRound } = proxyActivities<TiSyncActivities>({
   startToCloseTimeout: '15m',
-  heartbeatTimeout: '3m',
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 10 },
 });
 const { applyTiSyncBatch } = proxyActivities<TiSyncActivities>({
   startToCloseTimeout: '5m',
+  heartbeatTimeout: '30s',
   // A 429's Retry-After sets the next attempt's delay (nextRetryDelay); this is the backoff otherwise.
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 20 },
 });
