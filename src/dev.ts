@@ -2,14 +2,17 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startLocalStack, type LocalStack } from './dev/local-stack';
+import { DEMO_TI_FEED, startThreatIntelDemo } from './dev/ti-sync-demo';
 import { cacheDir, startTemporalDevServer, type TemporalDevServer } from './dev/temporal-server';
 import { ensureDevCertificates } from './simulator/tls';
+import { loadWorkerConfig } from './config/config';
 
 /**
  * `npm run dev`: the Temporal dev server with its Web UI, the simulator, a worker and the gateway, in one
  * command. Environment: DEV_TEMPORAL_PORT (7233), DEV_TEMPORAL_UI_PORT (8233), GATEWAY_PORT (8080),
  * DEV_PERSIST=1 to keep Temporal's history in a SQLite file across runs, DEV_INCODE_USERS (comma-separated
  * extra emails the simulated Incode directory knows), and any gateway/worker variable (e.g. VERIFICATION_TIMEOUT).
+ * The threat-intelligence sync runs against a seeded feed (TI_SYNC_* pass through; DEV_TI_SYNC=0 turns it off).
  */
 const DEMO_USER = 'demo.user@contoso.com';
 
@@ -51,14 +54,18 @@ async function main(): Promise<void> {
   const passThrough = Object.fromEntries(
     Object.entries(process.env).filter(
       (entry): entry is [string, string] =>
-        /^(VERIFICATION_|RESULT_|LINK_|CLOSE_|ESCALATION_|FAILURE_|LOG_LEVEL|INCODE_WEBHOOK_AUTH$|INCODE_WEBHOOK_TOKEN_TTL$)/.test(entry[0]) && entry[1] !== undefined,
+        /^(VERIFICATION_|RESULT_|LINK_|CLOSE_|ESCALATION_|FAILURE_|LOG_LEVEL|INCODE_WEBHOOK_AUTH$|INCODE_WEBHOOK_TOKEN_TTL$|TI_SYNC_)/.test(entry[0]) && entry[1] !== undefined,
     ),
   );
   stack = await startLocalStack({
     temporalAddress: temporal.address,
     gatewayPort: Number(process.env.GATEWAY_PORT ?? 8080),
     directory: [DEMO_USER, ...extraUsers],
-    env: { LOG_LEVEL: 'info', ...passThrough },
+    env: {
+      LOG_LEVEL: 'info',
+      ...(process.env.DEV_TI_SYNC === '0' ? {} : { TI_SYNC_FEEDS: DEMO_TI_FEED, TI_SYNC_SCHEDULE: 'true', TI_SYNC_ACTION: 'Block', TI_SYNC_ACTION_FILE_SHA256: 'BlockAndRemediate' }),
+      ...passThrough,
+    },
     logLevel: passThrough.LOG_LEVEL ?? 'info',
   });
   const [accountName, upnSuffix] = DEMO_USER.split('@');
@@ -67,6 +74,8 @@ async function main(): Promise<void> {
     severity: 'Medium',
     accounts: [{ accountName, upnSuffix, friendlyName: 'Demo User' }],
   });
+  const tiSync = loadWorkerConfig(stack.env).tiSync;
+  const tiSchedule = tiSync ? await startThreatIntelDemo(stack.simulator, stack.client, tiSync) : undefined;
   const gatewayUrl = stack.gateway.url.replace('127.0.0.1', 'localhost');
   const body = JSON.stringify({ incidentId: incident.name, severity: 'High', userEmail: DEMO_USER });
   console.log(`
@@ -86,7 +95,21 @@ A Sentinel incident is waiting for ${DEMO_USER}. Start its verification (step 7 
 
 Open the verificationUrl it returns and click "Verified" (or "Failed"), then watch the incident close in
 the Sentinel view above and the workflow finish in the Web UI. Ctrl-C stops everything.
-`);
+${
+  tiSchedule
+    ? `
+Threat-intelligence sync: schedule ${tiSchedule} (every ${Math.round(tiSync!.intervalMs / 60_000)} min) has started a run
+against a seeded feed "${tiSync!.syncs[0]!.feedName}". See it in the Web UI (Schedules, and the tiSync workflow) and
+the indicators it made in the simulated Defender:
+
+  Defender (simulated) ${stack.simulator.urls.defender}/simulator/defender
+
+Run it again, or plan without writing, with the operator CLI:
+
+  TEMPORAL_ADDRESS=${temporal.address} PAYLOAD_ENCRYPTION_KEY=${stack.env.PAYLOAD_ENCRYPTION_KEY} npm run cli -- ti-sync dry-run
+`
+    : ''
+}`);
 }
 
 main().catch((error: unknown) => {
