@@ -9,9 +9,10 @@ import { ensureDevCertificates } from './simulator/tls';
  * `npm run dev`: the Temporal dev server with its Web UI, the simulator, a worker and the gateway, in one
  * command, with this machine's dev identity (secrets kept in the dev state folder) on stable ports.
  * Environment: DEV_TEMPORAL_PORT (7233), DEV_TEMPORAL_UI_PORT (8233), GATEWAY_PORT (8080), DEV_SIMULATOR_PORT
- * (8441: the first of seven), DEV_STATE_DIR (~/.cache/itdr-verify/dev), DEV_PERSIST=1 to keep Temporal's history
+ * (8441: the first of nine, one per simulated service), DEV_STATE_DIR (~/.cache/itdr-verify/dev), DEV_PERSIST=1 to keep Temporal's history
  * and the simulator's state across runs, DEV_INCODE_USERS (comma-separated extra emails the simulated Incode
- * directory knows), and any gateway/worker variable (e.g. VERIFICATION_TIMEOUT).
+ * directory knows), and any gateway/worker variable (e.g. VERIFICATION_TIMEOUT). The threat-intelligence sync runs
+ * against a seeded feed (TI_SYNC_* pass through; DEV_TI_SYNC=0 turns it off).
  */
 function port(name: string, fallback: number): number {
   const raw = process.env[name]?.trim();
@@ -45,11 +46,12 @@ async function main(): Promise<void> {
     env: Object.fromEntries(
       Object.entries(process.env).filter(
         (entry): entry is [string, string] =>
-          /^(VERIFICATION_|RESULT_|LINK_|CLOSE_|ESCALATION_|FAILURE_|REVIEW_|LOG_LEVEL|INCODE_WEBHOOK_AUTH$|INCODE_WEBHOOK_TOKEN_TTL$)/.test(entry[0]) &&
+          /^(VERIFICATION_|RESULT_|LINK_|CLOSE_|ESCALATION_|FAILURE_|REVIEW_|LOG_LEVEL|INCODE_WEBHOOK_AUTH$|INCODE_WEBHOOK_TOKEN_TTL$|TI_SYNC_)/.test(entry[0]) &&
           entry[1] !== undefined,
       ),
     ),
     logLevel: process.env.LOG_LEVEL ?? 'info',
+    tiSyncDemo: process.env.DEV_TI_SYNC !== '0',
   };
 
   let dev: DevStack | undefined;

@@ -6,6 +6,7 @@ import { startTracing } from './observability/tracing';
 import { createLogger } from './shared/logger';
 import { createTemporalClient } from './temporal/connection';
 import { ensureSecretExpirySchedule } from './worker/secret-expiry-schedule';
+import { ensureTiSyncSchedules } from './worker/ti-sync-schedule';
 import { workerReadiness } from './worker/create-worker';
 import { createWorkerFromConfig } from './worker/from-config';
 
@@ -33,6 +34,20 @@ async function main(): Promise<void> {
       }
     } catch (error) {
       logger.error({ schedule: 'itdr-verify-secret-expiry', reason: (error as Error).message }, 'could not create the secret expiry schedule (SECRET_EXPIRY_SCHEDULE=false turns it off)');
+    }
+  }
+  // One schedule per threat-intelligence sync (TI_SYNC_FEEDS; TI_SYNC_SCHEDULE=false leaves them to the CLI).
+  if (config.tiSync && (config.tiSync.schedule ?? true)) {
+    try {
+      const temporal = await createTemporalClient(config.temporal);
+      try {
+        const schedules = await ensureTiSyncSchedules(temporal.client, { taskQueue: config.temporal.taskQueue, config: config.tiSync });
+        logger.info({ schedules }, 'threat-intelligence sync schedules ready');
+      } finally {
+        await temporal.connection.close();
+      }
+    } catch (error) {
+      logger.error({ reason: (error as Error).message }, 'could not create the threat-intelligence sync schedules (TI_SYNC_SCHEDULE=false turns them off)');
     }
   }
   const metricsServer =

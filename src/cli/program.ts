@@ -139,6 +139,32 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       setExitCode(await (await import('./replay')).replayCommand(consoleOutput(Boolean(options.json)), file, { workflowId: options.workflowId }));
     });
 
+  const tiSync = program
+    .command('ti-sync')
+    .description('the threat-intelligence sync (Sentinel feed → Defender for Endpoint indicators): run it now, plan it, or show its schedule and last run');
+  const syncOption = ['--sync <id|feed>', 'which sync (its id or feed name); needed when several are configured'] as const;
+  for (const [name, dryRun, description] of [
+    ['run', false, 'run the sync now and wait for it: creates, updates and deletes Defender indicators; exit 1 when it could not finish'],
+    ['dry-run', true, 'read the feed and Defender and print what a run would change; writes nothing'],
+  ] as const) {
+    tiSync
+      .command(name)
+      .description(description)
+      .option(...syncOption)
+      .option(...JSON_OPTION)
+      .action(async (options: { sync?: string; json?: boolean }) => {
+        setExitCode(await (await import('./ti-sync')).tiSyncRunCommand(consoleOutput(Boolean(options.json)), { sync: options.sync, dryRun }));
+      });
+  }
+  tiSync
+    .command('status')
+    .description("each sync's schedule (interval, paused, next run) and the result of its latest run")
+    .option(...syncOption)
+    .option(...JSON_OPTION)
+    .action(async (options: { sync?: string; json?: boolean }) => {
+      setExitCode(await (await import('./ti-sync')).tiSyncStatusCommand(consoleOutput(Boolean(options.json)), { sync: options.sync }));
+    });
+
   return program;
 }
 

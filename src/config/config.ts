@@ -19,6 +19,7 @@ import {
   type WorkerObservabilityConfig,
 } from './observability';
 import { azureEnvShape, checkKeyVaultUrl, resolveAzureEnvironment, type AzureAuth, type AzureCloud } from './azure-cloud';
+import { loadTiSyncConfig, type TiSyncConfig } from './ti-sync';
 
 /**
  * Configuration is read once at start-up from the environment, validated, and frozen. Each process
@@ -180,6 +181,8 @@ export interface WorkerConfig {
   secretExpiry?: SecretExpiryConfig;
   /** Metrics server, Temporal SDK metrics, tracing (always set by loadWorkerConfig). */
   observability?: WorkerObservabilityConfig;
+  /** TI_SYNC_*: the threat-intelligence syncs; absent when TI_SYNC_FEEDS is unset. */
+  tiSync?: TiSyncConfig;
 }
 
 export interface GatewayCaller {
@@ -310,9 +313,10 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     env,
     'worker',
   );
+  const azure = azureFrom(parsed);
   return Object.freeze({
     temporal: temporalFrom(parsed),
-    azure: azureFrom(parsed),
+    azure,
     keyVault: {
       vaultUrl: checkKeyVaultUrl(parsed.AZURE_KEY_VAULT_URL, azureFrom(parsed)),
       verifyChallengeResource: parsed.KEY_VAULT_VERIFY_CHALLENGE_RESOURCE === 'true',
@@ -332,6 +336,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     incodeActivitiesPerSecond: parsed.INCODE_RATE_LIMIT_PER_SECOND,
     logLevel: parsed.LOG_LEVEL,
     observability: workerObservabilityFrom(parsed),
+    tiSync: loadTiSyncConfig(env, azure.cloud),
   });
 }
 

@@ -8,6 +8,9 @@ import { cliEnvFile, devStateDir, loadOrCreateDevIdentity, removeStackRecord, wr
 import { startLocalStack, type LocalStack } from './local-stack';
 import { persistSimulator, restoreSimulator, type SimulatorPersistence } from './simulator-state';
 import { cacheDir, startTemporalDevServer, type TemporalDevServer } from './temporal-server';
+import { DEMO_TI_FEED, startThreatIntelDemo } from './ti-sync-demo';
+import { loadWorkerConfig } from '../config/config';
+import type { TiSyncConfig } from '../config/ti-sync';
 
 export const DEMO_USER = 'demo.user@contoso.com';
 
@@ -20,7 +23,7 @@ export interface DevStackOptions {
   /** Temporal's Web UI; headless when omitted. */
   temporalUiPort?: number;
   gatewayPort: number;
-  /** The first of seven consecutive ports, one per simulated service (SIMULATED_SERVICES order). */
+  /** The first of consecutive ports, one per simulated service (SIMULATED_SERVICES order). */
   simulatorBasePort: number;
   /** Emails the simulated Incode directory knows besides the demo user. */
   extraUsers?: string[];
@@ -29,6 +32,8 @@ export interface DevStackOptions {
   logLevel?: string;
   logDestination?: DestinationStream;
   workflowBundle?: WorkflowBundleOption;
+  /** Run the threat-intelligence sync against a seeded feed (DEV_TI_SYNC=0 turns it off). Default false. */
+  tiSyncDemo?: boolean;
 }
 
 export interface DevStack {
@@ -43,6 +48,8 @@ export interface DevStack {
   /** Whether the simulator's state was restored from the state folder (DEV_PERSIST=1 after a run). */
   restored: boolean;
   identityCreated: boolean;
+  /** The threat-intelligence sync's schedule id and settings, when the demo sync runs. */
+  tiSync?: { scheduleId: string; config: TiSyncConfig };
   stop(): Promise<void>;
 }
 
@@ -73,7 +80,13 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       temporalAddress: temporal.address,
       gatewayPort: options.gatewayPort,
       directory: [DEMO_USER, ...(options.extraUsers ?? [])],
-      env: { LOG_LEVEL: options.logLevel ?? 'info', ...options.env },
+      env: {
+        LOG_LEVEL: options.logLevel ?? 'info',
+        ...(options.tiSyncDemo
+          ? { TI_SYNC_FEEDS: DEMO_TI_FEED, TI_SYNC_SCHEDULE: 'true', TI_SYNC_ACTION: 'Block', TI_SYNC_ACTION_FILE_SHA256: 'BlockAndRemediate' }
+          : {}),
+        ...options.env,
+      },
       logLevel: options.logLevel ?? 'info',
       logDestination: options.logDestination,
       identity,
@@ -90,6 +103,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   if (options.persist) persistence = persistSimulator(stack.simulator, stateFile);
 
   const demoIncident = openIncidentOf(stack, DEMO_USER) ?? seedDemoIncident(stack);
+  const tiSyncConfig = options.tiSyncDemo ? loadWorkerConfig(stack.env).tiSync : undefined;
+  const tiSync = tiSyncConfig && { scheduleId: await startThreatIntelDemo(stack.simulator, stack.client, tiSyncConfig), config: tiSyncConfig };
   const gatewayUrl = stack.gateway.url.replace('127.0.0.1', 'localhost');
   const cliEnv = {
     TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS!,
@@ -119,6 +134,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     demoIncident,
     restored,
     identityCreated: created,
+    ...(tiSync ? { tiSync } : {}),
     stop() {
       stopping ??= (async () => {
         removeStackRecord(stateDir);
@@ -202,7 +218,22 @@ Doctor against this stack (reads ${short(dev.stateDir)}/stack.json):
   ${doctorEnv}npm run doctor
 Tests (their own Temporal server and simulator; this stack may keep running):
   npm test
-
+${dev.tiSync ? tiSyncBanner(dev, exportLine) : ''}
 Ctrl-C stops everything.
+`;
+}
+
+function tiSyncBanner(dev: DevStack, exportLine: string): string {
+  const { scheduleId, config } = dev.tiSync!;
+  return `
+Threat-intelligence sync: schedule ${scheduleId} (every ${Math.round(config.intervalMs / 60_000)} min) has started a run
+against a seeded feed "${config.syncs[0]!.feedName}". See it in the Web UI (Schedules, and the tiSync workflow) and
+the indicators it made in the simulated Defender:
+
+  Defender (simulated) ${dev.stack.simulator.urls.defender}/simulator/defender
+
+Run it again, or plan without writing, with the operator CLI:
+  export ${exportLine}
+  npm run -s cli -- ti-sync dry-run
 `;
 }

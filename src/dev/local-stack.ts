@@ -17,6 +17,7 @@ import { workerReadiness, type VerificationWorker } from '../worker/create-worke
 import { createWorkerFromConfig } from '../worker/from-config';
 import { ensureSecretExpirySchedule } from '../worker/secret-expiry-schedule';
 import type { DevIdentity } from './dev-state';
+import { ensureTiSyncSchedules } from '../worker/ti-sync-schedule';
 import { cacheDir } from './temporal-server';
 
 /** The settings that point the product at a running simulator: its Key Vault, ARM, Graph and workspace. */
@@ -28,6 +29,10 @@ export function simulatedServicesEnv(simulator: RunningSimulator): Record<string
     KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'false',
     ARM_ENDPOINT: simulator.urls.arm,
     GRAPH_ENDPOINT: simulator.urls.graph,
+    TI_SYNC_LOG_ANALYTICS_ENDPOINT: simulator.urls.logAnalytics,
+    TI_SYNC_DEFENDER_ENDPOINT: simulator.urls.defender,
+    // The sync stays off until TI_SYNC_FEEDS names a feed.
+    TI_SYNC_WORKSPACE_ID: simulator.threatIntel.defaultWorkspaceId,
     SENTINEL_SUBSCRIPTION_ID: workspace.subscriptionId,
     SENTINEL_RESOURCE_GROUP: workspace.resourceGroup,
     SENTINEL_WORKSPACE_NAME: workspace.workspaceName,
@@ -202,6 +207,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // Off here unless SECRET_EXPIRY_SCHEDULE=true: stacks side by side would share the one schedule id.
     if (workerConfig.secretExpiry?.schedule === true) {
       await ensureSecretExpirySchedule(client, { taskQueue: workerConfig.temporal.taskQueue });
+    }
+    // Likewise the threat-intelligence schedules (TI_SYNC_FEEDS and TI_SYNC_SCHEDULE=true).
+    if (workerConfig.tiSync && workerConfig.tiSync.schedule === true) {
+      await ensureTiSyncSchedules(client, { taskQueue: workerConfig.temporal.taskQueue, config: workerConfig.tiSync });
     }
     const gateway = await startGateway({
       config: gatewayConfig,

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { VERIFICATION_STATUSES, type IncidentSource } from '../shared/types';
 import type { ApiErrorObserver } from './api-errors';
+import { createTiSyncMetrics, type TiSyncMetrics } from './ti-sync-metrics';
 
 /**
  * Prometheus metrics of the gateway and the worker. Each process keeps its own registry (not prom-client's
@@ -96,6 +97,8 @@ export interface WorkerMetrics {
   observeApiError: ApiErrorObserver;
   /** Days until each Key Vault secret expires (negative once expired), by secret name; set by checkSecretExpiry. */
   secretExpiryDays: Gauge<'secret'>;
+  /** The threat-intelligence sync's runs, changes, skips, API calls and 429s. */
+  tiSync: TiSyncMetrics;
   /** `startedAt`: when the workflow execution started (WorkflowInfo.startTime). */
   recordOutcome(end: WorkflowEnd, startedAt: Date, now?: number): void;
 }
@@ -126,6 +129,7 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
   return {
     registry,
     secretExpiryDays,
+    tiSync: createTiSyncMetrics(registry),
     outcomes,
     timeToVerify,
     apiErrors,

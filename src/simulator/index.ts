@@ -20,6 +20,12 @@ import { sentinelAdminRouter } from './sentinel-admin';
 import { SimulatedPlaybook, type PlaybookTarget } from './sentinel-forms';
 import { SentinelStore } from './sentinel-store';
 import { deliverSessionWebhook } from './webhook-sender';
+import { defenderErrorBody, defenderRouter } from './defender';
+import { defenderAdminRouter } from './defender-admin';
+import { DefenderStore } from './defender-store';
+import { logAnalyticsErrorBody, logAnalyticsRouter } from './log-analytics';
+import { threatIntelAdminRouter } from './threat-intel-admin';
+import { ThreatIntelStore } from './threat-intel-store';
 
 export type { DefaultEntraApplication, SimulatorOptions, SimulatedService, WebhookOAuth2, WebhookTarget, WorkspaceRef } from './options';
 export type { AppCertificate, EntraApplication, EntraApplicationInput, EntraDirectory } from './entra-store';
@@ -43,6 +49,9 @@ export type {
   WorkspaceInfo,
 } from './sentinel-store';
 export type { SessionWebhookPayload } from './webhook-sender';
+export type { DefenderAuditEntry, DefenderStore, StoredIndicator } from './defender-store';
+export type { ThreatIntelRow, ThreatIntelRowInput, ThreatIntelStore } from './threat-intel-store';
+export type { ThreatIntelOptions } from './options';
 export { challengeResourceFor } from './key-vault';
 export { localhostSubdomainAgent, vaultLocalhostUrl } from './localhost-agent';
 
@@ -67,6 +76,10 @@ export interface SimulatorUrls {
   entra: string;
   /** Microsoft Graph (GRAPH_ENDPOINT): /v1.0/users/... */
   graph: string;
+  /** Log Analytics query API (TI_SYNC_LOG_ANALYTICS_ENDPOINT): /v1/workspaces/{id}/query */
+  logAnalytics: string;
+  /** Defender for Endpoint API (TI_SYNC_DEFENDER_ENDPOINT): /api/indicators */
+  defender: string;
 }
 
 export interface RunningSimulator {
@@ -95,6 +108,10 @@ export interface RunningSimulator {
   keyVault: KeyVaultStore;
   /** Microsoft Graph's users, groups, outbox and the app's permissions (denyPermission, privilegedRole). */
   graph: GraphStore;
+  /** ThreatIntelIndicators rows per workspace (`defaultWorkspaceId`: the threat-intelligence workspace). */
+  threatIntel: ThreatIntelStore;
+  /** The tenant's Defender indicators (cap, audit of every write). */
+  defender: DefenderStore;
   /** Azure tokens issued by the managed identity endpoint and by Entra ID (see IssuedToken.authMethod). */
   identity: AzureTokenStore;
   faults: FaultStore;
@@ -125,6 +142,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const armThrottle = new ArmThrottle({ enabled: config.armThrottling });
   const graph = new GraphStore(config.graph);
   const playbook = new SimulatedPlaybook();
+  const threatIntel = new ThreatIntelStore(config.threatIntel.workspaceId);
+  const defender = new DefenderStore(config.threatIntel.defenderCap);
   const incode = new IncodeStore(
     config.incode,
     config.incode.directory,
@@ -143,9 +162,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   );
 
   // Filled in once the servers listen; routes read them per request.
-  const urls: SimulatorUrls = { incodeAuth: '', incodeApi: '', arm: '', keyVault: '', identityEndpoint: '', entra: '', graph: '' };
+  const urls: SimulatorUrls = { incodeAuth: '', incodeApi: '', arm: '', keyVault: '', identityEndpoint: '', entra: '', graph: '', logAnalytics: '', defender: '' };
   let armAudiences: string[] = [];
   let graphAudiences: string[] = [];
+  let logAnalyticsAudiences: string[] = [];
+  let defenderAudiences: string[] = [];
 
   const context = (service: SimulatedService, errorBody: ServiceContext['errorBody']): ServiceContext => ({
     service,
@@ -180,6 +201,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       routes: graphRouter(graph, tokens, { audiences: () => graphAudiences, baseUrl: () => urls.graph }),
       admin: graphAdminRouter(graph),
     }),
+    logAnalytics: buildServiceApp(context('logAnalytics', logAnalyticsErrorBody), {
+      routes: logAnalyticsRouter(threatIntel, tokens, { audiences: () => logAnalyticsAudiences, limits: config.threatIntel.logAnalyticsLimits }),
+      admin: threatIntelAdminRouter(threatIntel),
+    }),
+    defender: buildServiceApp(context('defender', defenderErrorBody), {
+      routes: defenderRouter(defender, tokens, { audiences: () => defenderAudiences, limits: config.threatIntel.defenderLimits }),
+      admin: defenderAdminRouter(defender),
+    }),
   };
 
   const results = await Promise.allSettled(
@@ -203,6 +232,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   urls.identityEndpoint = `${byService.identity.url}${IDENTITY_PATH}`;
   urls.entra = byService.entra.url;
   urls.graph = byService.graph.url;
+  urls.logAnalytics = byService.logAnalytics.url;
+  urls.defender = byService.defender.url;
   // The SDK asks for `${endpoint}/.default`, so a client pointed at the simulator wants a token for the
   // simulator's own URL; a client configured with the public scopes is accepted too.
   const armPort = byService.arm.port;
@@ -219,6 +250,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   graphAudiences = [urls.graph, `https://localhost:${graphPort}`, `https://127.0.0.1:${graphPort}`, `https://[::1]:${graphPort}`, 'https://graph.microsoft.com'].map(
     normalizeResource,
   );
+
+  // Likewise for the sync's APIs; Defender's public audience is the WindowsDefenderATP app's URI.
+  const loopback = (url: string, port: number) => [url, `https://localhost:${port}`, `https://127.0.0.1:${port}`, `https://[::1]:${port}`];
+  logAnalyticsAudiences = [...loopback(urls.logAnalytics, byService.logAnalytics.port), 'https://api.loganalytics.io', 'https://api.loganalytics.azure.com'].map(normalizeResource);
+  defenderAudiences = [...loopback(urls.defender, byService.defender.port), 'https://api.securitycenter.microsoft.com', 'https://securitycenter.onmicrosoft.com/windowsatpservice'].map(normalizeResource);
 
   if (config.keyVault.preloadIncodeSecrets) {
     const values: Record<keyof typeof INCODE_SECRET_NAMES, string> = {
@@ -251,6 +287,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     armThrottle,
     keyVault,
     graph,
+    threatIntel,
+    defender,
     identity: tokens,
     faults,
     setPlaybookTarget(target) {

@@ -2,11 +2,24 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { defaultAppCertificate, generateClientSecret, generateFederatedToken, type EntraApplicationInput } from './entra-store';
 import type { GraphSeed } from './graph-store';
+import type { DefenderOperation } from './defender-store';
+import type { RateLimit } from './rate-window';
 
 /** The simulated endpoints, each its own HTTPS server; also the `service` of a fault. */
-export type SimulatedService = 'incodeAuth' | 'incodeApi' | 'arm' | 'keyVault' | 'identity' | 'entra' | 'graph';
+export type SimulatedService = 'incodeAuth' | 'incodeApi' | 'arm' | 'keyVault' | 'identity' | 'entra' | 'graph' | 'logAnalytics' | 'defender';
 
-export const SIMULATED_SERVICES: readonly SimulatedService[] = ['incodeAuth', 'incodeApi', 'arm', 'keyVault', 'identity', 'entra', 'graph'];
+export const SIMULATED_SERVICES: readonly SimulatedService[] = ['incodeAuth', 'incodeApi', 'arm', 'keyVault', 'identity', 'entra', 'graph', 'logAnalytics', 'defender'];
+
+/** The threat-intelligence sync's two APIs: Log Analytics (ThreatIntelIndicators) and Defender's indicators. */
+export interface ThreatIntelOptions {
+  /** The Log Analytics workspace id (GUID) the seeded rows go to by default. */
+  workspaceId?: string;
+  /** Active indicators the tenant may hold (Defender: 15,000). */
+  defenderCap?: number;
+  /** Overrides of the documented per-operation limits (tests: a 429 storm). */
+  defenderLimits?: Partial<Record<DefenderOperation, readonly RateLimit[]>>;
+  logAnalyticsLimits?: readonly RateLimit[];
+}
 
 export interface WebhookTarget {
   url: string;
@@ -88,6 +101,7 @@ export interface SimulatorOptions {
    * and whether it holds a privileged role. Without `users`, DEFAULT_GRAPH_USERS are seeded.
    */
   graph?: GraphSeed;
+  threatIntel?: ThreatIntelOptions;
   tenantId?: string;
   /** Request log (method, path, status, duration; never headers or bodies). Silent when absent. */
   logger?: Logger;
@@ -123,6 +137,7 @@ export interface ResolvedOptions {
     tokenLifetimeSeconds: number;
   };
   graph: GraphSeed;
+  threatIntel: ThreatIntelOptions & { workspaceId: string };
   tenantId: string;
   logger?: Logger;
 }
@@ -190,6 +205,7 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     },
     entra: resolveEntra(options.entra),
     graph: { ...options.graph, users: options.graph?.users ?? DEFAULT_GRAPH_USERS },
+    threatIntel: { ...options.threatIntel, workspaceId: options.threatIntel?.workspaceId ?? '3f0b6c2a-7d4e-4a1b-9c8d-5e6f7a8b9c0d' },
     tenantId: options.tenantId ?? randomUUID(),
     logger: options.logger,
   };

@@ -7,6 +7,11 @@ import { KeyVaultIncodeSettings } from '../clients/key-vault-settings';
 import { GraphClient } from '../clients/graph-client';
 import { SentinelClient } from '../clients/sentinel-client';
 import type { AzureConfig, KeyVaultConfig } from '../config/config';
+import type { TiSyncConfig } from '../config/ti-sync';
+import { createTiSyncActivities, missingTiSync, type TiSyncActivities, type TiSyncActivityOptions } from '../activities/ti-sync-activities';
+import { DefenderIndicatorsClient } from '../clients/defender-indicators-client';
+import { ThreatIntelClient } from '../clients/threat-intel-client';
+import { TiCallTally, type TiCallObserver } from '../clients/ti-call-counter';
 import { apiErrorPolicy, type ApiErrorObserver } from '../observability/api-errors';
 
 /**
@@ -22,7 +27,9 @@ export function createWorkerActivities(options: {
   onApiError?: ApiErrorObserver;
   /** The `checkSecretExpiry` activity's settings (SECRET_EXPIRY_*); 90 days' warning and no hook when omitted. */
   secretExpiry?: Partial<SecretExpiryOptions>;
-}): VerificationActivities & SecretExpiryActivities {
+  /** TI_SYNC_*: the threat-intelligence sync's endpoints; its activities fail clearly when absent. */
+  tiSync?: { config: TiSyncConfig; onCall?: TiCallObserver } & TiSyncActivityOptions;
+}): VerificationActivities & SecretExpiryActivities & TiSyncActivities {
   const { onApiError } = options;
   const secrets = new SecretClient(options.keyVault.vaultUrl, options.credential, {
     disableChallengeResourceVerification: !options.keyVault.verifyChallengeResource,
@@ -40,5 +47,19 @@ export function createWorkerActivities(options: {
       : undefined,
   });
   const expiry = createSecretExpiryActivities(secrets, options.keyVault.secretNames, { warningDays: 90, ...options.secretExpiry });
-  return { ...activities, ...expiry };
+  return { ...activities, ...expiry, ...tiSyncActivities(options.credential, options.tiSync) };
+}
+
+function tiSyncActivities(credential: TokenCredential, tiSync: Parameters<typeof createWorkerActivities>[0]['tiSync']): TiSyncActivities {
+  if (!tiSync) return missingTiSync();
+  const { config, onCall, ...activityOptions } = tiSync;
+  const calls = new TiCallTally(onCall);
+  return createTiSyncActivities(
+    {
+      threatIntel: new ThreatIntelClient(credential, { endpoint: config.logAnalyticsEndpoint, onCall: calls.observe }),
+      defender: new DefenderIndicatorsClient(credential, { endpoint: config.defenderEndpoint, audience: config.defenderAudience, onCall: calls.observe }),
+      calls,
+    },
+    activityOptions,
+  );
 }

@@ -51,6 +51,16 @@ export async function createWorkerFromConfig(
           ...(options.logger ? { logger: options.logger } : {}),
           onExpiryDays: (secret, days) => (days === undefined ? metrics.secretExpiryDays.remove({ secret }) : metrics.secretExpiryDays.set({ secret }, days)),
         },
+        ...(config.tiSync
+          ? {
+              tiSync: {
+                config: config.tiSync,
+                onCall: metrics.tiSync.observeCall,
+                onRunFinished: metrics.tiSync.recordRun,
+                ...(options.logger ? { logger: options.logger } : {}),
+              },
+            }
+          : {}),
       }),
       tuning: workerTuningFrom(config),
       ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : {}),

@@ -24,12 +24,14 @@ export interface VerificationMetricsSinks extends Sinks {
 
 const { itdrMetrics } = proxySinks<VerificationMetricsSinks>();
 
+const NOT_VERIFICATIONS: ReadonlySet<string> = new Set(['secretExpiryCheck', 'tiSync']);
+
 export const interceptors: WorkflowInterceptorsFactory = () => ({
   inbound: [
     {
       async execute(input, next) {
-        // The scheduled secret expiry check is not a verification.
-        if (workflowInfo().workflowType === 'secretExpiryCheck') return next(input);
+        // The scheduled secret expiry check and threat-intelligence sync are not verifications.
+        if (NOT_VERIFICATIONS.has(workflowInfo().workflowType)) return next(input);
         try {
           const result = (await next(input)) as { status?: unknown; incidentAction?: unknown } | undefined;
           itdrMetrics.workflowEnded({
