@@ -40,6 +40,7 @@ import type {
   VerificationSubject,
   WorkspaceRef,
 } from '../shared/types';
+import { isUpdateDeadline } from './temporal-errors';
 
 export type StartResult =
   | { kind: 'link-or-reason'; workflowId: string; result: VerificationLinkResult; joined?: boolean }
@@ -116,7 +117,7 @@ export class VerificationService {
       if (error instanceof WorkflowExecutionAlreadyStartedError) {
         return { kind: 'already-finished', workflowId, state: await this.queryStatus(workflowId).catch(() => undefined) };
       }
-      if (isDeadline(error)) return { kind: 'deadline', workflowId };
+      if (isUpdateDeadline(error)) return { kind: 'deadline', workflowId };
       throw error;
     }
   }
@@ -291,9 +292,4 @@ export class VerificationService {
 /** Values in visibility queries are validated upstream; this keeps a stray quote from changing the query. */
 function quoted(value: string): string {
   return value.replace(/[\\']/g, '');
-}
-
-function isDeadline(error: unknown): boolean {
-  const text = `${(error as Error)?.name} ${(error as Error)?.message} ${String((error as { code?: unknown })?.code)}`;
-  return /DEADLINE_EXCEEDED|deadline|WorkflowUpdateRPCTimeoutOrCancelled|\b4\b/i.test(text);
 }
