@@ -18,7 +18,7 @@ import {
 } from '../shared/search-attributes';
 import type { VerificationOutcome, VerificationState } from '../shared/types';
 import { CliError, UsageError } from './errors';
-import { byIncidentQuery, byLinkedIncidentQuery, literal } from './queries';
+import { byIncidentQuery, byLinkedIncidentQuery } from './queries';
 
 const VERIFICATION_TYPES: readonly string[] = Object.values(WORKFLOW_TYPES);
 
@@ -84,7 +84,6 @@ export interface ResolvedVerification {
 export async function resolveVerification(client: Client, taskQueue: string, id: string): Promise<ResolvedVerification> {
   const trimmed = id.trim();
   if (!trimmed) throw new UsageError('an incident id or workflow id is required');
-  literal(trimmed); // refuses quotes and control characters before any call
   const direct = await describe(client, trimmed);
   if (direct) {
     if (!VERIFICATION_TYPES.includes(direct.type)) {

@@ -40,6 +40,7 @@ import type {
   VerificationSubject,
   WorkspaceRef,
 } from '../shared/types';
+import { queryValue } from '../shared/visibility-query';
 import { isUpdateDeadline } from './temporal-errors';
 
 export type StartResult =
@@ -138,13 +139,13 @@ export class VerificationService {
   ): Promise<StartResult | undefined> {
     const since = new Date(Date.now() - (request.policy.joinWindowMs ?? 0)).toISOString();
     const query = [
-      `WorkflowType = '${WORKFLOW_TYPE}'`,
+      `WorkflowType = ${queryValue(WORKFLOW_TYPE)}`,
       `ExecutionStatus = 'Running'`,
       // Another deployment (another task queue) may use another encryption key and policy.
-      `TaskQueue = '${quoted(this.taskQueue)}'`,
-      `${VerifiedUserAttribute.name} = '${quoted(request.subject.email)}'`,
-      `${WorkspaceAttribute.name} = '${quoted(request.workspace.workspaceName)}'`,
-      `StartTime > '${since}'`,
+      `TaskQueue = ${queryValue(this.taskQueue)}`,
+      `${VerifiedUserAttribute.name} = ${queryValue(request.subject.email)}`,
+      `${WorkspaceAttribute.name} = ${queryValue(request.workspace.workspaceName)}`,
+      `StartTime > ${queryValue(since)}`,
     ].join(' AND ');
     let ownLookedAt = false;
     try {
@@ -207,7 +208,7 @@ export class VerificationService {
     if (event.interviewId) {
       // Visibility is eventually consistent; this path only serves webhooks that lack externalCustomerId.
       // Parents of multi-account incidents carry no interview id; their children do, and name their parent.
-      const query = `${InterviewIdAttribute.name} = '${event.interviewId}'`;
+      const query = `${InterviewIdAttribute.name} = ${queryValue(event.interviewId)}`;
       for await (const execution of this.client.workflow.list({ query, pageSize: 1 })) {
         const description = await this.describe(execution.workflowId);
         return description ? this.deliver(description, event, options) : { kind: 'unknown' };
@@ -241,7 +242,7 @@ export class VerificationService {
     let description = await this.describe(workflowId);
     if (!description) {
       // The incident may have joined another incident's verification.
-      const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ${LinkedIncidentsAttribute.name} = '${quoted(incidentId)}'`;
+      const query = `WorkflowType = ${queryValue(WORKFLOW_TYPE)} AND ${LinkedIncidentsAttribute.name} = ${queryValue(incidentId)}`;
       for await (const execution of this.client.workflow.list({ query, pageSize: 1 })) {
         workflowId = execution.workflowId;
         description = await this.describe(workflowId);
@@ -287,9 +288,4 @@ export class VerificationService {
       throw error;
     }
   }
-}
-
-/** Values in visibility queries are validated upstream; this keeps a stray quote from changing the query. */
-function quoted(value: string): string {
-  return value.replace(/[\\']/g, '');
 }

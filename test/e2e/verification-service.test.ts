@@ -204,6 +204,20 @@ describe('VerificationService: webhook routing and join look-up', () => {
     });
   }
 
+  it("a repeat alert finds the user's pending verification when the address holds an apostrophe", async (t) => {
+    const email = `o'brien-${randomUUID().slice(0, 8)}@example.com`;
+    const pending = await startWaiting(first, randomUUID(), email);
+    await eventually(async () => {
+      for await (const execution of client.workflow.list({ query: `${VerifiedUserAttribute.name} = "${email}"` })) return execution.workflowId === pending || undefined;
+      return undefined;
+    }, 10_000, 'the pending verification to be visible');
+    calls.length = 0;
+    // No worker: the join's update cannot finish within the deadline; that it was sent is what counts here.
+    await service.startOrJoin(request(first, randomUUID(), email), 1_000).catch(() => undefined);
+    t.diagnostic(`calls: ${calls.join(', ')}`);
+    assert.deepEqual(calls.slice(0, 3), ['ListWorkflowExecutions', 'DescribeWorkflowExecution', 'UpdateWorkflowExecution']);
+  });
+
   it('only a deadline is answered as one: a failure whose text holds a lone 4 is passed on', async () => {
     // The namespace's name puts a lone "4" in the error text, which the old text match took for DEADLINE_EXCEEDED.
     const missing = new Client({ connection, namespace: `itdr-missing-4`, dataConverter: dataConverterFor(config) });
