@@ -5,8 +5,9 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type WorkflowExecutionDescription,
+  type WorkflowOptions,
 } from '@temporalio/client';
-import type { identityVerification } from '../workflows';
+import type { identityVerification, incidentVerification } from '../workflows';
 import { verificationWorkflowId } from '../shared/ids';
 import {
   cancelVerificationSignal,
@@ -74,27 +75,40 @@ export class VerificationService {
     const { subjects, ...request } = prepared;
     const workflowId = verificationWorkflowId(request.workspace, request.incidentId);
     if (subjects && subjects.length > 1) {
-      const { subject: _first, ...incidentRequest } = request;
-      return this.updateWithStart(WORKFLOW_TYPES.incident, workflowId, { ...incidentRequest, subjects }, subjects[0].email, deadlineMs);
+      const { subject: _first, ...rest } = request;
+      const incidentRequest: IncidentVerificationRequest = { ...rest, subjects };
+      return this.updateWithStart(
+        workflowId,
+        new WithStartWorkflowOperation<typeof incidentVerification>(WORKFLOW_TYPES.incident, {
+          ...this.startOptions(workflowId, incidentRequest, subjects[0].email),
+          args: [incidentRequest],
+        }),
+        deadlineMs,
+      );
     }
     if ((request.policy.joinWindowMs ?? 0) > 0) {
       const joined = await this.joinPendingVerificationOfUser(request, workflowId, deadlineMs);
       if (joined) return joined;
     }
-    return this.updateWithStart(WORKFLOW_TYPE, workflowId, request, request.subject.email, deadlineMs);
+    return this.updateWithStart(
+      workflowId,
+      new WithStartWorkflowOperation<typeof identityVerification>(WORKFLOW_TYPES.user, {
+        ...this.startOptions(workflowId, request, request.subject.email),
+        args: [request],
+      }),
+      deadlineMs,
+    );
   }
 
-  private async updateWithStart(
-    workflowType: string,
+  /** What both workflow types are started with, besides their arguments. */
+  private startOptions(
     workflowId: string,
     request: VerificationRequest | IncidentVerificationRequest,
     user: string,
-    deadlineMs: number,
-  ): Promise<StartResult> {
-    const startWorkflowOperation = new WithStartWorkflowOperation<typeof identityVerification>(workflowType, {
+  ): WorkflowOptions & { workflowIdConflictPolicy: 'USE_EXISTING' } {
+    return {
       workflowId,
       taskQueue: this.taskQueue,
-      args: [request as VerificationRequest],
       workflowIdConflictPolicy: 'USE_EXISTING',
       // A verification that ended is final; one that crashed (failed, terminated) may be started again.
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
@@ -108,7 +122,14 @@ export class VerificationService {
         ...(request.policy.policyName ? [{ key: PolicyAttribute, value: request.policy.policyName }] : []),
         ...(request.incidentNumber !== undefined ? [{ key: IncidentNumberAttribute, value: request.incidentNumber }] : []),
       ],
-    });
+    };
+  }
+
+  private async updateWithStart<W extends typeof identityVerification | typeof incidentVerification>(
+    workflowId: string,
+    startWorkflowOperation: WithStartWorkflowOperation<W>,
+    deadlineMs: number,
+  ): Promise<StartResult> {
     try {
       const result = await this.client.withDeadline(Date.now() + deadlineMs, () =>
         this.client.workflow.executeUpdateWithStart(verificationLinkUpdate, { startWorkflowOperation }),
