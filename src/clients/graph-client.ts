@@ -49,6 +49,8 @@ export interface GraphErrorDetails {
   /** Graph's request-id header, for a support case. */
   requestId?: string;
   retryAfterMs?: number;
+  /** Set when no HTTP answer came: the call timed out or the network failed. */
+  noAnswer?: 'timeout' | 'network';
 }
 
 export class GraphApiError extends Error {
@@ -120,7 +122,7 @@ export interface GraphClientOptions {
   maxPages?: number;
   fetch?: typeof fetch;
   now?: () => number;
-  /** Hears of every failed HTTP call: the status, `timeout` or `network` (for a metric). */
+  /** Hears of every failed operation, after this client's own retries: the status, `timeout` or `network` (a metric). */
   onApiError?: (code: string) => void;
 }
 
@@ -309,7 +311,18 @@ export class GraphClient {
     return values;
   }
 
+  /** One operation: reported to onApiError once if it fails with an HTTP error or no answer, whatever was retried. */
   private async call(request: GraphRequest): Promise<unknown> {
+    try {
+      return await this.attempts(request);
+    } catch (error) {
+      const code = error instanceof GraphApiError ? (error.details.httpStatus ?? error.details.noAnswer) : undefined;
+      if (code !== undefined) this.onApiError?.(String(code));
+      throw error;
+    }
+  }
+
+  private async attempts(request: GraphRequest): Promise<unknown> {
     const url = this.resolve(request.path);
     for (let attempt = 0; ; attempt++) {
       const token = await this.token();
@@ -362,13 +375,12 @@ export class GraphClient {
       response = await this.fetchImpl(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (error) {
       const timedOut = (error as Error).name === 'TimeoutError';
-      this.onApiError?.(timedOut ? 'timeout' : 'network');
       throw new GraphApiError(
         'Network',
         `Microsoft Graph unreachable at ${new URL(url).host}: ${timedOut ? `no answer within ${this.timeoutMs} ms` : (error as Error).message}`,
+        { noAnswer: timedOut ? 'timeout' : 'network' },
       );
     }
-    if (response.status >= 400) this.onApiError?.(String(response.status));
     return response;
   }
 

@@ -54,7 +54,7 @@ export class IncodeClient {
 
   constructor(
     private readonly settings: IncodeSettingsSource,
-    /** `onApiError` hears of every HTTP call that failed (status >= 400, timeout, network), for `itdr_api_errors_total`. */
+    /** `onApiError` hears of every failed operation (after the credential refresh it retries with) for `itdr_api_errors_total`. */
     options: { fetch?: typeof fetch; timeoutMs?: number; now?: () => number; onApiError?: ApiErrorObserver } = {},
   ) {
     this.fetchImpl = options.fetch ?? fetch;
@@ -86,7 +86,7 @@ export class IncodeClient {
    * the doctor's check. Throws IncodeApiError (CredentialsRejected, Network, ...) or SecretUnavailableError.
    */
   async verifyCredentials(): Promise<{ expiresAt: number }> {
-    const token = await this.fetchToken(await this.settings.refresh());
+    const token = await this.operation(async () => this.fetchToken(await this.settings.refresh()));
     return { expiresAt: token.expiresAt };
   }
 
@@ -122,11 +122,22 @@ export class IncodeClient {
     };
   }
 
-  private async callApi(
-    method: 'GET' | 'POST',
-    path: string,
-    buildBody?: (settings: IncodeSettings) => unknown,
-  ): Promise<unknown> {
+  /** One operation: reported to onApiError once if it fails with an HTTP error or no answer, whatever was retried. */
+  private async operation<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      const code = error instanceof IncodeApiError ? (error.details.httpStatus ?? error.details.noAnswer) : undefined;
+      if (code !== undefined) this.onApiError?.('incode', String(code));
+      throw error;
+    }
+  }
+
+  private callApi(method: 'GET' | 'POST', path: string, buildBody?: (settings: IncodeSettings) => unknown): Promise<unknown> {
+    return this.operation(() => this.attempts(method, path, buildBody));
+  }
+
+  private async attempts(method: 'GET' | 'POST', path: string, buildBody?: (settings: IncodeSettings) => unknown): Promise<unknown> {
     let settings = await this.settings.get();
     for (let attempt = 0; ; attempt++) {
       let token: CachedToken;
@@ -204,11 +215,10 @@ export class IncodeClient {
     try {
       response = await this.fetchImpl(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (error) {
-      this.onApiError?.('incode', (error as Error).name === 'TimeoutError' ? 'timeout' : 'network');
-      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
-      throw new IncodeApiError('Network', `Incode unreachable at ${new URL(url).host}: ${reason}`);
+      const timedOut = (error as Error).name === 'TimeoutError';
+      const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
+      throw new IncodeApiError('Network', `Incode unreachable at ${new URL(url).host}: ${reason}`, { noAnswer: timedOut ? 'timeout' : 'network' });
     }
-    if (response.status >= 400) this.onApiError?.('incode', String(response.status));
     return response;
   }
 

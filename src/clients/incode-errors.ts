@@ -25,6 +25,8 @@ export class IncodeApiError extends Error {
       /** Incode's message, trimmed; never contains our credentials. */
       incodeMessage?: string;
       retryAfterMs?: number;
+      /** Set when no HTTP answer came: the call timed out or the network failed. */
+      noAnswer?: 'timeout' | 'network';
     } = {},
   ) {
     super(message);

@@ -245,6 +245,17 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
     assert.ok(Date.now() - started < 5_000, 'a long Retry-After is left to Temporal');
   });
 
+  it('reports each failed operation once to onApiError, after its own retries; a retried success not at all', async () => {
+    const codes: string[] = [];
+    const counted = new GraphClient(new ManagedIdentityCredential(), { graphEndpoint: sim.urls.graph, maxRetries: 1, onApiError: (code) => codes.push(code) });
+    sim.faults.add({ service: 'graph', pathIncludes: '/v1.0/users/', status: 429, retryAfterSeconds: 0, times: 1 });
+    assert.equal((await counted.getUser(MEGAN.id)).id, MEGAN.id);
+    assert.deepEqual(codes, [], 'the throttled attempt was retried and the read succeeded');
+    sim.faults.add({ service: 'graph', pathIncludes: '/revokeSignInSessions', status: 503, times: 2 });
+    await assert.rejects(counted.revokeSignInSessions(MEGAN.id), { kind: 'ServerError' });
+    assert.deepEqual(codes, ['503'], 'two attempts, one failed operation');
+  });
+
   it('classifies 404, 5xx and timeouts', async () => {
     await assert.rejects(graph.getUser('nobody@contoso.com'), (error: unknown) => {
       assert.ok(error instanceof GraphApiError);
