@@ -1,4 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
+import { ServiceApiError, type ServiceErrorDetails } from './api-error';
 import { retryAfterMs } from './incode-errors';
 
 /**
@@ -38,34 +39,20 @@ export type GraphErrorKind =
   | 'Network'
   | 'UnexpectedResponse';
 
-const RETRYABLE: ReadonlySet<GraphErrorKind> = new Set(['RateLimited', 'ServerError', 'Network']);
-
-export interface GraphErrorDetails {
-  httpStatus?: number;
+export interface GraphErrorDetails extends ServiceErrorDetails {
   /** Graph's `error.code`, e.g. Authorization_RequestDenied, Request_ResourceNotFound. */
   graphCode?: string;
   /** Graph's `error.message`, trimmed. */
   graphMessage?: string;
   /** Graph's request-id header, for a support case. */
   requestId?: string;
-  retryAfterMs?: number;
-  /** Set when no HTTP answer came: the call timed out or the network failed. */
-  noAnswer?: 'timeout' | 'network';
 }
 
-export class GraphApiError extends Error {
+export class GraphApiError extends ServiceApiError<GraphErrorKind, GraphErrorDetails> {
   override name = 'GraphApiError';
 
-  constructor(
-    readonly kind: GraphErrorKind,
-    message: string,
-    readonly details: GraphErrorDetails = {},
-  ) {
-    super(message);
-  }
-
-  get retryable(): boolean {
-    return RETRYABLE.has(this.kind);
+  constructor(kind: GraphErrorKind, message: string, details: GraphErrorDetails = {}) {
+    super('Graph', kind, message, details);
   }
 }
 
@@ -85,6 +72,10 @@ export class GraphPermissionError extends GraphApiError {
     readonly privilegedRoleRequired = false,
   ) {
     super('PermissionDenied', message, details);
+  }
+
+  override failureDetails(): { kind: GraphErrorKind; permission: string } & GraphErrorDetails {
+    return { ...super.failureDetails(), permission: this.permission };
   }
 }
 
