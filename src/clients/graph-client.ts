@@ -1,4 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
+import { callSignal, throwIfCancelled, type CancellationSource } from './abort';
 import { ServiceApiError, type ServiceErrorDetails } from './api-error';
 import { retryAfterMs } from './incode-errors';
 
@@ -115,6 +116,8 @@ export interface GraphClientOptions {
   now?: () => number;
   /** Hears of every failed operation, after this client's own retries: the status, `timeout` or `network` (a metric). */
   onApiError?: (code: string) => void;
+  /** Aborts the call in progress, token request included (the worker passes the activity's cancellation signal). */
+  cancellation?: CancellationSource;
 }
 
 const USER_FIELDS = ['id', 'userPrincipalName', 'givenName', 'surname', 'displayName', 'employeeId', 'birthday', 'userType', 'accountEnabled'];
@@ -144,6 +147,7 @@ export class GraphClient {
   private readonly fetchImpl: typeof fetch;
   private readonly now: () => number;
   private readonly onApiError?: (code: string) => void;
+  private readonly cancellation?: CancellationSource;
 
   constructor(
     private readonly credential: TokenCredential,
@@ -162,6 +166,7 @@ export class GraphClient {
     this.fetchImpl = options.fetch ?? fetch;
     this.now = options.now ?? Date.now;
     this.onApiError = options.onApiError;
+    this.cancellation = options.cancellation;
   }
 
   /** The user by object id or UPN (a guest's `#EXT#` UPN too). `birthday` is returned only because it is $select-ed. */
@@ -350,8 +355,9 @@ export class GraphClient {
   private async token(): Promise<string> {
     let token: { token: string } | null;
     try {
-      token = await this.credential.getToken(this.scope, { abortSignal: AbortSignal.timeout(this.timeoutMs) });
+      token = await this.credential.getToken(this.scope, { abortSignal: callSignal(this.timeoutMs, this.cancellation) });
     } catch (error) {
+      throwIfCancelled(this.cancellation);
       // The credential's message says what failed (it carries no token); keep its first line.
       const reason = String((error as Error)?.message ?? error).split('\n')[0];
       throw new GraphApiError('Network', `No token for Microsoft Graph (${this.scope}): ${reason}`);
@@ -363,8 +369,9 @@ export class GraphClient {
   private async send(url: string, init: RequestInit): Promise<Response> {
     let response: Response;
     try {
-      response = await this.fetchImpl(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      response = await this.fetchImpl(url, { ...init, signal: callSignal(this.timeoutMs, this.cancellation) });
     } catch (error) {
+      throwIfCancelled(this.cancellation);
       const timedOut = (error as Error).name === 'TimeoutError';
       throw new GraphApiError(
         'Network',

@@ -1,4 +1,5 @@
 import type { ApiErrorObserver } from '../observability/api-errors';
+import { callSignal, throwIfCancelled, type CancellationSource } from './abort';
 import type { ConfirmedSessionResult, ConfirmedSessionState } from '../shared/types';
 import { INCODE_USER_NOT_FOUND, IncodeApiError, parseIncodeErrorBody, retryAfterMs } from './incode-errors';
 
@@ -51,12 +52,15 @@ export class IncodeClient {
   private readonly timeoutMs: number;
   private readonly now: () => number;
   private readonly onApiError?: ApiErrorObserver;
+  private readonly cancellation?: CancellationSource;
 
   constructor(
     private readonly settings: IncodeSettingsSource,
     /** `onApiError` hears of every failed operation (after the credential refresh it retries with) for `itdr_api_errors_total`. */
-    options: { fetch?: typeof fetch; timeoutMs?: number; now?: () => number; onApiError?: ApiErrorObserver } = {},
+    /** `cancellation` aborts the call in progress (the worker passes the activity's cancellation signal). */
+    options: { fetch?: typeof fetch; timeoutMs?: number; now?: () => number; onApiError?: ApiErrorObserver; cancellation?: CancellationSource } = {},
   ) {
+    this.cancellation = options.cancellation;
     this.fetchImpl = options.fetch ?? fetch;
     this.onApiError = options.onApiError;
     this.timeoutMs = options.timeoutMs ?? 15_000;
@@ -213,8 +217,9 @@ export class IncodeClient {
   private async send(url: string, init: RequestInit): Promise<Response> {
     let response: Response;
     try {
-      response = await this.fetchImpl(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      response = await this.fetchImpl(url, { ...init, signal: callSignal(this.timeoutMs, this.cancellation) });
     } catch (error) {
+      throwIfCancelled(this.cancellation);
       const timedOut = (error as Error).name === 'TimeoutError';
       const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
       throw new IncodeApiError('Network', `Incode unreachable at ${new URL(url).host}: ${reason}`, { noAnswer: timedOut ? 'timeout' : 'network' });

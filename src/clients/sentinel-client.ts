@@ -2,6 +2,7 @@ import { SecurityInsights, type Incident } from '@azure/arm-securityinsight';
 import type { TokenCredential } from '@azure/identity';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { AzureConfig } from '../config/config';
+import { callSignal, type CancellationSource } from './abort';
 import type { TokenBucket } from './token-bucket';
 import { apiErrorPolicy, type ApiErrorObserver } from '../observability/api-errors';
 import type { IncidentSeverity, WorkspaceRef } from '../shared/types';
@@ -58,6 +59,8 @@ export class SentinelClient {
        * gateway's calls, which no task queue paces; BudgetExhaustedError beyond).
        */
       budget?: { bucket: TokenBucket; maxWaitMs: number };
+      /** Aborts the ARM call in progress (the worker passes the activity's cancellation signal). */
+      cancellation?: CancellationSource;
     } = {},
   ) {}
 
@@ -137,7 +140,7 @@ export class SentinelClient {
 
   /** Every ARM call is bounded, retries included, so a hung connection cannot hold an activity slot forever. */
   private callOptions(): { abortSignal: AbortSignal } {
-    return { abortSignal: AbortSignal.timeout(this.config.httpTimeoutMs) };
+    return { abortSignal: callSignal(this.config.httpTimeoutMs, this.options.cancellation) };
   }
 
   private client(workspace: WorkspaceRef): SecurityInsights {

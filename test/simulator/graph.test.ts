@@ -256,6 +256,17 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
     assert.deepEqual(codes, ['503'], 'two attempts, one failed operation');
   });
 
+  it('aborts a call in progress when its cancellation fires, with the cancellation as the error', async () => {
+    const controller = new AbortController();
+    const cancellable = new GraphClient(new ManagedIdentityCredential(), { graphEndpoint: sim.urls.graph, timeoutMs: 30_000, cancellation: () => controller.signal });
+    sim.faults.add({ service: 'graph', pathIncludes: '/v1.0/users/', delayMs: 10_000, times: 1 });
+    const reason = new Error('activity cancelled');
+    setTimeout(() => controller.abort(reason), 200);
+    const started = Date.now();
+    await assert.rejects(cancellable.getUser(MEGAN.id), (error: unknown) => error === reason);
+    assert.ok(Date.now() - started < 5_000, `aborted after ${Date.now() - started} ms, not at the 10 s answer`);
+  });
+
   it('classifies 404, 5xx and timeouts', async () => {
     await assert.rejects(graph.getUser('nobody@contoso.com'), (error: unknown) => {
       assert.ok(error instanceof GraphApiError);

@@ -61,6 +61,18 @@ describe('IncodeClient with settings from Key Vault', () => {
     assert.equal(codes.length, 1, codes.join(', '));
   });
 
+  it('aborts a call in progress when its cancellation fires, with the cancellation as the error', async () => {
+    const controller = new AbortController();
+    const cancellable = new IncodeClient(settings, { timeoutMs: 30_000, cancellation: () => controller.signal });
+    sim.faults.add({ service: 'incodeApi', pathIncludes: '/omni/get/onboarding/status', delayMs: 10_000, times: 1 });
+    const reason = new Error('activity cancelled');
+    setTimeout(() => controller.abort(reason), 200);
+    const started = Date.now();
+    await assert.rejects(cancellable.getSessionResult('0123456789abcdef01234567'), (error: unknown) => error === reason);
+    assert.ok(Date.now() - started < 5_000, `aborted after ${Date.now() - started} ms, not at the 10 s answer`);
+    sim.faults.clear();
+  });
+
   it('fails with a clearly named, non-retryable error when the vault still holds the wrong secret', async () => {
     sim.incode.rotateCredentials({ clientSecret: 'another-secret-0123456789abcdef' });
     sim.incode.expireTokens();
