@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { GraphApiError, GraphPermissionError, type EntraUser, type GraphClient } from '../clients/graph-client';
+import { GraphPermissionError, type EntraUser, type GraphClient, type GraphErrorKind } from '../clients/graph-client';
+import { toActivityFailure } from './activity-failure';
 import { deterministicGuid } from '../shared/ids';
 
 export type RemediationAction = 'revokeSessions' | 'disableAccount';
@@ -57,7 +58,7 @@ export function createGraphActivities(graph: GraphClient) {
         const groupIds = await graph.memberOfGroupIds(profile.id);
         return { profile, groupIds };
       } catch (error) {
-        throw toActivityFailure(error);
+        throw toGraphFailure(error);
       }
     },
 
@@ -89,7 +90,7 @@ export function createGraphActivities(graph: GraphClient) {
             results.set(action, { action, result: 'skipped', reason: error.message });
             continue;
           }
-          throw toActivityFailure(error);
+          throw toGraphFailure(error);
         }
       }
       return asked.map((action) => results.get(action)!);
@@ -112,7 +113,7 @@ export function createGraphActivities(graph: GraphClient) {
         });
         return { sent: true };
       } catch (error) {
-        throw toActivityFailure(error);
+        throw toGraphFailure(error);
       }
     },
   };
@@ -161,31 +162,14 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
-/**
- * Graph errors become Temporal failures: throttling, 5xx and network errors are retryable (with Graph's
- * Retry-After as the next delay); any 4xx stops at once with a message that says what to fix.
- */
-function toActivityFailure(error: unknown): Error {
-  if (error instanceof ApplicationFailure) return error;
-  if (!(error instanceof GraphApiError)) return error as Error;
-  const details = [{ kind: error.kind, ...error.details, ...(error instanceof GraphPermissionError ? { permission: error.permission } : {}) }];
-  if (error.retryable) {
-    return ApplicationFailure.create({
-      message: error.message,
-      type: `Graph${error.kind}`,
-      details,
-      nextRetryDelay: error.details.retryAfterMs,
-    });
-  }
-  const type =
-    error.kind === 'UserNotFound'
-      ? GraphFailureType.UserNotFound
-      : error.kind === 'MailboxNotFound'
-        ? GraphFailureType.MailboxNotFound
-        : error.kind === 'PermissionDenied'
-          ? GraphFailureType.PermissionDenied
-          : error.kind === 'Unauthorized'
-            ? GraphFailureType.Unauthorized
-            : GraphFailureType.Refused;
-  return ApplicationFailure.nonRetryable(error.message, type, ...details);
-}
+const toGraphFailure = (error: unknown): Error =>
+  toActivityFailure<GraphErrorKind>(
+    error,
+    {
+      UserNotFound: GraphFailureType.UserNotFound,
+      MailboxNotFound: GraphFailureType.MailboxNotFound,
+      PermissionDenied: GraphFailureType.PermissionDenied,
+      Unauthorized: GraphFailureType.Unauthorized,
+    },
+    GraphFailureType.Refused,
+  );

@@ -1,6 +1,6 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { IncodeClient } from '../clients/incode-client';
-import { IncodeApiError } from '../clients/incode-errors';
+import type { IncodeErrorKind } from '../clients/incode-errors';
+import { toActivityFailure } from './activity-failure';
 import type { ConfirmedSessionResult, VerificationSession } from '../shared/types';
 
 export interface CreateVerificationSessionInput {
@@ -36,7 +36,7 @@ export function createIncodeActivities(incode: IncodeClient) {
           expiresAt: new Date(started + input.linkValidityMinutes * 60_000).toISOString(),
         };
       } catch (error) {
-        throw toActivityFailure(error);
+        throw toIncodeFailure(error);
       }
     },
 
@@ -44,34 +44,19 @@ export function createIncodeActivities(incode: IncodeClient) {
       try {
         return await incode.getSessionResult(interviewId);
       } catch (error) {
-        throw toActivityFailure(error);
+        throw toIncodeFailure(error);
       }
     },
   };
 }
 
-/**
- * Incode errors become Temporal failures: retryable ones carry Incode's Retry-After as the next delay;
- * the others stop retrying at once with a message that says what to fix.
- */
-function toActivityFailure(error: unknown): Error {
-  if (!(error instanceof IncodeApiError)) return error as Error;
-  const details = [{ kind: error.kind, ...error.details }];
-  if (error.retryable) {
-    return ApplicationFailure.create({
-      message: error.message,
-      type: `Incode${error.kind}`,
-      details,
-      nextRetryDelay: error.details.retryAfterMs,
-    });
-  }
-  const type =
-    error.kind === 'UserNotFound'
-      ? IncodeFailureType.UserNotFound
-      : error.kind === 'ApiVersionRejected'
-        ? IncodeFailureType.ApiVersionRejected
-        : error.kind === 'CredentialsRejected'
-          ? IncodeFailureType.CredentialsRejected
-          : IncodeFailureType.Refused;
-  return ApplicationFailure.nonRetryable(error.message, type, ...details);
-}
+const toIncodeFailure = (error: unknown): Error =>
+  toActivityFailure<IncodeErrorKind>(
+    error,
+    {
+      UserNotFound: IncodeFailureType.UserNotFound,
+      ApiVersionRejected: IncodeFailureType.ApiVersionRejected,
+      CredentialsRejected: IncodeFailureType.CredentialsRejected,
+    },
+    IncodeFailureType.Refused,
+  );

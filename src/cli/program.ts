@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../config/parse';
 import { VERIFICATION_STATUSES, type VerificationStatus } from '../shared/types';
+import { QueryValueError } from '../shared/visibility-query';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
 import { consoleOutput } from './output';
 import { WAITING_STATUSES } from './statuses';
@@ -192,6 +193,10 @@ function reportError(error: unknown): number {
   if (err instanceof CliError) {
     process.stderr.write(`itdr-verify: error: ${err.message}\n`);
     return err.exitCode;
+  }
+  if (err instanceof QueryValueError) {
+    process.stderr.write(`itdr-verify: error: ${err.message}\n`);
+    return EXIT_USAGE;
   }
   if (err?.name === 'ConfigError') {
     process.stderr.write(`itdr-verify: ${err.message}\n`);

@@ -6,26 +6,13 @@ import {
   VerifiedUserAttribute,
 } from '../shared/search-attributes';
 import type { VerificationStatus } from '../shared/types';
-import { UsageError } from './errors';
+import { queryValue, queryValues } from '../shared/visibility-query';
 import { WAITING_STATUSES } from './statuses';
 
 export { WAITING_STATUSES };
 
-/**
- * A value inside a visibility query. Identifiers, e-mail addresses and statuses never need quotes or
- * backslashes, so such a value is refused rather than escaped: it cannot change the query.
- */
-export function literal(value: string): string {
-  if (/["'\\\u0000-\u001f\u007f]/.test(value) || value.length > 512) {
-    throw new UsageError(`"${value.slice(0, 64)}" is not a valid identifier (quotes, backslashes and control characters are not allowed)`);
-  }
-  return `"${value}"`;
-}
-
-const list = (values: readonly string[]) => `(${values.map(literal).join(', ')})`;
-
 /** Both verification workflow types: one per user, and one per multi-account incident. */
-export const VERIFICATION_TYPES_CLAUSE = `WorkflowType IN ${list(Object.values(WORKFLOW_TYPES))}`;
+export const VERIFICATION_TYPES_CLAUSE = `WorkflowType IN ${queryValues(Object.values(WORKFLOW_TYPES))}`;
 
 /** Seconds are enough and the Web UI shows them that way. */
 function timestamp(date: Date): string {
@@ -39,9 +26,9 @@ function timestamp(date: Date): string {
 export function stuckVerificationsQuery(olderThanMs: number, now: Date = new Date()): string {
   return [
     VERIFICATION_TYPES_CLAUSE,
-    `ExecutionStatus = "Running"`,
-    `${VerificationStatusAttribute.name} IN ${list(WAITING_STATUSES)}`,
-    `StartTime < "${timestamp(new Date(now.getTime() - olderThanMs))}"`,
+    `ExecutionStatus = 'Running'`,
+    `${VerificationStatusAttribute.name} IN ${queryValues(WAITING_STATUSES)}`,
+    `StartTime < ${queryValue(timestamp(new Date(now.getTime() - olderThanMs)))}`,
   ].join(' AND ');
 }
 
@@ -57,19 +44,19 @@ export interface ListFilter {
 
 export function listQuery(filter: ListFilter): string {
   const clauses = [filter.stuck ? stuckVerificationsQuery(filter.stuck.olderThanMs, filter.now) : VERIFICATION_TYPES_CLAUSE];
-  if (filter.taskQueue) clauses.push(`TaskQueue = ${literal(filter.taskQueue)}`);
-  if (filter.status) clauses.push(`${VerificationStatusAttribute.name} = ${literal(filter.status)}`);
-  if (filter.user) clauses.push(`${VerifiedUserAttribute.name} = ${literal(filter.user)}`);
+  if (filter.taskQueue) clauses.push(`TaskQueue = ${queryValue(filter.taskQueue)}`);
+  if (filter.status) clauses.push(`${VerificationStatusAttribute.name} = ${queryValue(filter.status)}`);
+  if (filter.user) clauses.push(`${VerifiedUserAttribute.name} = ${queryValue(filter.user)}`);
   return clauses.join(' AND ');
 }
 
 /** Verifications whose own incident is `incidentId` (the workflow id lower-cases it; the attribute keeps it). */
 export function byIncidentQuery(incidentId: string, taskQueue: string): string {
   const ids = [...new Set([incidentId, incidentId.toLowerCase()])];
-  return `${VERIFICATION_TYPES_CLAUSE} AND TaskQueue = ${literal(taskQueue)} AND ${IncidentIdAttribute.name} IN ${list(ids)}`;
+  return `${VERIFICATION_TYPES_CLAUSE} AND TaskQueue = ${queryValue(taskQueue)} AND ${IncidentIdAttribute.name} IN ${queryValues(ids)}`;
 }
 
 /** Verifications that `incidentId` joined (a repeat alert for the same user). */
 export function byLinkedIncidentQuery(incidentId: string, taskQueue: string): string {
-  return `${VERIFICATION_TYPES_CLAUSE} AND TaskQueue = ${literal(taskQueue)} AND ${LinkedIncidentsAttribute.name} = ${literal(incidentId)}`;
+  return `${VERIFICATION_TYPES_CLAUSE} AND TaskQueue = ${queryValue(taskQueue)} AND ${LinkedIncidentsAttribute.name} = ${queryValue(incidentId)}`;
 }

@@ -19,7 +19,7 @@ import {
 import type { VerificationOutcome, VerificationState } from '../shared/types';
 import { isPayloadKeyMismatch } from '../temporal/payload-codec';
 import { CliError, UsageError } from './errors';
-import { byIncidentQuery, byLinkedIncidentQuery, literal } from './queries';
+import { byIncidentQuery, byLinkedIncidentQuery } from './queries';
 
 const VERIFICATION_TYPES: readonly string[] = Object.values(WORKFLOW_TYPES);
 
@@ -85,7 +85,6 @@ export interface ResolvedVerification {
 export async function resolveVerification(client: Client, taskQueue: string, id: string): Promise<ResolvedVerification> {
   const trimmed = id.trim();
   if (!trimmed) throw new UsageError('an incident id or workflow id is required');
-  literal(trimmed); // refuses quotes and control characters before any call
   const direct = await describe(client, trimmed);
   if (direct) {
     if (!VERIFICATION_TYPES.includes(direct.type)) {

@@ -7,7 +7,6 @@ import {
   type TokenCredential,
 } from '@azure/identity';
 import type { AzureConfig } from '../config/config';
-import { AZURE_CLOUDS, type AzureAuth } from '../config/azure-cloud';
 
 /**
  * The one place a credential for Azure (Key Vault, Sentinel) is made, from AZURE_AUTH_MODE:
@@ -23,12 +22,8 @@ import { AZURE_CLOUDS, type AzureAuth } from '../config/azure-cloud';
  * loaded; nothing here logs or throws a secret.
  */
 export function createAzureCredential(config: AzureConfig): TokenCredential {
-  // Configurations built before AZURE_AUTH_MODE existed have no `auth`: they meant managed identity.
-  const auth: AzureAuth = config.auth ?? { mode: 'managed-identity', clientId: config.managedIdentityClientId };
-  const entra = {
-    authorityHost: config.authorityHost ?? AZURE_CLOUDS.public.authorityHost,
-    disableInstanceDiscovery: config.disableInstanceDiscovery ?? false,
-  };
+  const { auth } = config;
+  const entra = { authorityHost: config.authorityHost, disableInstanceDiscovery: config.disableInstanceDiscovery };
   switch (auth.mode) {
     case 'managed-identity':
       return auth.clientId ? new ManagedIdentityCredential({ clientId: auth.clientId }) : new ManagedIdentityCredential();
@@ -55,10 +50,10 @@ export function createAzureCredential(config: AzureConfig): TokenCredential {
 
 /** What to log about the credential at start-up: mode, cloud, tenant and client ids, never a secret. */
 export function describeAzureCredential(config: AzureConfig): Record<string, string | undefined> {
-  const auth = config.auth ?? { mode: 'managed-identity', clientId: config.managedIdentityClientId };
+  const { auth } = config;
   return {
     mode: auth.mode,
-    cloud: config.cloud?.name,
+    cloud: config.cloud.name,
     authorityHost: auth.mode === 'managed-identity' || auth.mode === 'azure-cli' ? undefined : config.authorityHost,
     tenantId: 'tenantId' in auth ? auth.tenantId : undefined,
     clientId: 'clientId' in auth ? auth.clientId : undefined,

@@ -1,4 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
+import { callSignal, throwIfCancelled, type CancellationSource } from './abort';
+import { ServiceApiError, type ServiceErrorDetails } from './api-error';
 import { retryAfterMs } from './incode-errors';
 
 /**
@@ -38,32 +40,20 @@ export type GraphErrorKind =
   | 'Network'
   | 'UnexpectedResponse';
 
-const RETRYABLE: ReadonlySet<GraphErrorKind> = new Set(['RateLimited', 'ServerError', 'Network']);
-
-export interface GraphErrorDetails {
-  httpStatus?: number;
+export interface GraphErrorDetails extends ServiceErrorDetails {
   /** Graph's `error.code`, e.g. Authorization_RequestDenied, Request_ResourceNotFound. */
   graphCode?: string;
   /** Graph's `error.message`, trimmed. */
   graphMessage?: string;
   /** Graph's request-id header, for a support case. */
   requestId?: string;
-  retryAfterMs?: number;
 }
 
-export class GraphApiError extends Error {
+export class GraphApiError extends ServiceApiError<GraphErrorKind, GraphErrorDetails> {
   override name = 'GraphApiError';
 
-  constructor(
-    readonly kind: GraphErrorKind,
-    message: string,
-    readonly details: GraphErrorDetails = {},
-  ) {
-    super(message);
-  }
-
-  get retryable(): boolean {
-    return RETRYABLE.has(this.kind);
+  constructor(kind: GraphErrorKind, message: string, details: GraphErrorDetails = {}) {
+    super('Graph', kind, message, details);
   }
 }
 
@@ -83,6 +73,10 @@ export class GraphPermissionError extends GraphApiError {
     readonly privilegedRoleRequired = false,
   ) {
     super('PermissionDenied', message, details);
+  }
+
+  override failureDetails(): { kind: GraphErrorKind; permission: string } & GraphErrorDetails {
+    return { ...super.failureDetails(), permission: this.permission };
   }
 }
 
@@ -120,8 +114,10 @@ export interface GraphClientOptions {
   maxPages?: number;
   fetch?: typeof fetch;
   now?: () => number;
-  /** Hears of every failed HTTP call: the status, `timeout` or `network` (for a metric). */
+  /** Hears of every failed operation, after this client's own retries: the status, `timeout` or `network` (a metric). */
   onApiError?: (code: string) => void;
+  /** Aborts the call in progress, token request included (the worker passes the activity's cancellation signal). */
+  cancellation?: CancellationSource;
 }
 
 const USER_FIELDS = ['id', 'userPrincipalName', 'givenName', 'surname', 'displayName', 'employeeId', 'birthday', 'userType', 'accountEnabled'];
@@ -151,6 +147,7 @@ export class GraphClient {
   private readonly fetchImpl: typeof fetch;
   private readonly now: () => number;
   private readonly onApiError?: (code: string) => void;
+  private readonly cancellation?: CancellationSource;
 
   constructor(
     private readonly credential: TokenCredential,
@@ -169,6 +166,7 @@ export class GraphClient {
     this.fetchImpl = options.fetch ?? fetch;
     this.now = options.now ?? Date.now;
     this.onApiError = options.onApiError;
+    this.cancellation = options.cancellation;
   }
 
   /** The user by object id or UPN (a guest's `#EXT#` UPN too). `birthday` is returned only because it is $select-ed. */
@@ -309,7 +307,18 @@ export class GraphClient {
     return values;
   }
 
+  /** One operation: reported to onApiError once if it fails with an HTTP error or no answer, whatever was retried. */
   private async call(request: GraphRequest): Promise<unknown> {
+    try {
+      return await this.attempts(request);
+    } catch (error) {
+      const code = error instanceof GraphApiError ? (error.details.httpStatus ?? error.details.noAnswer) : undefined;
+      if (code !== undefined) this.onApiError?.(String(code));
+      throw error;
+    }
+  }
+
+  private async attempts(request: GraphRequest): Promise<unknown> {
     const url = this.resolve(request.path);
     for (let attempt = 0; ; attempt++) {
       const token = await this.token();
@@ -346,8 +355,9 @@ export class GraphClient {
   private async token(): Promise<string> {
     let token: { token: string } | null;
     try {
-      token = await this.credential.getToken(this.scope, { abortSignal: AbortSignal.timeout(this.timeoutMs) });
+      token = await this.credential.getToken(this.scope, { abortSignal: callSignal(this.timeoutMs, this.cancellation) });
     } catch (error) {
+      throwIfCancelled(this.cancellation);
       // The credential's message says what failed (it carries no token); keep its first line.
       const reason = String((error as Error)?.message ?? error).split('\n')[0];
       throw new GraphApiError('Network', `No token for Microsoft Graph (${this.scope}): ${reason}`);
@@ -359,16 +369,16 @@ export class GraphClient {
   private async send(url: string, init: RequestInit): Promise<Response> {
     let response: Response;
     try {
-      response = await this.fetchImpl(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      response = await this.fetchImpl(url, { ...init, signal: callSignal(this.timeoutMs, this.cancellation) });
     } catch (error) {
+      throwIfCancelled(this.cancellation);
       const timedOut = (error as Error).name === 'TimeoutError';
-      this.onApiError?.(timedOut ? 'timeout' : 'network');
       throw new GraphApiError(
         'Network',
         `Microsoft Graph unreachable at ${new URL(url).host}: ${timedOut ? `no answer within ${this.timeoutMs} ms` : (error as Error).message}`,
+        { noAnswer: timedOut ? 'timeout' : 'network' },
       );
     }
-    if (response.status >= 400) this.onApiError?.(String(response.status));
     return response;
   }
 

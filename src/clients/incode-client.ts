@@ -1,4 +1,5 @@
 import type { ApiErrorObserver } from '../observability/api-errors';
+import { callSignal, throwIfCancelled, type CancellationSource } from './abort';
 import type { ConfirmedSessionResult, ConfirmedSessionState } from '../shared/types';
 import { INCODE_USER_NOT_FOUND, IncodeApiError, parseIncodeErrorBody, retryAfterMs } from './incode-errors';
 
@@ -51,12 +52,15 @@ export class IncodeClient {
   private readonly timeoutMs: number;
   private readonly now: () => number;
   private readonly onApiError?: ApiErrorObserver;
+  private readonly cancellation?: CancellationSource;
 
   constructor(
     private readonly settings: IncodeSettingsSource,
-    /** `onApiError` hears of every HTTP call that failed (status >= 400, timeout, network), for `itdr_api_errors_total`. */
-    options: { fetch?: typeof fetch; timeoutMs?: number; now?: () => number; onApiError?: ApiErrorObserver } = {},
+    /** `onApiError` hears of every failed operation (after the credential refresh it retries with) for `itdr_api_errors_total`. */
+    /** `cancellation` aborts the call in progress (the worker passes the activity's cancellation signal). */
+    options: { fetch?: typeof fetch; timeoutMs?: number; now?: () => number; onApiError?: ApiErrorObserver; cancellation?: CancellationSource } = {},
   ) {
+    this.cancellation = options.cancellation;
     this.fetchImpl = options.fetch ?? fetch;
     this.onApiError = options.onApiError;
     this.timeoutMs = options.timeoutMs ?? 15_000;
@@ -86,7 +90,7 @@ export class IncodeClient {
    * the doctor's check. Throws IncodeApiError (CredentialsRejected, Network, ...) or SecretUnavailableError.
    */
   async verifyCredentials(): Promise<{ expiresAt: number }> {
-    const token = await this.fetchToken(await this.settings.refresh());
+    const token = await this.operation(async () => this.fetchToken(await this.settings.refresh()));
     return { expiresAt: token.expiresAt };
   }
 
@@ -122,11 +126,22 @@ export class IncodeClient {
     };
   }
 
-  private async callApi(
-    method: 'GET' | 'POST',
-    path: string,
-    buildBody?: (settings: IncodeSettings) => unknown,
-  ): Promise<unknown> {
+  /** One operation: reported to onApiError once if it fails with an HTTP error or no answer, whatever was retried. */
+  private async operation<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      const code = error instanceof IncodeApiError ? (error.details.httpStatus ?? error.details.noAnswer) : undefined;
+      if (code !== undefined) this.onApiError?.('incode', String(code));
+      throw error;
+    }
+  }
+
+  private callApi(method: 'GET' | 'POST', path: string, buildBody?: (settings: IncodeSettings) => unknown): Promise<unknown> {
+    return this.operation(() => this.attempts(method, path, buildBody));
+  }
+
+  private async attempts(method: 'GET' | 'POST', path: string, buildBody?: (settings: IncodeSettings) => unknown): Promise<unknown> {
     let settings = await this.settings.get();
     for (let attempt = 0; ; attempt++) {
       let token: CachedToken;
@@ -202,13 +217,13 @@ export class IncodeClient {
   private async send(url: string, init: RequestInit): Promise<Response> {
     let response: Response;
     try {
-      response = await this.fetchImpl(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      response = await this.fetchImpl(url, { ...init, signal: callSignal(this.timeoutMs, this.cancellation) });
     } catch (error) {
-      this.onApiError?.('incode', (error as Error).name === 'TimeoutError' ? 'timeout' : 'network');
-      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
-      throw new IncodeApiError('Network', `Incode unreachable at ${new URL(url).host}: ${reason}`);
+      throwIfCancelled(this.cancellation);
+      const timedOut = (error as Error).name === 'TimeoutError';
+      const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
+      throw new IncodeApiError('Network', `Incode unreachable at ${new URL(url).host}: ${reason}`, { noAnswer: timedOut ? 'timeout' : 'network' });
     }
-    if (response.status >= 400) this.onApiError?.('incode', String(response.status));
     return response;
   }
 

@@ -1,3 +1,5 @@
+import { ServiceApiError, type ServiceErrorDetails } from './api-error';
+
 /** What went wrong talking to Incode, in terms the workflow can act on. */
 export type IncodeErrorKind =
   | 'ApiVersionRejected'
@@ -10,28 +12,18 @@ export type IncodeErrorKind =
   | 'Network'
   | 'UnexpectedResponse';
 
-const RETRYABLE: ReadonlySet<IncodeErrorKind> = new Set(['RateLimited', 'ServerError', 'Network']);
+export interface IncodeErrorDetails extends ServiceErrorDetails {
+  /** Incode's own error code, e.g. 5504, when the body carries one. */
+  incodeCode?: number;
+  /** Incode's message, trimmed; never contains our credentials. */
+  incodeMessage?: string;
+}
 
-export class IncodeApiError extends Error {
+export class IncodeApiError extends ServiceApiError<IncodeErrorKind, IncodeErrorDetails> {
   override name = 'IncodeApiError';
 
-  constructor(
-    readonly kind: IncodeErrorKind,
-    message: string,
-    readonly details: {
-      httpStatus?: number;
-      /** Incode's own error code, e.g. 5504, when the body carries one. */
-      incodeCode?: number;
-      /** Incode's message, trimmed; never contains our credentials. */
-      incodeMessage?: string;
-      retryAfterMs?: number;
-    } = {},
-  ) {
-    super(message);
-  }
-
-  get retryable(): boolean {
-    return RETRYABLE.has(this.kind);
+  constructor(kind: IncodeErrorKind, message: string, details: IncodeErrorDetails = {}) {
+    super('Incode', kind, message, details);
   }
 }
 

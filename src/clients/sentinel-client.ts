@@ -4,6 +4,7 @@ import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { AzureConfig } from '../config/config';
 import { armRateLimitPolicy } from './arm-ratelimit-policy';
 import { TokenBucket } from './token-bucket';
+import { callSignal, type CancellationSource } from './abort';
 import { apiErrorPolicy, type ApiErrorObserver } from '../observability/api-errors';
 import type { IncidentSeverity, WorkspaceRef } from '../shared/types';
 
@@ -61,6 +62,8 @@ export class SentinelClient {
        * BudgetExhaustedError beyond). ARM's budgets are per subscription, so each subscription has its own.
        */
       budget?: { perSecond: number; burst: number; maxWaitMs: number };
+      /** Aborts the ARM call in progress (the worker passes the activity's cancellation signal). */
+      cancellation?: CancellationSource;
     } = {},
   ) {}
 
@@ -140,7 +143,7 @@ export class SentinelClient {
 
   /** Every ARM call is bounded, retries included, so a hung connection cannot hold an activity slot forever. */
   private callOptions(): { abortSignal: AbortSignal } {
-    return { abortSignal: AbortSignal.timeout(this.config.httpTimeoutMs) };
+    return { abortSignal: callSignal(this.config.httpTimeoutMs, this.options.cancellation) };
   }
 
   private client(workspace: WorkspaceRef): SecurityInsights {

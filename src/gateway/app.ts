@@ -14,6 +14,7 @@ import { prepareVerification, type IntakeOptions } from './incident-intake';
 import { httpObservability } from './observability';
 import { IncidentRequestError, parseIncidentRequest } from './incident-request';
 import { createRateLimits } from './rate-limit';
+import { isTemporalTransient } from './temporal-errors';
 import type { VerificationService } from './verification-service';
 import { parseWebhook } from './webhook-event';
 import { webhookAuthFailure, webhookTokenEndpoint, WebhookTokens } from './webhook-oauth';
@@ -328,11 +329,4 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
   });
 
   return app;
-}
-
-/** gRPC UNAVAILABLE, or an update refused because the workflow task is failing: both pass on their own. */
-function isTemporalTransient(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  const message = String((error as Error)?.message ?? '');
-  return code === 14 || /Workflow Task in failed state|UNAVAILABLE/.test(message);
 }

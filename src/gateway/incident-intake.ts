@@ -21,16 +21,16 @@ function sameWorkspace(a: WorkspaceRef, b: WorkspaceRef): boolean {
   );
 }
 
-/**
- * Turns a validated request into a workflow input, checking it against Sentinel first: the incident must
- * exist in a workspace this deployment serves, be open, and name a user. The incident as Sentinel holds it
- * is trusted over what the caller claims (title, number, severity).
- */
 /** More accounts than this in one incident is a mass event for analysts, not a prompt to each user. */
 const MAX_ACCOUNTS = 10;
 
 export type PreparedVerification = VerificationRequest & { subjects: VerificationSubject[] };
 
+/**
+ * Turns a validated request into a workflow input, checking it against Sentinel first: the incident must
+ * exist in a workspace this deployment serves, be open, and name a user. The incident as Sentinel holds it
+ * is trusted over what the caller claims (title, number, severity).
+ */
 export async function prepareVerification(
   options: IntakeOptions,
   request: IncidentRequest,

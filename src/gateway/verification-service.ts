@@ -5,8 +5,9 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type WorkflowExecutionDescription,
+  type WorkflowOptions,
 } from '@temporalio/client';
-import type { identityVerification } from '../workflows';
+import type { identityVerification, incidentVerification } from '../workflows';
 import { verificationWorkflowId } from '../shared/ids';
 import {
   cancelVerificationSignal,
@@ -40,6 +41,8 @@ import type {
   VerificationSubject,
   WorkspaceRef,
 } from '../shared/types';
+import { queryValue } from '../shared/visibility-query';
+import { isUpdateDeadline } from './temporal-errors';
 
 export type StartResult =
   | { kind: 'link-or-reason'; workflowId: string; result: VerificationLinkResult; joined?: boolean }
@@ -72,27 +75,40 @@ export class VerificationService {
     const { subjects, ...request } = prepared;
     const workflowId = verificationWorkflowId(request.workspace, request.incidentId);
     if (subjects && subjects.length > 1) {
-      const { subject: _first, ...incidentRequest } = request;
-      return this.updateWithStart(WORKFLOW_TYPES.incident, workflowId, { ...incidentRequest, subjects }, subjects[0].email, deadlineMs);
+      const { subject: _first, ...rest } = request;
+      const incidentRequest: IncidentVerificationRequest = { ...rest, subjects };
+      return this.updateWithStart(
+        workflowId,
+        new WithStartWorkflowOperation<typeof incidentVerification>(WORKFLOW_TYPES.incident, {
+          ...this.startOptions(workflowId, incidentRequest, subjects[0].email),
+          args: [incidentRequest],
+        }),
+        deadlineMs,
+      );
     }
     if ((request.policy.joinWindowMs ?? 0) > 0) {
       const joined = await this.joinPendingVerificationOfUser(request, workflowId, deadlineMs);
       if (joined) return joined;
     }
-    return this.updateWithStart(WORKFLOW_TYPE, workflowId, request, request.subject.email, deadlineMs);
+    return this.updateWithStart(
+      workflowId,
+      new WithStartWorkflowOperation<typeof identityVerification>(WORKFLOW_TYPES.user, {
+        ...this.startOptions(workflowId, request, request.subject.email),
+        args: [request],
+      }),
+      deadlineMs,
+    );
   }
 
-  private async updateWithStart(
-    workflowType: string,
+  /** What both workflow types are started with, besides their arguments. */
+  private startOptions(
     workflowId: string,
     request: VerificationRequest | IncidentVerificationRequest,
     user: string,
-    deadlineMs: number,
-  ): Promise<StartResult> {
-    const startWorkflowOperation = new WithStartWorkflowOperation<typeof identityVerification>(workflowType, {
+  ): WorkflowOptions & { workflowIdConflictPolicy: 'USE_EXISTING' } {
+    return {
       workflowId,
       taskQueue: this.taskQueue,
-      args: [request as VerificationRequest],
       workflowIdConflictPolicy: 'USE_EXISTING',
       // A verification that ended is final; one that crashed (failed, terminated) may be started again.
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
@@ -106,7 +122,14 @@ export class VerificationService {
         ...(request.policy.policyName ? [{ key: PolicyAttribute, value: request.policy.policyName }] : []),
         ...(request.incidentNumber !== undefined ? [{ key: IncidentNumberAttribute, value: request.incidentNumber }] : []),
       ],
-    });
+    };
+  }
+
+  private async updateWithStart<W extends typeof identityVerification | typeof incidentVerification>(
+    workflowId: string,
+    startWorkflowOperation: WithStartWorkflowOperation<W>,
+    deadlineMs: number,
+  ): Promise<StartResult> {
     try {
       const result = await this.client.withDeadline(Date.now() + deadlineMs, () =>
         this.client.workflow.executeUpdateWithStart(verificationLinkUpdate, { startWorkflowOperation }),
@@ -116,7 +139,7 @@ export class VerificationService {
       if (error instanceof WorkflowExecutionAlreadyStartedError) {
         return { kind: 'already-finished', workflowId, state: await this.queryStatus(workflowId).catch(() => undefined) };
       }
-      if (isDeadline(error)) return { kind: 'deadline', workflowId };
+      if (isUpdateDeadline(error)) return { kind: 'deadline', workflowId };
       throw error;
     }
   }
@@ -137,13 +160,13 @@ export class VerificationService {
   ): Promise<StartResult | undefined> {
     const since = new Date(Date.now() - (request.policy.joinWindowMs ?? 0)).toISOString();
     const query = [
-      `WorkflowType = '${WORKFLOW_TYPE}'`,
+      `WorkflowType = ${queryValue(WORKFLOW_TYPE)}`,
       `ExecutionStatus = 'Running'`,
       // Another deployment (another task queue) may use another encryption key and policy.
-      `TaskQueue = '${quoted(this.taskQueue)}'`,
-      `${VerifiedUserAttribute.name} = '${quoted(request.subject.email)}'`,
-      `${WorkspaceAttribute.name} = '${quoted(request.workspace.workspaceName)}'`,
-      `StartTime > '${since}'`,
+      `TaskQueue = ${queryValue(this.taskQueue)}`,
+      `${VerifiedUserAttribute.name} = ${queryValue(request.subject.email)}`,
+      `${WorkspaceAttribute.name} = ${queryValue(request.workspace.workspaceName)}`,
+      `StartTime > ${queryValue(since)}`,
     ].join(' AND ');
     let ownLookedAt = false;
     try {
@@ -206,7 +229,7 @@ export class VerificationService {
     if (event.interviewId) {
       // Visibility is eventually consistent; this path only serves webhooks that lack externalCustomerId.
       // Parents of multi-account incidents carry no interview id; their children do, and name their parent.
-      const query = `${InterviewIdAttribute.name} = '${event.interviewId}'`;
+      const query = `${InterviewIdAttribute.name} = ${queryValue(event.interviewId)}`;
       for await (const execution of this.client.workflow.list({ query, pageSize: 1 })) {
         const description = await this.describe(execution.workflowId);
         return description ? this.deliver(description, event, options) : { kind: 'unknown' };
@@ -240,7 +263,7 @@ export class VerificationService {
     let description = await this.describe(workflowId);
     if (!description) {
       // The incident may have joined another incident's verification.
-      const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ${LinkedIncidentsAttribute.name} = '${quoted(incidentId)}'`;
+      const query = `WorkflowType = ${queryValue(WORKFLOW_TYPE)} AND ${LinkedIncidentsAttribute.name} = ${queryValue(incidentId)}`;
       for await (const execution of this.client.workflow.list({ query, pageSize: 1 })) {
         workflowId = execution.workflowId;
         description = await this.describe(workflowId);
@@ -286,14 +309,4 @@ export class VerificationService {
       throw error;
     }
   }
-}
-
-/** Values in visibility queries are validated upstream; this keeps a stray quote from changing the query. */
-function quoted(value: string): string {
-  return value.replace(/[\\']/g, '');
-}
-
-function isDeadline(error: unknown): boolean {
-  const text = `${(error as Error)?.name} ${(error as Error)?.message} ${String((error as { code?: unknown })?.code)}`;
-  return /DEADLINE_EXCEEDED|deadline|WorkflowUpdateRPCTimeoutOrCancelled|\b4\b/i.test(text);
 }

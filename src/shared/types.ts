@@ -121,17 +121,6 @@ export const VERIFICATION_STATUSES = [
 ] as const;
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 
-export const FINAL_STATUSES: readonly VerificationStatus[] = [
-  'Verified',
-  'Failed',
-  'TimedOut',
-  'UserNotFound',
-  'SessionError',
-  'IncidentGone',
-  'IdentityMismatch',
-  'Cancelled',
-  'GuestUser',
-];
 
 /** Session state as Incode reports it when read back; the only evidence a decision is made on. */
 export type ConfirmedSessionState = 'NotStarted' | 'InProgress' | 'Succeeded' | 'Failed' | 'PendingReview';

@@ -1,6 +1,7 @@
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
 import { createActivities, type VerificationActivities } from '../activities';
+import { activityCancellationSignal } from '../activities/cancellation';
 import { createSecretExpiryActivities, type SecretExpiryActivities, type SecretExpiryOptions } from '../activities/secret-expiry-activities';
 import { IncodeClient } from '../clients/incode-client';
 import { KeyVaultIncodeSettings } from '../clients/key-vault-settings';
@@ -37,12 +38,13 @@ export function createWorkerActivities(options: {
   });
   const settings = new KeyVaultIncodeSettings(secrets, options.keyVault.secretNames, options.keyVault.cacheTtlMs);
   const activities = createActivities({
-    incode: new IncodeClient(settings, { timeoutMs: options.incodeHttpTimeoutMs, onApiError }),
-    sentinel: new SentinelClient(options.credential, options.azure, { onApiError }),
+    incode: new IncodeClient(settings, { timeoutMs: options.incodeHttpTimeoutMs, onApiError, cancellation: activityCancellationSignal }),
+    sentinel: new SentinelClient(options.credential, options.azure, { onApiError, cancellation: activityCancellationSignal }),
     graph: options.azure.graphEndpoint
       ? new GraphClient(options.credential, {
           graphEndpoint: options.azure.graphEndpoint,
           onApiError: onApiError && ((code) => onApiError('graph', code)),
+          cancellation: activityCancellationSignal,
         })
       : undefined,
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { Client, Connection, makeGrpcRetryInterceptor, defaultGrpcRetryOptions, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, makeGrpcRetryInterceptor, defaultGrpcRetryOptions, NamespaceNotFoundError, type ConnectionOptions } from '@temporalio/client';
 import { VerificationService } from '../../src/gateway/verification-service';
 import { verificationWorkflowId } from '../../src/shared/ids';
 import { verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
@@ -203,6 +203,31 @@ describe('VerificationService: webhook routing and join look-up', () => {
       assert.equal(calls.includes('UpdateWorkflowExecution'), false, 'no join was attempted');
     });
   }
+
+  it("a repeat alert finds the user's pending verification when the address holds an apostrophe", async (t) => {
+    const email = `o'brien-${randomUUID().slice(0, 8)}@example.com`;
+    const pending = await startWaiting(first, randomUUID(), email);
+    await eventually(async () => {
+      for await (const execution of client.workflow.list({ query: `${VerifiedUserAttribute.name} = "${email}"` })) return execution.workflowId === pending || undefined;
+      return undefined;
+    }, 10_000, 'the pending verification to be visible');
+    calls.length = 0;
+    // No worker: the join's update cannot finish within the deadline; that it was sent is what counts here.
+    await service.startOrJoin(request(first, randomUUID(), email), 1_000).catch(() => undefined);
+    t.diagnostic(`calls: ${calls.join(', ')}`);
+    assert.deepEqual(calls.slice(0, 3), ['ListWorkflowExecutions', 'DescribeWorkflowExecution', 'UpdateWorkflowExecution']);
+  });
+
+  it('only a deadline is answered as one: a failure whose text holds a lone 4 is passed on', async () => {
+    // The namespace's name puts a lone "4" in the error text, which the old text match took for DEADLINE_EXCEEDED.
+    const missing = new Client({ connection, namespace: `itdr-missing-4`, dataConverter: dataConverterFor(config) });
+    const service = new VerificationService(missing, config.taskQueue, () => [first]);
+    const withoutJoin = { ...request(first, randomUUID(), `${randomUUID()}@example.com`), policy: { ...policy, joinWindowMs: 0 } };
+    await assert.rejects(service.startOrJoin(withoutJoin, 1_000), (error: Error) => {
+      assert.ok(error instanceof NamespaceNotFoundError, String(error));
+      return true;
+    });
+  });
 
   it('when the join look-up fails, an incident with its own workflow still goes to it; a new one gets the error', async () => {
     const failingVisibility = new Client({ connection, namespace: config.namespace, dataConverter: dataConverterFor(config) });

@@ -245,6 +245,28 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
     assert.ok(Date.now() - started < 5_000, 'a long Retry-After is left to Temporal');
   });
 
+  it('reports each failed operation once to onApiError, after its own retries; a retried success not at all', async () => {
+    const codes: string[] = [];
+    const counted = new GraphClient(new ManagedIdentityCredential(), { graphEndpoint: sim.urls.graph, maxRetries: 1, onApiError: (code) => codes.push(code) });
+    sim.faults.add({ service: 'graph', pathIncludes: '/v1.0/users/', status: 429, retryAfterSeconds: 0, times: 1 });
+    assert.equal((await counted.getUser(MEGAN.id)).id, MEGAN.id);
+    assert.deepEqual(codes, [], 'the throttled attempt was retried and the read succeeded');
+    sim.faults.add({ service: 'graph', pathIncludes: '/revokeSignInSessions', status: 503, times: 2 });
+    await assert.rejects(counted.revokeSignInSessions(MEGAN.id), { kind: 'ServerError' });
+    assert.deepEqual(codes, ['503'], 'two attempts, one failed operation');
+  });
+
+  it('aborts a call in progress when its cancellation fires, with the cancellation as the error', async () => {
+    const controller = new AbortController();
+    const cancellable = new GraphClient(new ManagedIdentityCredential(), { graphEndpoint: sim.urls.graph, timeoutMs: 30_000, cancellation: () => controller.signal });
+    sim.faults.add({ service: 'graph', pathIncludes: '/v1.0/users/', delayMs: 10_000, times: 1 });
+    const reason = new Error('activity cancelled');
+    setTimeout(() => controller.abort(reason), 200);
+    const started = Date.now();
+    await assert.rejects(cancellable.getUser(MEGAN.id), (error: unknown) => error === reason);
+    assert.ok(Date.now() - started < 5_000, `aborted after ${Date.now() - started} ms, not at the 10 s answer`);
+  });
+
   it('classifies 404, 5xx and timeouts', async () => {
     await assert.rejects(graph.getUser('nobody@contoso.com'), (error: unknown) => {
       assert.ok(error instanceof GraphApiError);

@@ -47,6 +47,32 @@ describe('IncodeClient with settings from Key Vault', () => {
     assert.ok(session.interviewId);
   });
 
+  it('reports a failed operation once to onApiError; a 401 cured by re-reading the secrets not at all', async () => {
+    const codes: string[] = [];
+    const counted = new IncodeClient(settings, { timeoutMs: 5_000, onApiError: (service, code) => codes.push(`${service} ${code}`) });
+    await counted.createSession({ loginHint: 'alice@contoso.com', externalCustomerId: 'inc-count-1', linkValidityMinutes: 60 });
+    const rotated = 'rotated-again-0123456789abcdef';
+    sim.incode.rotateCredentials({ clientSecret: rotated });
+    sim.incode.expireTokens();
+    sim.keyVault.setSecret('incode-client-secret', rotated);
+    await counted.createSession({ loginHint: 'alice@contoso.com', externalCustomerId: 'inc-count-2', linkValidityMinutes: 60 });
+    assert.deepEqual(codes, [], 'the refused token was retried with the rotated secret and the call succeeded');
+    await assert.rejects(counted.createSession({ loginHint: 'nobody@contoso.com', externalCustomerId: 'inc-count-3', linkValidityMinutes: 60 }));
+    assert.equal(codes.length, 1, codes.join(', '));
+  });
+
+  it('aborts a call in progress when its cancellation fires, with the cancellation as the error', async () => {
+    const controller = new AbortController();
+    const cancellable = new IncodeClient(settings, { timeoutMs: 30_000, cancellation: () => controller.signal });
+    sim.faults.add({ service: 'incodeApi', pathIncludes: '/omni/get/onboarding/status', delayMs: 10_000, times: 1 });
+    const reason = new Error('activity cancelled');
+    setTimeout(() => controller.abort(reason), 200);
+    const started = Date.now();
+    await assert.rejects(cancellable.getSessionResult('0123456789abcdef01234567'), (error: unknown) => error === reason);
+    assert.ok(Date.now() - started < 5_000, `aborted after ${Date.now() - started} ms, not at the 10 s answer`);
+    sim.faults.clear();
+  });
+
   it('fails with a clearly named, non-retryable error when the vault still holds the wrong secret', async () => {
     sim.incode.rotateCredentials({ clientSecret: 'another-secret-0123456789abcdef' });
     sim.incode.expireTokens();

@@ -295,8 +295,5 @@ describe('Azure auth modes', () => {
     assert.deepEqual(cli.auth, { mode: 'azure-cli', tenantId: undefined });
     assert.ok(createAzureCredential(cli) instanceof AzureCliCredential);
     assert.ok(createAzureCredential(azure({ AZURE_AUTH_MODE: 'azure-cli', AZURE_TENANT_ID: TENANT })) instanceof AzureCliCredential);
-    // A configuration object from before AZURE_AUTH_MODE (no `auth`) still means managed identity.
-    const legacy = { managedIdentityClientId: CLIENT, armEndpoint: 'https://management.azure.com', sentinelApiVersion: '2024-09-01', httpTimeoutMs: 1000 } as AzureConfig;
-    assert.ok(createAzureCredential(legacy) instanceof ManagedIdentityCredential);
   });
 });
