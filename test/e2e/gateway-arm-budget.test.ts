@@ -11,7 +11,8 @@ describe("the gateway's ARM request budget", () => {
   let stack: TestStack;
 
   before(async () => {
-    stack = await startTestStack({ GATEWAY_ARM_REQUESTS_PER_SECOND: '1', GATEWAY_ARM_BURST: '2', GATEWAY_LINK_DEADLINE: '4s' });
+    // Each POST reads three things (incident, entities, alerts) at once: 3/s and 6 at once serve one POST a second, two at once.
+    stack = await startTestStack({ GATEWAY_ARM_REQUESTS_PER_SECOND: '3', GATEWAY_ARM_BURST: '6', GATEWAY_LINK_DEADLINE: '4s' });
   });
   after(async () => {
     await stack?.stop();

@@ -57,7 +57,7 @@ describe('verification end to end', () => {
     assert.equal(outcome.confirmedBy, 'webhook+read-back');
     const comments = commentsOf(incident.name);
     assert.equal(comments.length, 2, comments.join('\n---\n'));
-    assert.match(comments[0], /Identity verification requested for demo\.user@contoso\.com/);
+    assert.match(comments[0], /Identity verification requested for (demo\.user <)?demo\.user@contoso\.com/);
     assert.match(comments[0], /Requested by: local-dev/);
     assert.match(comments[1], /passed the biometric identity verification/);
     const closingChanges = stack.simulator.sentinel.auditLog(incident.name).filter((entry) => entry.changes.status?.to === 'Closed');
