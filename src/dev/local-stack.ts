@@ -17,6 +17,7 @@ import { workerReadiness, type VerificationWorker } from '../worker/create-worke
 import { createWorkerFromConfig } from '../worker/from-config';
 import { ensureSecretExpirySchedule } from '../worker/secret-expiry-schedule';
 import { cacheDir } from './temporal-server';
+import { freePort } from './free-port';
 
 /** The settings that point the product at a running simulator: its Key Vault, ARM, Graph and workspace. */
 export function simulatedServicesEnv(simulator: RunningSimulator): Record<string, string> {
@@ -110,6 +111,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Managed identity finds its endpoint in the environment, as on App Service and Container Apps.
   Object.assign(process.env, simulator.identityEnv);
 
+  // The gateway's port is chosen first: the worker mails links to the confirmation page it serves.
+  const gatewayPort = options.gatewayPort || (await freePort());
   const apiKey = randomBytes(24).toString('base64url');
   const webhookSecret = randomBytes(24).toString('base64url');
   const entraCaller = { name: 'sentinel-playbook', objectId: randomUUID(), audience: 'api://itdr-verify-gateway', clientId: randomUUID() };
@@ -119,8 +122,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     TEMPORAL_TASK_QUEUE: options.taskQueue ?? 'itdr-verify',
     PAYLOAD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     ...simulatedServicesEnv(simulator),
-    GATEWAY_PORT: String(options.gatewayPort ?? 0),
+    GATEWAY_PORT: String(gatewayPort),
     GATEWAY_HOST: '127.0.0.1',
+    CONFIRMATION_PAGE_URL: `http://127.0.0.1:${gatewayPort}`,
     GATEWAY_API_KEYS: `local-dev=${apiKey}`,
     GATEWAY_ENTRA_TENANT_ID: simulator.tenantId,
     GATEWAY_ENTRA_AUDIENCE: `${entraCaller.audience},${entraCaller.clientId}`,

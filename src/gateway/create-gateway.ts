@@ -9,6 +9,7 @@ import { createGatewayMetrics, type GatewayMetrics } from '../observability/metr
 import { createGatewayApp } from './app';
 import { createEntraTokenValidator } from './entra-auth';
 import { VerificationService } from './verification-service';
+import { ConfirmationLinks, deriveLinkKey } from '../confirmation/confirmation-link';
 
 export interface RunningGateway {
   server: Server;
@@ -33,8 +34,15 @@ export async function startGateway(options: {
   // SENTINEL_ALLOWED_WORKSPACES: the default workspace first, then the others this deployment serves.
   const allowedWorkspaces = config.allowedWorkspaces?.length ? [...config.allowedWorkspaces] : [config.defaultWorkspace];
   const metrics = createGatewayMetrics();
+  let listeningUrl = '';
+  // CONFIRMATION_PAGE_URL is how users reach the page; without it (local use) the address the gateway listens on.
+  const confirmationLinks = new ConfirmationLinks(
+    config.confirmation?.linkKey ?? deriveLinkKey(config.temporal.payloadKey.key),
+    config.confirmation?.pageUrl ?? (() => listeningUrl),
+  );
   const app = createGatewayApp({
     verifications: new VerificationService(options.client, config.temporal.taskQueue, () => allowedWorkspaces),
+    confirmationLinks,
     intake: {
       sentinel: new SentinelClient(options.credential, config.azure, {
         onApiError: metrics.observeApiError,
@@ -97,6 +105,7 @@ export async function startGateway(options: {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  listeningUrl = `http://${host}:${port}`;
   return {
     server,
     url: `http://${host}:${port}`,

@@ -8,6 +8,7 @@ import { GraphClient } from '../clients/graph-client';
 import { SentinelClient } from '../clients/sentinel-client';
 import type { AzureConfig, KeyVaultConfig } from '../config/config';
 import { apiErrorPolicy, type ApiErrorObserver } from '../observability/api-errors';
+import type { ConfirmationLinks } from '../confirmation/confirmation-link';
 
 /**
  * Wires the real clients behind the activities: Key Vault for Incode's settings, Incode, Sentinel.
@@ -20,6 +21,8 @@ export function createWorkerActivities(options: {
   incodeHttpTimeoutMs: number;
   /** Failed calls to Key Vault, Incode and Sentinel, for `itdr_api_errors_total`. */
   onApiError?: ApiErrorObserver;
+  /** Signs the confirmation page's links in e-mails (CONFIRMATION_PAGE_URL); absent: such e-mails fail, named. */
+  confirmationLinks?: ConfirmationLinks;
   /** The `checkSecretExpiry` activity's settings (SECRET_EXPIRY_*); 90 days' warning and no hook when omitted. */
   secretExpiry?: Partial<SecretExpiryOptions>;
 }): VerificationActivities & SecretExpiryActivities {
@@ -38,6 +41,7 @@ export function createWorkerActivities(options: {
           onApiError: onApiError && ((code) => onApiError('graph', code)),
         })
       : undefined,
+    confirmationLinks: options.confirmationLinks,
   });
   const expiry = createSecretExpiryActivities(secrets, options.keyVault.secretNames, { warningDays: 90, ...options.secretExpiry });
   return { ...activities, ...expiry };

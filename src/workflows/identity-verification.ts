@@ -13,6 +13,7 @@ import {
   resendLinkSignal,
   reviewDecisionUpdate,
   statusQuery,
+  userAnswerUpdate,
   verificationLinkUpdate,
   verificationResultSignal,
 } from '../shared/messages';
@@ -30,6 +31,8 @@ import type {
   IncidentDecision,
   IncodeSessionEvent,
   ReviewDecision,
+  UserAnswerInput,
+  UserAnswerResult,
   VerificationLinkResult,
   VerificationOutcome,
   VerificationRequest,
@@ -51,7 +54,7 @@ import { applyGroupRules, needsEntraProfile } from '../policy/policy-rules';
 import type { EntraProfileLookup } from '../activities/graph-activities';
 import { describeSubject, messages } from './comments';
 import { closeWithComment, escalateWithComment, type IncidentTarget } from './incident-actions';
-import { decide, type Decision, type DecisionEvidence, type IncodeEvidence } from './decision';
+import { decide, type Decision, type DecisionEvidence, type DecisionMode, type IncodeEvidence, type UserAnswer } from './decision';
 
 /** Polls slow down by this factor each time nothing changed, up to this multiple of the configured interval. */
 const POLL_BACKOFF = 1.5;
@@ -75,6 +78,13 @@ export async function identityVerification(request: VerificationRequest): Promis
     user: request.subject.email,
     ignoredEvents: 0,
   };
+  // The user confirms the activity on the gateway's page: verifications whose subject Sentinel named, unless
+  // the policy keeps the seed's direct Incode link.
+  const confirmationPage = request.subjectNamedBy === 'sentinel' && request.policy.verificationLink !== 'incode-direct';
+  if (confirmationPage) {
+    state.confirmationPage = true;
+    state.activities = request.activity ? [request.activity] : [];
+  }
   let session: VerificationSession | undefined;
   let noLinkReason: string | undefined;
   let deciding = false;
@@ -83,18 +93,32 @@ export async function identityVerification(request: VerificationRequest): Promis
   const incidents: IncidentTarget[] = request.accountOf ? [] : [{ workspace: request.workspace, incidentId: request.incidentId }];
   const steering: Steering = {};
   let answers = 0;
+  let answer: UserAnswer = 'none';
+  let denial: UserAnswerInput | undefined;
+  // The rule that the user confirms the activity applies from this version on; a verification replayed from
+  // a history recorded before it decides as it did then. One that was waiting at the upgrade decides under
+  // the new rule from its next decision on, and having had no page it can no longer close on its own.
+  const confirmRule = () => patched('user-confirms-activity');
+  const mode = (): DecisionMode => (!confirmRule() || (!confirmationPage && request.subjectNamedBy === 'sentinel') ? 'incode-only' : 'confirm-then-verify');
   const evidence = (incode: IncodeEvidence, deadlinePassed: boolean): DecisionEvidence => ({
-    subjectNamedBySentinel: true,
-    answer: 'none',
+    subjectNamedBySentinel: confirmRule() ? request.subjectNamedBy === 'sentinel' : true,
+    answer,
     incode,
     analyst: steering.cancel ? 'stopped' : steering.review ? (steering.review.decision === 'approve' ? 'approved' : 'rejected') : 'none',
     deadlinePassed,
-    mode: 'incode-only',
+    mode: mode(),
   });
 
   const linkResult = (): VerificationLinkResult =>
     session
-      ? { kind: 'link', interviewId: session.interviewId, verificationUrl: session.verificationUrl, expiresAt: session.expiresAt, status: state.status }
+      ? {
+          kind: 'link',
+          interviewId: session.interviewId,
+          verificationUrl: session.verificationUrl,
+          expiresAt: session.expiresAt,
+          status: state.status,
+          ...(confirmationPage ? { confirmationPage: true, deadline: state.deadline } : {}),
+        }
       : { kind: 'no-link', status: state.status, reason: noLinkReason ?? 'unknown' };
 
   setHandler(statusQuery, () => state);
@@ -131,6 +155,7 @@ export async function identityVerification(request: VerificationRequest): Promis
       if (!session || deciding) return linkResult();
       if (!incidents.some((incident) => incident.incidentId === linked.incidentId)) {
         incidents.push({ workspace: linked.workspace, incidentId: linked.incidentId });
+        if (state.activities && linked.activity) state.activities = [...state.activities, linked.activity];
         state.linkedIncidents = [...(state.linkedIncidents ?? []), linked.incidentId];
         upsertSearchAttributes([{ key: LinkedIncidentsAttribute, value: state.linkedIncidents }]);
         await commentOnIncident({
@@ -147,6 +172,36 @@ export async function identityVerification(request: VerificationRequest): Promis
         // A different user never joins, and nothing joins a verification that is deciding or done.
         if (linked.userEmail.toLowerCase() !== request.subject.email.toLowerCase()) throw new Error('another user');
         if (deciding || noLinkReason !== undefined) throw new Error('verification is no longer waiting');
+        // The user's answer covered the activities listed when they gave it: a later incident gets its own verification.
+        if (answer !== 'none') throw new Error('the user already answered');
+      },
+    },
+  );
+
+  setHandler(
+    userAnswerUpdate,
+    async (input): Promise<UserAnswerResult> => {
+      answers++;
+      state.answer = { answer: input.answer, answeredAt: input.answeredAt };
+      if (input.answer === 'wasnt-me') {
+        // Escalated by the main loop at once; nothing that comes later can undo it.
+        answer = 'wasnt-me';
+        denial = input;
+        return { kind: 'recorded' };
+      }
+      answer = 'was-me';
+      const targets = incidents.length ? incidents : [{ workspace: request.workspace, incidentId: request.incidentId }];
+      for (const incident of targets) {
+        await commentOnIncident({ ...incident, commentKey: 'answer-was-me', message: messages.confirmedActivity(request, input) });
+      }
+      return { kind: 'continue', verificationUrl: session!.verificationUrl };
+    },
+    {
+      validator: (input: UserAnswerInput) => {
+        if (!confirmationPage) throw new Error('this verification has no confirmation page');
+        if (input.answer !== 'was-me' && input.answer !== 'wasnt-me') throw new Error('answer must be was-me or wasnt-me');
+        if (input.user.toLowerCase() !== request.subject.email.toLowerCase()) throw new Error('another user');
+        if (!session || deciding || state.outcome || answer === 'wasnt-me') throw new Error('this verification is decided');
       },
     },
   );
@@ -271,28 +326,36 @@ export async function identityVerification(request: VerificationRequest): Promis
     noLinkReason = reason;
     return finish(status, noLinkReason, escalate('session-error', messages.sessionError(request, status, noLinkReason)));
   }
+  // The deadline is known before the link is handed out: the confirmation page's link is valid until then.
+  const deadline = Date.now() + policy.timeoutMs;
+  state.deadline = new Date(deadline).toISOString();
   let delivery = 'returned to the caller to pass on to the user';
+  /** The link e-mail through Microsoft Graph: the confirmation page's link (signed by the activity), or Incode's. */
+  const mailLink = (reminder?: number) =>
+    sendVerificationEmail({
+      fromMailbox: policy.mailFrom!,
+      to: request.subject.email,
+      displayName: request.subject.displayName ?? profile?.profile.displayName,
+      ...(confirmationPage
+        ? { expiresAt: state.deadline!, activities: state.activities ?? [] }
+        : { verificationUrl: session!.verificationUrl, expiresAt: session!.expiresAt }),
+      incidentNumber: request.incidentNumber,
+      ...(reminder ? { reminder } : {}),
+    });
+  const mailsLinks = !request.accountOf && policy.linkDelivery === 'graph-email' && Boolean(policy.mailFrom);
+  if (confirmationPage && !request.accountOf && policy.linkDelivery !== 'graph-email') delivery = "returned to the caller (as the confirmation page's link) to pass on to the user";
   if (!request.accountOf && policy.linkDelivery === 'incode-email') delivery = `sent to ${request.subject.email} by Incode's email`;
-  if (!request.accountOf && policy.linkDelivery === 'graph-email' && policy.mailFrom) {
+  if (mailsLinks) {
     try {
-      await sendVerificationEmail({
-        fromMailbox: policy.mailFrom,
-        to: request.subject.email,
-        displayName: request.subject.displayName ?? profile?.profile.displayName,
-        verificationUrl: session.verificationUrl,
-        expiresAt: session.expiresAt,
-        incidentNumber: request.incidentNumber,
-      });
-      delivery = `emailed to ${request.subject.email} from ${policy.mailFrom} (Microsoft Graph), and returned to the caller`;
+      await mailLink();
+      delivery = `emailed to ${request.subject.email} from ${policy.mailFrom} (Microsoft Graph)${confirmationPage ? " as the confirmation page's link" : ''}, and returned to the caller`;
     } catch (error) {
       delivery = `returned to the caller; emailing it failed (${(applicationFailureOf(error) ?? (error as Error)).message})`;
     }
   }
 
-  const deadline = Date.now() + policy.timeoutMs;
   state.interviewId = session.interviewId;
   state.linkExpiresAt = session.expiresAt;
-  state.deadline = new Date(deadline).toISOString();
   upsertSearchAttributes([{ key: InterviewIdAttribute, value: session.interviewId }]);
   const reportsSessionState = patched('session-state-search-attribute');
   const reportSessionState = (sessionState: ConfirmedSessionResult['state']) => {
@@ -329,6 +392,8 @@ export async function identityVerification(request: VerificationRequest): Promis
         loginHint: request.subject.email,
         incidentId: request.incidentId,
         linkValidityMinutes: policy.linkValidityMinutes,
+        // The renewed link reaches the user the way the first one did.
+        ...(policy.linkDelivery === 'incode-email' && !request.accountOf ? { notifyEmail: request.subject.email } : {}),
       });
       state.interviewId = session.interviewId;
       state.linkExpiresAt = session.expiresAt;
@@ -336,12 +401,22 @@ export async function identityVerification(request: VerificationRequest): Promis
       return messages.reminder(request, reminder, session, true);
     },
     remind: async (message, reminder) => {
+      // Every reminder (and renewed link) goes out through the policy's channel, not only to the incident.
+      if (mailsLinks && patched('reminders-through-the-channel')) {
+        try {
+          await mailLink(reminder);
+          message += `\nThe reminder was emailed to ${request.subject.email} from ${policy.mailFrom} (Microsoft Graph).`;
+        } catch (error) {
+          message += `\nEmailing the reminder failed (${(applicationFailureOf(error) ?? (error as Error)).message}).`;
+        }
+      }
       for (const incident of incidents) await commentOnIncident({ ...incident, commentKey: `reminder-${reminder}`, message });
     },
     evidence,
     classify: (result) => {
       if (result.state === 'Failed') return 'failure';
-      return identityMismatch(request, result) ? 'other-user' : 'success';
+      if (identityMismatch(request, result)) return 'other-user';
+      return mode() === 'confirm-then-verify' && answer !== 'was-me' ? 'success-before-answer' : 'success';
     },
     answers: () => answers,
   });
@@ -372,10 +447,24 @@ export async function identityVerification(request: VerificationRequest): Promis
           return conclude(reviewed, current);
         }
       }
-      const reason = messages.verified(request, result, confirmed!.trigger) + (state.profileMatch ? messages.profileMatch(state.profileMatch) : '');
+      const reason =
+        messages.verified(request, result, confirmed!.trigger, decision.why === 'confirmed-and-verified' ? state.answer?.answeredAt : undefined) +
+        (state.profileMatch ? messages.profileMatch(state.profileMatch) : '');
       return finish('Verified', reason, close(reason), evidenceOf);
     }
     switch (decision.why) {
+      case 'denied': {
+        const reason = messages.denied(request, denial!);
+        return finish('Denied', reason, escalate('decision', reason, true), { interviewId });
+      }
+      case 'not-named-by-sentinel': {
+        const reason = messages.notNamedBySentinel(request, interviewId ?? 'none');
+        return finish('IdentityMismatch', reason, escalate('decision', reason, true), evidenceOf);
+      }
+      case 'verified-without-confirmation': {
+        const reason = messages.verifiedWithoutConfirmation(request, confirmed!.result, answer === 'was-me');
+        return finish('TimedOut', reason, escalate('decision', reason, true), evidenceOf);
+      }
       case 'reviewer-rejected': {
         const reason = messages.reviewed(request, steering.review!, interviewId ?? 'none');
         return finish('Failed', reason, escalate('decision', reason, true), { interviewId, confirmedBy: 'reviewer' });
