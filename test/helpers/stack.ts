@@ -80,7 +80,8 @@ export async function answerConfirmationPage(
   verificationUrl: string,
   answer: 'was-me' | 'wasnt-me',
 ): Promise<{ status: number; location?: string; html: string }> {
-  const page = await fetch(verificationUrl);
+  // A GET is safe to repeat: once more if a kept-alive connection was closed under us.
+  const page = await fetch(verificationUrl).catch(() => fetch(verificationUrl));
   const html = await page.text();
   const nonce = /name="nonce" value="([^"]+)"/.exec(html)?.[1];
   if (page.status !== 200 || !nonce) return { status: page.status, html };
