@@ -8,7 +8,7 @@ import { createLogger } from '../../src/shared/logger';
 import { verificationWorkflowId } from '../../src/shared/ids';
 import { createTemporalClient } from '../../src/temporal/connection';
 import { workerReadiness } from '../../src/worker/create-worker';
-import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
 import { eventually } from '../helpers/temporal';
 
 /**
@@ -45,6 +45,7 @@ describe('observability', () => {
 
     const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
     assert.equal(started.status, 200, JSON.stringify(started.body));
+    assert.equal((await answerConfirmationPage(started.body.verificationUrl, 'was-me')).status, 303);
     const done = await fetch(`${stack.simulator.urls.incodeApi}/simulator/incode/sessions/${started.body.interviewId}/complete`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/temporal';
-import { DEMO_USER, OTHER_USER, startTestStack, type TestStack } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, OTHER_USER, startTestStack, type TestStack } from '../helpers/stack';
 
 describe('repeat alerts for one user join the pending verification', () => {
   let stack: TestStack;
@@ -45,6 +45,7 @@ describe('repeat alerts for one user join the pending verification', () => {
     assert.equal(linkedStatus.body.workflowId, a.body.workflowId);
     assert.deepEqual(linkedStatus.body.linkedIncidents, [second.name]);
 
+    assert.equal((await answerConfirmationPage(a.body.verificationUrl, 'was-me')).status, 303);
     await stack.simulator.incode.completeSession(a.body.interviewId, 'succeeded');
     const outcome = await stack.client.workflow.getHandle(a.body.workflowId).result();
     assert.equal(outcome.status, 'Verified');
