@@ -3,6 +3,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { GraphPermissionError, type EntraUser, type GraphClient, type GraphErrorKind } from '../clients/graph-client';
 import { toActivityFailure } from './activity-failure';
 import { deterministicGuid } from '../shared/ids';
+import type { IncidentActivity } from '../shared/types';
+import type { ConfirmationLinks } from '../confirmation/confirmation-link';
 
 export type RemediationAction = 'revokeSessions' | 'disableAccount';
 export const REMEDIATION_ACTIONS: readonly RemediationAction[] = ['revokeSessions', 'disableAccount'];
@@ -31,10 +33,18 @@ export interface SendVerificationEmailInput {
   fromMailbox: string;
   to: string;
   displayName?: string;
-  verificationUrl: string;
-  /** ISO date-time. */
+  /**
+   * The seed's direct Incode link (policy `verificationLink: incode-direct`). Absent: the mail carries the
+   * confirmation page's link, which this activity signs (it never enters the workflow's history).
+   */
+  verificationUrl?: string;
+  /** ISO date-time: when the link stops working. */
   expiresAt: string;
   incidentNumber?: number;
+  /** The activities the user is asked to confirm. */
+  activities?: IncidentActivity[];
+  /** The how-many-th reminder this is (absent: the first message). */
+  reminder?: number;
 }
 
 /** Failure types the workflow can branch on; also what an operator sees in the Web UI. */
@@ -49,7 +59,7 @@ export const GraphFailureType = {
 // Disabling first closes the door before the sessions are cut, so a revoked user cannot sign straight back in.
 const EXECUTION_ORDER: readonly RemediationAction[] = ['disableAccount', 'revokeSessions'];
 
-export function createGraphActivities(graph: GraphClient) {
+export function createGraphActivities(graph: GraphClient, confirmationLinks?: ConfirmationLinks) {
   return {
     /** The user's Entra profile (birthday included when set) and transitive group ids. */
     async lookUpUserProfile(userIdOrUpn: string): Promise<EntraProfileLookup> {
@@ -103,12 +113,20 @@ export function createGraphActivities(graph: GraphClient) {
      * are recognisable (message trace, mail flow rules).
      */
     async sendVerificationEmail(input: SendVerificationEmailInput): Promise<{ sent: true }> {
-      const verificationId = deterministicGuid(activityWorkflowId(), 'verification-email', input.to.toLowerCase(), input.verificationUrl);
+      const workflowId = activityWorkflowId();
+      let link = input.verificationUrl;
+      if (!link) {
+        if (!confirmationLinks) {
+          throw ApplicationFailure.nonRetryable('CONFIRMATION_PAGE_URL is not set on this worker: it cannot mail the confirmation page link', 'ConfirmationPageNotConfigured');
+        }
+        link = confirmationLinks.url({ workflowId, user: input.to, expiresAt: Date.parse(input.expiresAt) });
+      }
+      const verificationId = deterministicGuid(workflowId, 'verification-email', input.to.toLowerCase(), link, String(input.reminder ?? 0));
       try {
         await graph.sendMail(input.fromMailbox, {
           to: input.to,
-          subject: verificationSubject(input.incidentNumber),
-          htmlBody: renderVerificationEmail(input),
+          subject: verificationSubject(input.incidentNumber, input.reminder),
+          htmlBody: renderVerificationEmail({ ...input, verificationUrl: link }),
           headers: { [VERIFICATION_ID_HEADER]: verificationId },
         });
         return { sent: true };
@@ -132,30 +150,60 @@ function activityWorkflowId(): string {
   }
 }
 
-export function verificationSubject(incidentNumber?: number): string {
+export function verificationSubject(incidentNumber?: number, reminder?: number): string {
+  const prefix = reminder ? `Reminder ${reminder} - action required` : 'Action required';
   return incidentNumber === undefined
-    ? 'Action required: confirm your recent sign-in'
-    : `Action required: confirm your recent sign-in (security incident ${incidentNumber})`;
+    ? `${prefix}: confirm your recent sign-in`
+    : `${prefix}: confirm your recent sign-in (security incident ${incidentNumber})`;
 }
 
-/** A plain HTML message: every value escaped, the link only as an https href. */
-export function renderVerificationEmail(input: Pick<SendVerificationEmailInput, 'displayName' | 'verificationUrl' | 'expiresAt' | 'incidentNumber'>): string {
+/** A plain HTML message: every value escaped, the link only as an https href (http only for a loopback host). */
+export function renderVerificationEmail(
+  input: Pick<SendVerificationEmailInput, 'displayName' | 'expiresAt' | 'incidentNumber' | 'activities' | 'reminder'> & { verificationUrl: string },
+): string {
   const url = new URL(input.verificationUrl);
-  if (url.protocol !== 'https:') throw ApplicationFailure.nonRetryable('The verification link must be an https URL', 'InvalidVerificationUrl');
-  const expires = new Date(input.expiresAt);
-  const expiry = Number.isNaN(expires.getTime()) ? input.expiresAt : expires.toISOString().replace('T', ' ').replace(/:\d\d\.\d{3}Z$/, ' UTC');
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw ApplicationFailure.nonRetryable('The verification link must be an https URL', 'InvalidVerificationUrl');
+  }
+  const expiry = formatTime(input.expiresAt) ?? input.expiresAt;
   const greeting = input.displayName ? `Hello ${escapeHtml(input.displayName)},` : 'Hello,';
   const incident = input.incidentNumber === undefined ? '' : ` (incident ${input.incidentNumber})`;
+  const activities = (input.activities ?? []).map((activity) => {
+    const rows: Array<[string, string]> = (
+      [
+        ['When', formatTime(activity.time)],
+        ['IP address', activity.ipAddresses.join(', ')],
+        ['Location', activity.locations.join('; ')],
+        ['Application', activity.applications.join(', ')],
+        ['Client', activity.clients.join('; ')],
+        ['Device', activity.devices.join('; ')],
+      ] as Array<[string, string | undefined]>
+    ).filter((row): row is [string, string] => Boolean(row[1]));
+    return `<p><strong>${escapeHtml(activity.title ?? 'Suspicious activity')}</strong><br>${rows.map(([term, value]) => `${escapeHtml(term)}: ${escapeHtml(value)}`).join('<br>')}</p>`;
+  });
+  const confirm = input.activities !== undefined;
   return `<!doctype html>
 <html lang="en"><body style="font-family: Segoe UI, Arial, sans-serif; color: #1d2630;">
 <p>${greeting}</p>
-<p>Your security team noticed an unusual sign-in to your account${escapeHtml(incident)} and asks you to confirm it was you
-with a short identity check (your ID document and a selfie).</p>
-<p><a href="${escapeHtml(url.toString())}" style="display: inline-block; padding: 10px 18px; background: #0f6cbd; color: #ffffff; text-decoration: none; border-radius: 4px;">Verify my identity</a></p>
-<p>The link expires on ${escapeHtml(expiry)}. If you did not sign in recently, still complete the check and tell your security team.</p>
+${input.reminder ? `<p>This is reminder ${input.reminder}: we have not had your answer yet.</p>\n` : ''}<p>Your security team noticed an unusual sign-in to your account${escapeHtml(incident)}${confirm ? ' and asks you whether it was you:' : ' and asks you to confirm it was you with a short identity check (your ID document and a selfie).'}</p>
+${activities.join('\n')}
+<p><a href="${escapeHtml(url.toString())}" style="display: inline-block; padding: 10px 18px; background: #0f6cbd; color: #ffffff; text-decoration: none; border-radius: 4px;">${confirm ? 'Review this sign-in' : 'Verify my identity'}</a></p>
+<p>${
+    confirm
+      ? 'On that page, choose "This was me" to go on to a short identity check (your ID document and a selfie), or "This wasn&#39;t me" if you do not recognise it.'
+      : 'If you did not sign in recently, do not complete the check: report it to your security team.'
+  } The link expires on ${escapeHtml(expiry)}.</p>
+<p>If you did not expect this message, do not enter any password: report it to your security team (choosing "This wasn&#39;t me" on the page reports it too). We never ask for your password or codes.</p>
 <p style="font-size: 12px; color: #5b6875;">Do not forward this message: the link is personal.</p>
 </body></html>
 `;
+}
+
+function formatTime(iso: string | undefined): string | undefined {
+  if (!iso) return undefined;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString().replace('T', ' ').replace(/:\d\d\.\d{3}Z$/, ' UTC');
 }
 
 function escapeHtml(text: string): string {

@@ -3,6 +3,7 @@ import type { IncodeClient } from '../clients/incode-client';
 import type { GraphClient } from '../clients/graph-client';
 import type { SentinelClient } from '../clients/sentinel-client';
 import { createGraphActivities } from './graph-activities';
+import type { ConfirmationLinks } from '../confirmation/confirmation-link';
 import { createIncodeActivities } from './incode-activities';
 import { createSentinelActivities } from './sentinel-activities';
 
@@ -11,13 +12,15 @@ export interface ActivityClients {
   sentinel: SentinelClient;
   /** Microsoft Graph, for profiles, remediation and link emails; absent when no Graph endpoint is configured. */
   graph?: GraphClient;
+  /** Signs the confirmation page's links the link e-mails carry. */
+  confirmationLinks?: ConfirmationLinks;
 }
 
 export function createActivities(clients: ActivityClients) {
   return {
     ...createIncodeActivities(clients.incode),
     ...createSentinelActivities(clients.sentinel),
-    ...(clients.graph ? createGraphActivities(clients.graph) : missingGraph()),
+    ...(clients.graph ? createGraphActivities(clients.graph, clients.confirmationLinks) : missingGraph()),
   };
 }
 

@@ -26,6 +26,22 @@ export interface AccountEntity {
   displayName?: string;
 }
 
+export interface IncidentEntities {
+  accounts: AccountEntity[];
+  ipAddresses: Array<{ address: string; location?: string }>;
+  /** Host name, with the operating system where known. */
+  hosts: string[];
+  applications: string[];
+}
+
+export interface AlertSummary {
+  displayName: string;
+  startTime?: string;
+  productName?: string;
+  clientApp?: string;
+  userAgent?: string;
+}
+
 /** What a change function returns: the incident to write back, or `undefined` to write nothing. */
 export type IncidentChange = (incident: Incident) => Incident | undefined;
 
@@ -73,24 +89,60 @@ export class SentinelClient {
   }
 
   async listAccounts(workspace: WorkspaceRef, incidentId: string): Promise<AccountEntity[]> {
+    return (await this.listEntities(workspace, incidentId)).accounts;
+  }
+
+  /** The incident's entities: its accounts, and the IP addresses, hosts and applications of its activity. */
+  async listEntities(workspace: WorkspaceRef, incidentId: string): Promise<IncidentEntities> {
     const response = await this.client(workspace).incidents.listEntities(
       workspace.resourceGroup,
       workspace.workspaceName,
       incidentId,
       this.callOptions(),
     );
-    return (response.entities ?? [])
-      .filter((entity) => entity.kind === 'Account')
-      .map((entity) => {
-        const account = entity as unknown as AccountEntity;
-        return {
-          accountName: account.accountName,
-          upnSuffix: account.upnSuffix,
-          aadUserId: account.aadUserId,
-          friendlyName: account.friendlyName,
-          displayName: account.displayName,
-        };
-      });
+    const entities = (response.entities ?? []) as unknown as Array<Record<string, unknown> & { kind: string }>;
+    const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
+    const of = (kind: string) => entities.filter((entity) => entity.kind === kind);
+    return {
+      accounts: of('Account').map((account) => ({
+        accountName: text(account.accountName),
+        upnSuffix: text(account.upnSuffix),
+        aadUserId: text(account.aadUserId),
+        friendlyName: text(account.friendlyName),
+        displayName: text(account.displayName),
+      })),
+      ipAddresses: of('Ip').flatMap((ip) => {
+        const address = text(ip.address);
+        if (!address) return [];
+        const location = (ip.location ?? {}) as Record<string, unknown>;
+        return [{ address, location: [text(location.city), text(location.countryName) ?? text(location.countryCode)].filter(Boolean).join(', ') || undefined }];
+      }),
+      hosts: of('Host').flatMap((host) => {
+        const name = text(host.hostName) ?? text(host.friendlyName);
+        return name ? [[name, text(host.osFamily), text(host.osVersion)].filter(Boolean).join(', ')] : [];
+      }),
+      applications: of('CloudApplication').flatMap((app) => {
+        const name = text(app.appName) ?? text(app.friendlyName);
+        return name ? [name] : [];
+      }),
+    };
+  }
+
+  /** The incident's alerts: name, start time, product, and the sign-in's client where the alert has it. */
+  async listAlerts(workspace: WorkspaceRef, incidentId: string): Promise<AlertSummary[]> {
+    const response = await this.client(workspace).incidents.listAlerts(workspace.resourceGroup, workspace.workspaceName, incidentId, this.callOptions());
+    return (response.value ?? []).map((alert) => {
+      const extra = (alert.additionalData ?? {}) as Record<string, unknown>;
+      const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
+      const start = alert.startTimeUtc ?? alert.timeGenerated;
+      return {
+        displayName: text(alert.alertDisplayName) ?? text(alert.friendlyName) ?? 'alert',
+        startTime: start ? new Date(start).toISOString() : undefined,
+        productName: text(alert.productName),
+        clientApp: text(extra['Client App']) ?? text(extra.ClientApp),
+        userAgent: text(extra['User Agent']) ?? text(extra.UserAgent),
+      };
+    });
   }
 
   /** Creates or overwrites the comment with this id, so a retried call never adds a second comment. */

@@ -1,3 +1,4 @@
+import { deriveLinkKey } from '../confirmation/confirmation-link';
 import { z } from 'zod';
 import {
   CLOSE_CLASSIFICATIONS,
@@ -45,6 +46,39 @@ export const temporalShape = {
   TEMPORAL_API_KEY: z.string().optional(),
   ...payloadKeyShape,
 };
+
+/**
+ * The confirmation page's links (gateway: the page; worker: the links in e-mails). CONFIRMATION_PAGE_URL is
+ * the gateway as users reach it; CONFIRMATION_LINK_KEY signs the links (default: derived from
+ * PAYLOAD_ENCRYPTION_KEY, which both processes hold).
+ */
+const confirmationShape = {
+  CONFIRMATION_PAGE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s):// URL' })
+    .refine((value) => {
+      const url = new URL(value);
+      return url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    }, 'must be https:// (http only for a loopback host)')
+    .refine((value) => new URL(value).search === '' && new URL(value).hash === '', 'must have no query or fragment')
+    .optional(),
+  CONFIRMATION_LINK_KEY: z
+    .string()
+    .refine((value) => Buffer.from(value, 'base64').length >= 32, 'must be at least 32 bytes, base64-encoded (openssl rand -base64 32)')
+    .optional(),
+};
+
+export interface ConfirmationConfig {
+  /** Absent: the gateway uses the address it listens on (local use); the worker cannot mail page links. */
+  pageUrl?: string;
+  linkKey: Buffer;
+}
+
+function confirmationFrom(env: z.infer<z.ZodObject<typeof confirmationShape & typeof payloadKeyShape>>): ConfirmationConfig {
+  return {
+    pageUrl: env.CONFIRMATION_PAGE_URL?.replace(/\/+$/, ''),
+    linkKey: env.CONFIRMATION_LINK_KEY ? Buffer.from(env.CONFIRMATION_LINK_KEY, 'base64') : deriveLinkKey(Buffer.from(env.PAYLOAD_ENCRYPTION_KEY, 'base64')),
+  };
+}
 
 const azureShape = {
   // AZURE_AUTH_MODE, AZURE_CLOUD, AZURE_CLIENT_ID, ARM_ENDPOINT, ... (see azure-cloud.ts)
@@ -183,6 +217,8 @@ export interface WorkerConfig {
   observability?: WorkerObservabilityConfig;
   /** TI_SYNC_*: the threat-intelligence syncs; absent when TI_SYNC_FEEDS is unset. */
   tiSync?: TiSyncConfig;
+  /** Links to the confirmation page in e-mails (always set by loadWorkerConfig). */
+  confirmation?: ConfirmationConfig;
 }
 
 export interface GatewayCaller {
@@ -251,6 +287,8 @@ export interface GatewayConfig {
   logLevel: string;
   /** GET /metrics, tracing (always set by loadGatewayConfig). */
   observability?: GatewayObservabilityConfig;
+  /** The confirmation page (always set by loadGatewayConfig). */
+  confirmation?: ConfirmationConfig;
 }
 
 const logShape = { LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') };
@@ -309,6 +347,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       SECRET_EXPIRY_SCHEDULE: z.enum(['true', 'false']).optional(),
       ...workerObservabilityShape,
       ...tracingShape,
+      ...confirmationShape,
     },
     env,
     'worker',
@@ -337,6 +376,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     logLevel: parsed.LOG_LEVEL,
     observability: workerObservabilityFrom(parsed),
     tiSync: loadTiSyncConfig(env, azure.cloud),
+    confirmation: confirmationFrom(parsed),
   });
 }
 
@@ -544,6 +584,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       POLICY_FILE: z.string().optional(),
       ...gatewayObservabilityShape,
       ...tracingShape,
+      ...confirmationShape,
     },
     env,
     'gateway',
@@ -582,5 +623,6 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     webhookRateLimitPerMinute: Math.max(1, Math.ceil(parsed.GATEWAY_WEBHOOK_RATE_LIMIT_PER_MINUTE / replicas)),
     logLevel: parsed.LOG_LEVEL,
     observability: gatewayObservabilityFrom(parsed),
+    confirmation: confirmationFrom(parsed),
   });
 }

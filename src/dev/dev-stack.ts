@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { DestinationStream } from 'pino';
@@ -13,6 +14,8 @@ import { loadWorkerConfig } from '../config/config';
 import type { TiSyncConfig } from '../config/ti-sync';
 
 export const DEMO_USER = 'demo.user@contoso.com';
+/** The mailbox the dev stack's links are sent from (graph-email, as a deployment sends them). */
+export const MAIL_FROM = 'security@contoso.com';
 
 export interface DevStackOptions {
   /** DEV_STATE_DIR; default `~/.cache/itdr-verify/dev`. */
@@ -66,6 +69,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   const stateDir = options.stateDir ?? devStateDir();
   const { identity, created } = loadOrCreateDevIdentity(stateDir);
   const certificates = ensureDevCertificates(path.join(cacheDir(), 'tls'));
+  // The link reaches the user by e-mail through (simulated) Microsoft Graph, as a deployment would send it.
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const policyFile = path.join(stateDir, 'policy.yaml');
+  writeFileSync(policyFile, `defaults:\n  linkDelivery: graph-email\n  mailFrom: ${MAIL_FROM}\n`);
   const temporal = await startTemporalDevServer({
     port: options.temporalPort,
     ...(options.temporalUiPort === undefined ? { headless: true } : { uiPort: options.temporalUiPort }),
@@ -82,6 +89,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       directory: [DEMO_USER, ...(options.extraUsers ?? [])],
       env: {
         LOG_LEVEL: options.logLevel ?? 'info',
+        POLICY_FILE: policyFile,
         ...(options.tiSyncDemo
           ? { TI_SYNC_FEEDS: DEMO_TI_FEED, TI_SYNC_SCHEDULE: 'true', TI_SYNC_ACTION: 'Block', TI_SYNC_ACTION_FILE_SHA256: 'BlockAndRemediate' }
           : {}),
@@ -101,6 +109,9 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     throw error;
   }
   if (options.persist) persistence = persistSimulator(stack.simulator, stateFile);
+  for (const [userPrincipalName, givenName, surname] of [[MAIL_FROM, 'Security', 'Operations'], [DEMO_USER, 'Demo', 'User']] as const) {
+    if (!stack.simulator.graph.getUser(userPrincipalName)) stack.simulator.graph.addUser({ userPrincipalName, givenName, surname });
+  }
 
   const demoIncident = openIncidentOf(stack, DEMO_USER) ?? seedDemoIncident(stack);
   const tiSyncConfig = options.tiSyncDemo ? loadWorkerConfig(stack.env).tiSync : undefined;
@@ -159,7 +170,7 @@ function openIncidentOf(stack: LocalStack, user: string): IncidentResource | und
     .filter((incident) => incident.properties.status === 'New')
     .filter((incident) =>
       (sentinel.listEntities(incident.name) ?? []).some(
-        (entity) => entity.properties.accountName === accountName && entity.properties.upnSuffix === upnSuffix,
+        (entity) => 'accountName' in entity.properties && entity.properties.accountName === accountName && entity.properties.upnSuffix === upnSuffix,
       ),
     )
     .sort((a, b) => b.properties.incidentNumber - a.properties.incidentNumber)[0];
@@ -171,6 +182,17 @@ function seedDemoIncident(stack: LocalStack): IncidentResource {
     title: 'Impossible travel activity (Defender for Identity)',
     severity: 'Medium',
     accounts: [{ accountName, upnSuffix, friendlyName: 'Demo User' }],
+    ipAddresses: [{ address: '203.0.113.7', city: 'Lagos', countryName: 'Nigeria' }],
+    hosts: [{ hostName: 'DESKTOP-7QK2', osFamily: 'Windows' }],
+    applications: ['Office 365 Exchange Online'],
+    alerts: [
+      {
+        displayName: 'Impossible travel activity',
+        startTimeUtc: new Date(Date.now() - 20 * 60_000).toISOString(),
+        clientApp: 'Browser',
+        userAgent: 'Mozilla/5.0 (Windows NT 10.0)',
+      },
+    ],
   });
 }
 
@@ -194,6 +216,7 @@ itdr-verify is running${dev.restored ? ' (DEV_PERSIST=1: Temporal and the simula
   Sentinel (simulated) ${record.sentinelPageUrl}
                        seed incidents (one account, several, a guest, an unknown user), act as the analyst,
                        answer as the user (every Incode outcome): plain forms, no code
+  Mailbox (simulated)  ${stack.simulator.urls.graph}/simulator/graph/mailbox
   Test CA              ${short(record.caCertPath)}  (the simulator's pages are HTTPS: trust it, or accept the browser warning)
   Dev state            ${short(dev.stateDir)}  (secrets${dev.identityCreated ? ', generated now' : ', reused'}; DEV_PERSIST=1 keeps Temporal and the simulator there)
 
@@ -204,8 +227,10 @@ Incident #${demoIncident.properties.incidentNumber} (${demoIncident.properties.s
     -H "x-api-key: ${stack.apiKey}" \\
     -d '${body}'
 
-Open the verificationUrl it returns and choose the result, then watch the incident change in the Sentinel view
-above and the workflow finish in the Web UI.
+The link is e-mailed to the user: open the simulated mailbox above and click "Review this sign-in" (or open
+the verificationUrl the curl returns). The confirmation page shows the activity: "This wasn't me" escalates
+the incident at once; "This was me" goes on to the (simulated) Incode check, where "Verified" closes it and
+"Failed" escalates it. Watch the incident change in the Sentinel view and the workflow in the Web UI.
 
 Operator CLI: set its environment once (also in ${short(cliEnvFile(dev.stateDir))}), then:
   export ${exportLine}

@@ -19,6 +19,7 @@ import { ensureSecretExpirySchedule } from '../worker/secret-expiry-schedule';
 import type { DevIdentity } from './dev-state';
 import { ensureTiSyncSchedules } from '../worker/ti-sync-schedule';
 import { cacheDir } from './temporal-server';
+import { freePort } from './free-port';
 
 /** The settings that point the product at a running simulator: its Key Vault, ARM, Graph and workspace. */
 export function simulatedServicesEnv(simulator: RunningSimulator): Record<string, string> {
@@ -132,6 +133,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   // Managed identity finds its endpoint in the environment, as on App Service and Container Apps.
   Object.assign(process.env, simulator.identityEnv);
 
+  // The gateway's port is chosen first: the worker mails links to the confirmation page it serves.
+  const gatewayPort = options.gatewayPort || (await freePort());
   const apiKey = options.identity?.apiKey ?? randomBytes(24).toString('base64url');
   const webhookSecret = options.identity?.webhookSecret ?? randomBytes(24).toString('base64url');
   const entraCaller = { name: 'sentinel-playbook', objectId: randomUUID(), audience: 'api://itdr-verify-gateway', clientId: randomUUID() };
@@ -141,8 +144,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     TEMPORAL_TASK_QUEUE: options.taskQueue ?? 'itdr-verify',
     PAYLOAD_ENCRYPTION_KEY: options.identity?.payloadEncryptionKey ?? randomBytes(32).toString('base64'),
     ...simulatedServicesEnv(simulator),
-    GATEWAY_PORT: String(options.gatewayPort ?? 0),
+    GATEWAY_PORT: String(gatewayPort),
     GATEWAY_HOST: '127.0.0.1',
+    CONFIRMATION_PAGE_URL: `http://127.0.0.1:${gatewayPort}`,
     GATEWAY_API_KEYS: `local-dev=${apiKey}`,
     GATEWAY_ENTRA_TENANT_ID: simulator.tenantId,
     GATEWAY_ENTRA_AUDIENCE: `${entraCaller.audience},${entraCaller.clientId}`,

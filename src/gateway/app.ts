@@ -15,6 +15,8 @@ import { httpObservability } from './observability';
 import { IncidentRequestError, parseIncidentRequest } from './incident-request';
 import { createRateLimits } from './rate-limit';
 import { isTemporalTransient } from './temporal-errors';
+import { CONFIRMATION_PATH, type ConfirmationLinks } from '../confirmation/confirmation-link';
+import { confirmationRouter } from './confirmation-page';
 import type { VerificationService } from './verification-service';
 import { parseWebhook } from './webhook-event';
 import { webhookAuthFailure, webhookTokenEndpoint, WebhookTokens } from './webhook-oauth';
@@ -23,6 +25,8 @@ import { isPayloadKeyMismatch, PAYLOAD_KEY_MISMATCH } from '../temporal/payload-
 export interface GatewayDependencies {
   verifications: VerificationService;
   intake: IntakeOptions;
+  /** Signs the confirmation page's links and checks them when the page is opened. */
+  confirmationLinks: ConfirmationLinks;
   callers: readonly GatewayCaller[];
   /** Entra ID bearer-token validation of control-endpoint callers; absent when only API keys are accepted. */
   bearer?: EntraTokenValidator;
@@ -107,6 +111,8 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
     }
   });
 
+  app.use(CONFIRMATION_PATH, confirmationRouter({ links: deps.confirmationLinks, verifications: deps.verifications, logger: deps.logger }));
+
   app.post('/api/incidents', apiKey, requireJson, json, async (req, res) => {
     let request;
     try {
@@ -145,14 +151,21 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
     }
     const { result } = started;
     if (result.kind === 'link') {
+      // The user confirms the activity on the gateway's page first: the caller gets its signed link, not Incode's.
+      const page = result.confirmationPage && result.deadline ? Date.parse(result.deadline) : undefined;
+      const pageLink = (workflowId: string, user: string) => deps.confirmationLinks.url({ workflowId, user, expiresAt: page! });
+      const accounts = result.accounts?.map((account, index) =>
+        page ? { ...account, verificationUrl: pageLink(`${started.workflowId}-account-${index + 1}`, account.user) } : account,
+      );
       res.status(200).json({
-        verificationUrl: result.verificationUrl,
+        verificationUrl: page ? (accounts ? accounts[0].verificationUrl : pageLink(started.workflowId, verification.subject.email)) : result.verificationUrl,
         status: 'verification_initiated',
         workflowId: started.workflowId,
         interviewId: result.interviewId,
         expiresAt: result.expiresAt,
         ...(started.joined ? { joinedVerificationOf: 'a running verification of the same user' } : {}),
-        ...(result.accounts ? { verifications: result.accounts } : {}),
+        ...(accounts ? { verifications: accounts } : {}),
+        ...(page ? { confirmationPage: true } : {}),
       });
       return;
     }

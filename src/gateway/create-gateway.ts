@@ -8,6 +8,7 @@ import { createGatewayMetrics, type GatewayMetrics } from '../observability/metr
 import { createGatewayApp } from './app';
 import { createEntraTokenValidator } from './entra-auth';
 import { VerificationService } from './verification-service';
+import { ConfirmationLinks, deriveLinkKey } from '../confirmation/confirmation-link';
 
 export interface RunningGateway {
   server: Server;
@@ -39,9 +40,16 @@ export async function startGateway(options: {
   const allowedWorkspaces = config.allowedWorkspaces?.length ? [...config.allowedWorkspaces] : [config.defaultWorkspace];
   const metrics = createGatewayMetrics();
   let draining = false;
+  let listeningUrl = '';
+  // CONFIRMATION_PAGE_URL is how users reach the page; without it (local use) the address the gateway listens on.
+  const confirmationLinks = new ConfirmationLinks(
+    config.confirmation?.linkKey ?? deriveLinkKey(config.temporal.payloadKey.key),
+    config.confirmation?.pageUrl ?? (() => listeningUrl),
+  );
   const app = createGatewayApp({
     isDraining: () => draining,
     verifications: new VerificationService(options.client, config.temporal.taskQueue, () => allowedWorkspaces),
+    confirmationLinks,
     intake: {
       sentinel: new SentinelClient(options.credential, config.azure, {
         onApiError: metrics.observeApiError,
@@ -102,6 +110,7 @@ export async function startGateway(options: {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
+  listeningUrl = `http://${host}:${port}`;
   return {
     server,
     url: `http://${host}:${port}`,

@@ -1,9 +1,11 @@
 import type { SentinelClient } from '../clients/sentinel-client';
 import { deterministicGuid } from '../shared/ids';
-import type { VerificationPolicy, VerificationRequest, VerificationSubject, WorkspaceRef } from '../shared/types';
+import type { IncidentActivity, VerificationPolicy, VerificationRequest, VerificationSubject, WorkspaceRef } from '../shared/types';
 import { resolvePolicy, type PolicyDocument } from '../policy/policy-document';
 import { HttpError } from './http-error';
 import { emailOfAccount, type IncidentRequest } from './incident-request';
+import { BudgetExhaustedError } from '../clients/token-bucket';
+import type { AlertSummary, IncidentEntities, IncidentSnapshot } from '../clients/sentinel-client';
 
 export interface IntakeOptions {
   sentinel: SentinelClient;
@@ -41,28 +43,33 @@ export async function prepareVerification(
   if (!served) {
     throw new HttpError(403, 'workspace_not_served', `Workspace ${workspace.workspaceName} is not served by this deployment`);
   }
-  const incident = await options.sentinel.getIncident(served, request.incidentId);
+  // The incident, its entities and its alerts, read at once with the gateway's own identity: Sentinel, not
+  // the caller, says who is verified and what they are asked to confirm.
+  const reads = [
+    options.sentinel.getIncident(served, request.incidentId),
+    options.sentinel.listEntities(served, request.incidentId),
+    options.sentinel.listAlerts(served, request.incidentId),
+  ] as const;
+  const settled = await Promise.allSettled(reads);
+  const incident = await reads[0];
   if (!incident) {
     throw new HttpError(404, 'unknown_incident', `Incident ${request.incidentId} does not exist in workspace ${served.workspaceName}`);
   }
   if (incident.status === 'Closed') {
     throw new HttpError(409, 'incident_closed', `Incident ${request.incidentId} is already closed; no verification was started`);
   }
+  const budgetRefusal = settled.find((result) => result.status === 'rejected' && result.reason instanceof BudgetExhaustedError);
+  if (budgetRefusal) throw (budgetRefusal as PromiseRejectedResult).reason;
+  const [entities, alerts] = [await reads[1], await reads[2]];
 
-  let accounts = request.accounts.filter((candidate) => emailOfAccount(candidate));
-  if (!request.userEmail && accounts.length === 0) {
-    // A trimmed trigger payload may lack relatedEntities: ask Sentinel for the incident's entities.
-    accounts = (await options.sentinel.listAccounts(served, request.incidentId)).filter((candidate) => emailOfAccount(candidate));
-  }
-  // The simple body names its user; a Sentinel incident may name several accounts (one verification each).
-  const subjects: VerificationSubject[] = request.userEmail
-    ? [{ email: request.userEmail }]
-    : accounts.map((account) => ({
-        email: emailOfAccount(account)!,
-        upn: emailOfAccount(account),
-        aadUserId: account.aadUserId,
-        displayName: account.friendlyName ?? account.displayName,
-      }));
+  // The caller's userEmail and relatedEntities are hints: the subjects are the incident's own accounts.
+  const accounts = entities.accounts.filter((candidate) => emailOfAccount(candidate));
+  const subjects: VerificationSubject[] = accounts.map((account) => ({
+    email: emailOfAccount(account)!,
+    upn: emailOfAccount(account),
+    aadUserId: account.aadUserId,
+    displayName: account.friendlyName ?? account.displayName,
+  }));
   const unique = subjects.filter((subject, index) => subjects.findIndex((other) => other.email === subject.email) === index);
   if (unique.length === 0) {
     await options.sentinel.upsertComment(
@@ -73,12 +80,27 @@ export async function prepareVerification(
     );
     throw new HttpError(422, 'no_account', `Incident ${request.incidentId} names no user account to verify`);
   }
+  if (request.userEmail) {
+    const named = unique.find((subject) => subject.email === request.userEmail!.toLowerCase());
+    if (!named) {
+      throw new HttpError(
+        422,
+        'user_not_in_incident',
+        `${request.userEmail} is not one of incident ${request.incidentId}'s accounts in Sentinel; no verification was started`,
+      );
+    }
+    // The named account first: the simple body's answer describes its verification.
+    unique.splice(unique.indexOf(named), 1);
+    unique.unshift(named);
+  }
   if (unique.length > MAX_ACCOUNTS) {
     throw new HttpError(422, 'too_many_accounts', `Incident ${request.incidentId} names ${unique.length} accounts; at most ${MAX_ACCOUNTS} are verified automatically`);
   }
 
   return {
     subjects: unique,
+    subjectNamedBy: 'sentinel',
+    activity: activityOf(request.incidentId, incident, entities, alerts),
     incidentId: request.incidentId,
     incidentNumber: incident.incidentNumber,
     incidentTitle: incident.title,
@@ -88,5 +110,31 @@ export async function prepareVerification(
     source: request.source,
     requestedBy,
     policy: resolvePolicy(options.policy, options.policyDocument, incident.severity ?? request.severity),
+  };
+}
+
+/** At most this many values per field, each at most this long: the activity travels in workflow payloads. */
+const MAX_VALUES = 10;
+const MAX_VALUE_LENGTH = 200;
+
+function listOf(values: Array<string | undefined>): string[] {
+  const kept = values.filter((value): value is string => Boolean(value)).map((value) => value.slice(0, MAX_VALUE_LENGTH));
+  return [...new Set(kept)].slice(0, MAX_VALUES);
+}
+
+/** What the user is asked to confirm, from the incident, its alerts and its entities. */
+export function activityOf(incidentId: string, incident: IncidentSnapshot, entities: IncidentEntities, alerts: AlertSummary[]): IncidentActivity {
+  const times = alerts.map((alert) => alert.startTime).filter((time): time is string => Boolean(time)).sort();
+  return {
+    incidentId,
+    incidentNumber: incident.incidentNumber,
+    title: incident.title?.slice(0, MAX_VALUE_LENGTH),
+    time: times[0],
+    alerts: listOf(alerts.map((alert) => alert.displayName)),
+    ipAddresses: listOf(entities.ipAddresses.map((ip) => ip.address)),
+    locations: listOf(entities.ipAddresses.map((ip) => ip.location)),
+    applications: listOf(entities.applications),
+    clients: listOf(alerts.flatMap((alert) => [alert.clientApp, alert.userAgent])),
+    devices: listOf(entities.hosts),
   };
 }

@@ -14,6 +14,7 @@ import {
   joinVerificationUpdate,
   reviewDecisionUpdate,
   statusQuery,
+  userAnswerUpdate,
   verificationLinkUpdate,
   verificationResultSignal,
   WORKFLOW_TYPE,
@@ -35,6 +36,8 @@ import type {
   IncidentVerificationRequest,
   IncodeSessionEvent,
   ReviewDecision,
+  UserAnswerInput,
+  UserAnswerResult,
   VerificationLinkResult,
   VerificationRequest,
   VerificationState,
@@ -198,6 +201,7 @@ export class VerificationService {
               incidentNumber: request.incidentNumber,
               workspace: request.workspace,
               requestedBy: request.requestedBy,
+              activity: request.activity,
             },
           ],
         }),
@@ -293,6 +297,24 @@ export class VerificationService {
       return { kind: 'accepted', workflowId: found.workflowId, state };
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) return { kind: 'refused', workflowId: found.workflowId, state: found.state };
+      throw error;
+    }
+  }
+
+  /** What the confirmation page shows: the verification's state, and whether it still runs. */
+  async pageState(workflowId: string): Promise<{ running: boolean; state: VerificationState } | undefined> {
+    const description = await this.describe(workflowId);
+    if (!description || description.type !== WORKFLOW_TYPE) return undefined;
+    return { running: description.status.name === 'RUNNING', state: await this.queryStatus(workflowId) };
+  }
+
+  /** Hands the user's answer to the verification; `refused` once it decided (or after a denial), `finished` if it ended. */
+  async answer(workflowId: string, input: UserAnswerInput): Promise<UserAnswerResult | { kind: 'refused' | 'finished' }> {
+    try {
+      return await this.client.workflow.getHandle(workflowId).executeUpdate(userAnswerUpdate, { args: [input] });
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) return { kind: 'refused' };
+      if (error instanceof WorkflowNotFoundError || /already completed/i.test((error as Error)?.message ?? '')) return { kind: 'finished' };
       throw error;
     }
   }

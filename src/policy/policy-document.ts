@@ -33,6 +33,7 @@ const settings = z.strictObject({
   escalationSeverity: z.enum(INCIDENT_SEVERITIES).optional(),
   remediation: z.array(z.enum(['revokeSessions', 'disableAccount'])).max(2).optional(),
   linkDelivery: z.enum(['caller', 'incode-email', 'graph-email']).optional(),
+  verificationLink: z.enum(['confirmation-page', 'incode-direct']).optional(),
   mailFrom: z.email().optional(),
   unknownUser: z.enum(['escalate', 'review']).optional(),
   guestUsers: z.enum(['escalate', 'review', 'verify']).optional(),
@@ -80,6 +81,12 @@ export function parsePolicyDocument(text: string, source: string): PolicyDocumen
     if (value.linkDelivery === 'graph-email' && !value.mailFrom && !parsed.data.defaults.mailFrom) {
       throw new ConfigError(`Invalid gateway configuration:\n  POLICY_FILE ${source}: ${where}: linkDelivery graph-email needs mailFrom`);
     }
+    // Incode's own e-mail carries Incode's link, which skips the confirmation page.
+    if (value.linkDelivery === 'incode-email' && (value.verificationLink ?? parsed.data.defaults.verificationLink) !== 'incode-direct') {
+      throw new ConfigError(
+        `Invalid gateway configuration:\n  POLICY_FILE ${source}: ${where}: linkDelivery incode-email sends Incode's own link, which skips the confirmation page; it needs verificationLink: incode-direct`,
+      );
+    }
   }
   return parsed.data;
 }
@@ -106,6 +113,7 @@ function toSettings(value: z.infer<typeof settings>): PolicySettings {
     escalationSeverity: value.escalationSeverity,
     remediation: value.remediation,
     linkDelivery: value.linkDelivery,
+    verificationLink: value.verificationLink,
     mailFrom: value.mailFrom,
     unknownUserPath: value.unknownUser,
     guestUserPath: value.guestUsers,

@@ -14,6 +14,7 @@ export type PolicySettings = Partial<
     | 'escalationSeverity'
     | 'remediation'
     | 'linkDelivery'
+    | 'verificationLink'
     | 'mailFrom'
     | 'unknownUserPath'
     | 'guestUserPath'

@@ -1,5 +1,14 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CancelRequest, IncodeSessionEvent, LinkedIncident, ReviewDecision, VerificationLinkResult, VerificationState } from './types';
+import type {
+  CancelRequest,
+  IncodeSessionEvent,
+  LinkedIncident,
+  ReviewDecision,
+  UserAnswerInput,
+  UserAnswerResult,
+  VerificationLinkResult,
+  VerificationState,
+} from './types';
 
 /** Incode's session webhook, forwarded by the gateway. */
 export const verificationResultSignal = defineSignal<[IncodeSessionEvent]>('verificationResult');
@@ -24,6 +33,13 @@ export const resendLinkSignal = defineSignal<[{ requestedBy: string }]>('resendL
 
 /** A reviewer approves or rejects a verification that awaits review; refused in any other state. */
 export const reviewDecisionUpdate = defineUpdate<VerificationState, [ReviewDecision]>('reviewDecision');
+
+/**
+ * The user's answer on the confirmation page. "This was me" is recorded on the incident and answered with
+ * the Incode link to go on to; "This wasn't me" escalates at once. Refused once the verification decided,
+ * after a denial, or when it has no confirmation page.
+ */
+export const userAnswerUpdate = defineUpdate<UserAnswerResult, [UserAnswerInput]>('userAnswer');
 
 export const statusQuery = defineQuery<VerificationState>('status');
 

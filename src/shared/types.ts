@@ -59,6 +59,12 @@ export interface VerificationPolicy {
   unknownUserPath?: 'escalate' | 'review';
   /** A guest (B2B) account: escalate, ask a human, or verify like a member. */
   guestUserPath?: 'escalate' | 'review' | 'verify';
+  /**
+   * `confirmation-page` (default): the link is the gateway's page where the user confirms the activity
+   * ("This was me" / "This wasn't me") before Incode's check. `incode-direct`: the seed's link straight to
+   * Incode; weaker, since a passed check proves who the person is, not that the sign-in was theirs.
+   */
+  verificationLink?: 'confirmation-page' | 'incode-direct';
   /** Compare the verified identity with the Entra profile before closing; a mismatch goes to review. */
   profileMatching?: boolean;
   /** Which policy rules applied, for the audit comment and the search attribute. */
@@ -68,6 +74,41 @@ export interface VerificationPolicy {
 }
 
 export type IncidentSource = 'simple' | 'sentinel-playbook';
+
+/**
+ * The activity a user is asked to confirm ("was this you?"), as Sentinel holds it: the incident's title and,
+ * from its alerts and entities, when, from which IP address and location, to which application with which
+ * client, and on which device. Empty lists where Sentinel has nothing.
+ */
+export interface IncidentActivity {
+  incidentId: string;
+  incidentNumber?: number;
+  title?: string;
+  /** ISO date-time of the earliest alert. */
+  time?: string;
+  alerts: string[];
+  ipAddresses: string[];
+  locations: string[];
+  applications: string[];
+  clients: string[];
+  devices: string[];
+}
+
+/** Who the user's answer on the confirmation page was. */
+export type ActivityAnswer = 'was-me' | 'wasnt-me';
+
+/** The user's answer, as the gateway's confirmation page hands it to the workflow. */
+export interface UserAnswerInput {
+  answer: ActivityAnswer;
+  /** The user the signed link was issued to (must be the verification's own). */
+  user: string;
+  answeredAt: string;
+  clientIp: string;
+  userAgent: string;
+}
+
+/** What the workflow tells the page: go on to Incode's check (was me), or the answer was recorded (wasn't me). */
+export type UserAnswerResult = { kind: 'continue'; verificationUrl: string } | { kind: 'recorded' };
 
 /** Input of the `identityVerification` workflow. */
 export interface VerificationRequest {
@@ -81,6 +122,13 @@ export interface VerificationRequest {
   /** Who asked for it (the authenticated caller of the gateway), for the audit comment. */
   requestedBy: string;
   policy: VerificationPolicy;
+  /**
+   * `sentinel`: the subject is one of the incident's account entities, read by the gateway with its own
+   * identity. Absent in verifications started before that check: they can never close on their own.
+   */
+  subjectNamedBy?: 'sentinel';
+  /** The activity the user confirms on the page (absent before the page existed). */
+  activity?: IncidentActivity;
   /**
    * Set when this verification checks one account of a multi-account incident: the incident workflow
    * created the session and decides on the incident; this one only confirms the account's result.
@@ -118,6 +166,7 @@ export const VERIFICATION_STATUSES = [
   'AwaitingReview',
   'Cancelled',
   'GuestUser',
+  'Denied',
 ] as const;
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 
@@ -164,6 +213,12 @@ export type VerificationLinkResult =
       status: VerificationStatus;
       /** Multi-account incidents: one link per account (the fields above are the first account's). */
       accounts?: AccountLink[];
+      /**
+       * The user confirms the activity on the gateway's page before Incode's check: the caller gets the
+       * page's signed link, valid until `deadline`, instead of Incode's. Absent in older verifications.
+       */
+      confirmationPage?: boolean;
+      deadline?: string;
     }
   | { kind: 'no-link'; status: VerificationStatus; reason: string };
 
@@ -203,6 +258,7 @@ export interface LinkedIncident {
   incidentNumber?: number;
   workspace: WorkspaceRef;
   requestedBy: string;
+  activity?: IncidentActivity;
 }
 
 /** The result of the incidents a verification decided on, the first one being its own. */
@@ -232,6 +288,12 @@ export interface VerificationState {
   policyName?: string;
   /** Entra profile matching verdict, when the policy asks for it. */
   profileMatch?: 'match' | 'mismatch' | 'not-comparable';
+  /** The activities the user confirms on the page: the verification's own incident first, then joined ones. */
+  activities?: IncidentActivity[];
+  /** The user's answer on the confirmation page, once given. */
+  answer?: { answer: ActivityAnswer; answeredAt: string };
+  /** Whether the user confirms the activity on the gateway's page (false: the seed's direct Incode link). */
+  confirmationPage?: boolean;
   /** Why the verification needs a human, while it is AwaitingReview. */
   reviewReason?: string;
   reviewDeadline?: string;

@@ -310,7 +310,8 @@ const permissionsSchema = z.strictObject({
 
 /**
  * `/simulator/graph/*` on the Graph server: GET/POST `users` (POST takes GraphUserInput as JSON), GET `outbox`
- * (sent mail: subject and recipients; the body too, since tests read the link from it), GET/PUT `permissions`
+ * (sent mail: subject and recipients; the body too, since tests read the link from it), GET `mailbox` (the same
+ * as an HTML page for people), GET/PUT `permissions`
  * (`{"deny": [...], "grant": [...], "privilegedRole": bool, "reset": bool}`).
  */
 export function graphAdminRouter(store: GraphStore): Router {
@@ -333,6 +334,24 @@ export function graphAdminRouter(store: GraphStore): Router {
   });
   router.get('/graph/outbox', (_req, res) => {
     res.json({ value: store.outbox() });
+  });
+  // The outbox as a person reads it (npm run dev): newest first, each message's HTML in a sandboxed frame
+  // whose links open in the whole window (the confirmation page refuses to be framed).
+  router.get('/graph/mailbox', (_req, res) => {
+    const escape = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+    const messages = [...store.outbox()].reverse().map((mail) => {
+      const frame = mail.contentType === 'HTML' ? mail.body.replace(/<head>|<html([^>]*)>/i, (tag) => `${tag}<base target="_top">`) : `<pre>${escape(mail.body)}</pre>`;
+      return `<article><h2>${escape(mail.subject)}</h2><p>From ${escape(mail.from)} to ${escape(mail.to.join(', '))}, ${escape(mail.sentAt.toISOString())}</p>
+<iframe title="${escape(mail.subject)}" sandbox="allow-top-navigation-by-user-activation" srcdoc="${escape(frame)}"></iframe></article>`;
+    });
+    res
+      .set('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'; base-uri 'none'")
+      .type('html')
+      .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Simulated mailbox (Microsoft Graph outbox)</title>
+<style>body{font-family:system-ui,Arial,sans-serif;margin:1rem;color:#1d2630}article{border:1px solid #c9d1d9;border-radius:.5rem;padding:.5rem 1rem;margin:1rem 0}iframe{width:100%;height:26rem;border:0}</style>
+</head><body><h1>Simulated mailbox</h1><p>Every message the product sent through the simulated Microsoft Graph, newest first. Reload to see new ones.</p>
+${messages.join('\n') || '<p>No mail yet.</p>'}</body></html>`);
   });
   router.get('/graph/permissions', (_req, res) => {
     res.json({ granted: store.permissions(), privilegedRole: store.privilegedRole });

@@ -97,12 +97,74 @@ export interface AccountInput {
   displayName?: string;
 }
 
-export interface EntityResource {
+/** An IP address entity, with the location Sentinel's enrichment adds. */
+export interface IpInput {
+  address: string;
+  city?: string;
+  countryName?: string;
+  countryCode?: string;
+}
+
+export interface HostInput {
+  hostName: string;
+  osFamily?: string;
+  osVersion?: string;
+}
+
+/** An alert of the incident: what happened, when, from which product and client. */
+export interface AlertInput {
+  displayName: string;
+  startTimeUtc?: string;
+  productName?: string;
+  /** The sign-in's client (Entra ID Protection's "Client App"), kept in the alert's additionalData. */
+  clientApp?: string;
+  userAgent?: string;
+}
+
+export type EntityResource =
+  | {
+      id: string;
+      name: string;
+      type: 'Microsoft.SecurityInsights/Entities';
+      kind: 'Account';
+      properties: AccountInput & { friendlyName: string; isDomainJoined: boolean; additionalData: Record<string, unknown> };
+    }
+  | {
+      id: string;
+      name: string;
+      type: 'Microsoft.SecurityInsights/Entities';
+      kind: 'Ip';
+      properties: { address: string; friendlyName: string; location?: { city?: string; countryName?: string; countryCode?: string }; additionalData: Record<string, unknown> };
+    }
+  | {
+      id: string;
+      name: string;
+      type: 'Microsoft.SecurityInsights/Entities';
+      kind: 'Host';
+      properties: HostInput & { friendlyName: string; additionalData: Record<string, unknown> };
+    }
+  | {
+      id: string;
+      name: string;
+      type: 'Microsoft.SecurityInsights/Entities';
+      kind: 'CloudApplication';
+      properties: { appName: string; friendlyName: string; additionalData: Record<string, unknown> };
+    };
+
+export interface AlertResource {
   id: string;
   name: string;
   type: 'Microsoft.SecurityInsights/Entities';
-  kind: 'Account';
-  properties: AccountInput & { friendlyName: string; isDomainJoined: boolean; additionalData: Record<string, unknown> };
+  kind: 'SecurityAlert';
+  properties: {
+    alertDisplayName: string;
+    friendlyName: string;
+    startTimeUtc: string;
+    timeGenerated: string;
+    productName: string;
+    status: 'New';
+    additionalData: Record<string, unknown>;
+  };
 }
 
 export interface CommentResource {
@@ -149,6 +211,11 @@ export interface SeedIncidentInput {
   owner?: IncidentOwner;
   labels?: IncidentLabel[];
   accounts?: AccountInput[];
+  ipAddresses?: IpInput[];
+  hosts?: HostInput[];
+  /** Cloud applications signed in to (entity kind CloudApplication). */
+  applications?: string[];
+  alerts?: AlertInput[];
   workspace?: Partial<WorkspaceRef>;
 }
 
@@ -166,6 +233,7 @@ interface StoredIncident {
   etag: string;
   properties: IncidentProperties;
   entities: EntityResource[];
+  alerts: AlertResource[];
   comments: Map<string, CommentResource>;
   audit: AuditEntry[];
 }
@@ -233,7 +301,15 @@ export class SentinelStore {
       owner: input.owner,
       labels: input.labels,
     });
-    incident.entities = (input.accounts ?? []).map((account) => accountEntity(incident, account));
+    incident.entities = [
+      ...(input.accounts ?? []).map((account) => accountEntity(incident, account)),
+      ...(input.ipAddresses ?? []).map((ip) => otherEntity(incident, ipEntityProperties(ip))),
+      ...(input.hosts ?? []).map((host) => otherEntity(incident, { kind: 'Host', properties: { ...stripUndefined(host), friendlyName: host.hostName, additionalData: {} } })),
+      ...(input.applications ?? []).map((appName) => otherEntity(incident, { kind: 'CloudApplication', properties: { appName, friendlyName: appName, additionalData: {} } })),
+    ];
+    incident.alerts = (input.alerts ?? []).map((alert) => alertResource(incident, alert));
+    incident.properties.additionalData.alertsCount = incident.alerts.length;
+    incident.properties.additionalData.alertProductNames = [...new Set(incident.alerts.map((alert) => alert.properties.productName))];
     incident.audit.push({ at: new Date(), kind: 'incidentCreated', actor: 'seed', etagAfter: incident.etag, changes: {} });
     return toResource(incident);
   }
@@ -251,6 +327,11 @@ export class SentinelStore {
   listEntities(incidentId: string, workspace?: Partial<WorkspaceRef>): EntityResource[] | undefined {
     const incident = this.findIncident(incidentId, workspace);
     return incident && structuredClone(incident.entities);
+  }
+
+  listAlerts(incidentId: string, workspace?: Partial<WorkspaceRef>): AlertResource[] | undefined {
+    const incident = this.findIncident(incidentId, workspace);
+    return incident && structuredClone(incident.alerts);
   }
 
   listComments(incidentId: string, workspace?: Partial<WorkspaceRef>): CommentResource[] {
@@ -443,6 +524,7 @@ export class SentinelStore {
         },
       },
       entities: [],
+      alerts: [],
       comments: new Map(),
       audit: [],
     };
@@ -499,6 +581,43 @@ function accountEntity(incident: StoredIncident, account: AccountInput): EntityR
       friendlyName: account.friendlyName ?? account.accountName,
       isDomainJoined: false,
       additionalData: {},
+    },
+  };
+}
+
+type EntityBody = Pick<Exclude<EntityResource, { kind: 'Account' }>, 'kind' | 'properties'>;
+
+function otherEntity(incident: StoredIncident, body: EntityBody): EntityResource {
+  const name = randomUUID();
+  return {
+    id: `${workspaceArmId(incident.workspace)}/providers/Microsoft.SecurityInsights/Entities/${name}`,
+    name,
+    type: 'Microsoft.SecurityInsights/Entities',
+    ...body,
+  } as EntityResource;
+}
+
+function ipEntityProperties(ip: IpInput): EntityBody {
+  const location = ip.city || ip.countryName || ip.countryCode ? stripUndefined({ city: ip.city, countryName: ip.countryName, countryCode: ip.countryCode }) : undefined;
+  return { kind: 'Ip', properties: { address: ip.address, friendlyName: ip.address, ...(location ? { location } : {}), additionalData: {} } };
+}
+
+function alertResource(incident: StoredIncident, alert: AlertInput): AlertResource {
+  const name = randomUUID();
+  const at = alert.startTimeUtc ?? new Date().toISOString();
+  return {
+    id: `${workspaceArmId(incident.workspace)}/providers/Microsoft.SecurityInsights/Entities/${name}`,
+    name,
+    type: 'Microsoft.SecurityInsights/Entities',
+    kind: 'SecurityAlert',
+    properties: {
+      alertDisplayName: alert.displayName,
+      friendlyName: alert.displayName,
+      startTimeUtc: at,
+      timeGenerated: at,
+      productName: alert.productName ?? 'Azure Active Directory Identity Protection',
+      status: 'New',
+      additionalData: stripUndefined({ 'Client App': alert.clientApp, 'User Agent': alert.userAgent }),
     },
   };
 }

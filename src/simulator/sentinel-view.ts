@@ -201,11 +201,11 @@ function toView(store: SentinelStore, workspace: WorkspaceRef, incident: Inciden
     .listComments(incident.name, ref)
     .map((comment) => ({ name: comment.name, ...comment.properties }))
     .sort((a, b) => a.createdTimeUtc.localeCompare(b.createdTimeUtc));
-  const accounts = (store.listEntities(incident.name, ref) ?? []).filter((entity) => entity.kind === 'Account').map(accountOf);
+  const accounts = (store.listEntities(incident.name, ref) ?? []).flatMap((entity) => (entity.kind === 'Account' ? [accountOf(entity)] : []));
   return { workspace: ref, ...incident, accounts, comments };
 }
 
-function accountOf(entity: EntityResource): IncidentAccount {
+function accountOf(entity: Extract<EntityResource, { kind: 'Account' }>): IncidentAccount {
   const { accountName, upnSuffix, aadUserId, friendlyName, displayName } = entity.properties;
   return { accountName, upnSuffix, aadUserId, friendlyName, displayName };
 }

@@ -140,12 +140,13 @@ function handleSentinel(store: SentinelStore, workspace: WorkspaceRef, segments:
     case 'entities': {
       if (method !== 'POST' || commentId !== undefined) return methodNotAllowed(res, method);
       const entities = store.listEntities(incidentId, workspace) ?? [];
-      res.json({ entities, metaData: entities.length ? [{ count: entities.length, entityKind: 'Account' }] : [] });
+      const kinds = [...new Set(entities.map((entity) => entity.kind))];
+      res.json({ entities, metaData: kinds.map((entityKind) => ({ count: entities.filter((entity) => entity.kind === entityKind).length, entityKind })) });
       return;
     }
     case 'alerts':
       if (method !== 'POST' || commentId !== undefined) return methodNotAllowed(res, method);
-      res.json({ value: [] });
+      res.json({ value: store.listAlerts(incidentId, workspace) ?? [] });
       return;
     case 'comments':
       return handleComments(store, workspace, incidentId, commentId, actor, req, res);

@@ -14,6 +14,7 @@ import { DefenderIndicatorsClient } from '../clients/defender-indicators-client'
 import { ThreatIntelClient } from '../clients/threat-intel-client';
 import { TiCallTally, type TiCallObserver } from '../clients/ti-call-counter';
 import { apiErrorPolicy, type ApiErrorObserver } from '../observability/api-errors';
+import type { ConfirmationLinks } from '../confirmation/confirmation-link';
 
 /**
  * Wires the real clients behind the activities: Key Vault for Incode's settings, Incode, Sentinel.
@@ -26,6 +27,8 @@ export function createWorkerActivities(options: {
   incodeHttpTimeoutMs: number;
   /** Failed calls to Key Vault, Incode and Sentinel, for `itdr_api_errors_total`. */
   onApiError?: ApiErrorObserver;
+  /** Signs the confirmation page's links in e-mails (CONFIRMATION_PAGE_URL); absent: such e-mails fail, named. */
+  confirmationLinks?: ConfirmationLinks;
   /** The `checkSecretExpiry` activity's settings (SECRET_EXPIRY_*); 90 days' warning and no hook when omitted. */
   secretExpiry?: Partial<SecretExpiryOptions>;
   /** TI_SYNC_*: the threat-intelligence sync's endpoints; its activities fail clearly when absent. */
@@ -47,6 +50,7 @@ export function createWorkerActivities(options: {
           cancellation: activityCancellationSignal,
         })
       : undefined,
+    confirmationLinks: options.confirmationLinks,
   });
   const expiry = createSecretExpiryActivities(secrets, options.keyVault.secretNames, { warningDays: 90, ...options.secretExpiry });
   return { ...activities, ...expiry, ...tiSyncActivities(options.credential, options.tiSync) };

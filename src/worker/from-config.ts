@@ -7,6 +7,7 @@ import { createWorkerMetrics, type WorkerMetrics } from '../observability/metric
 import type { Tracing } from '../observability/tracing';
 import { connectWorker, createVerificationWorker, workerTuningFrom, type VerificationWorker } from './create-worker';
 import { createWorkerActivities } from './dependencies';
+import { ConfirmationLinks } from '../confirmation/confirmation-link';
 
 export interface ConfiguredWorker {
   worker: VerificationWorker;
@@ -45,6 +46,7 @@ export async function createWorkerFromConfig(
         keyVault: config.keyVault,
         incodeHttpTimeoutMs: config.incodeHttpTimeoutMs,
         onApiError: metrics.observeApiError,
+        confirmationLinks: config.confirmation?.pageUrl ? new ConfirmationLinks(config.confirmation.linkKey, config.confirmation.pageUrl) : undefined,
         secretExpiry: {
           warningDays: config.secretExpiry?.warningDays ?? 90,
           webhookUrl: config.secretExpiry?.webhookUrl,

@@ -5,6 +5,7 @@ import type {
   LinkedIncident,
   ReviewDecision,
   ConfirmedSessionState,
+  UserAnswerInput,
   VerificationRequest,
   VerificationSession,
   VerificationStatus,
@@ -113,9 +114,41 @@ export const messages = {
     ].join('\n');
   },
 
-  verified(request: VerificationRequest, result: ConfirmedSessionResult, trigger: 'webhook+read-back' | 'poll'): string {
+  confirmedActivity(request: VerificationRequest, answer: UserAnswerInput): string {
     return [
-      `${PREFIX} ${describeSubject(request.subject)} passed the biometric identity verification.`,
+      `${PREFIX} ${describeSubject(request.subject)} answered "This was me" on the confirmation page at ${answer.answeredAt}: they confirm the activity of this incident, and go on to the identity check.`,
+      `Answered from IP address ${answer.clientIp}, user agent: ${answer.userAgent.slice(0, 300) || 'none'}.`,
+    ].join('\n');
+  },
+
+  denied(request: VerificationRequest, answer: UserAnswerInput): string {
+    return [
+      `${PREFIX} ${describeSubject(request.subject)} denied the activity: the user answered "This wasn't me" on the confirmation page at ${answer.answeredAt}.`,
+      `Answered from IP address ${answer.clientIp}, user agent: ${answer.userAgent.slice(0, 300) || 'none'}.`,
+      `Escalated to ${request.policy.escalationSeverity} severity and labelled "${request.policy.failureLabel}": treat the sign-in as a compromise. A later identity check changes nothing.`,
+    ].join('\n');
+  },
+
+  notNamedBySentinel(request: VerificationRequest, interviewId: string): string {
+    return [
+      `${PREFIX} The verification of ${describeSubject(request.subject)} (Incode interview ${interviewId}) cannot close this incident: the user was not established as one of the incident's accounts in Sentinel (the verification started before that check existed, or the caller named the user).`,
+      `Escalated to ${request.policy.escalationSeverity} severity and labelled "${request.policy.failureLabel}" for an analyst to review.`,
+    ].join('\n');
+  },
+
+  verifiedWithoutConfirmation(request: VerificationRequest, result: ConfirmedSessionResult, answeredLater: boolean): string {
+    return [
+      `${PREFIX} ${describeSubject(request.subject)} passed the identity check (Incode interview ${result.interviewId}, confirmed at ${result.checkedAt}) without first confirming the incident's activity on the confirmation page${answeredLater ? ' (they answered "This was me" only afterwards)' : ''}.`,
+      'A passed check proves who the person is, not that the sign-in was theirs: not closing.',
+      `Escalated to ${request.policy.escalationSeverity} severity and labelled "${request.policy.failureLabel}" for an analyst to follow up.`,
+    ].join('\n');
+  },
+
+  verified(request: VerificationRequest, result: ConfirmedSessionResult, trigger: 'webhook+read-back' | 'poll', confirmedActivityAt?: string): string {
+    return [
+      confirmedActivityAt
+        ? `${PREFIX} ${describeSubject(request.subject)} confirmed the activity ("This was me", at ${confirmedActivityAt}) and then passed the biometric identity verification. Mode: confirmation page, then Incode.`
+        : `${PREFIX} ${describeSubject(request.subject)} passed the biometric identity verification. Mode: direct Incode link (the user did not confirm the activity).`,
       `Incode interview ${result.interviewId}: onboarding status ${result.onboardingStatus}, score ${result.scoreStatus ?? 'n/a'}, confirmed at ${result.checkedAt}; ${howConfirmed(trigger)}.`,
       `Closing as ${request.policy.closeClassification} / ${request.policy.closeClassificationReason}.`,
     ].join('\n');

@@ -13,6 +13,7 @@ import {
   resendLinkSignal,
   reviewDecisionUpdate,
   statusQuery,
+  userAnswerUpdate,
   verificationLinkUpdate,
   verificationResultSignal,
 } from '../shared/messages';
@@ -30,6 +31,8 @@ import type {
   IncidentDecision,
   IncodeSessionEvent,
   ReviewDecision,
+  UserAnswerInput,
+  UserAnswerResult,
   VerificationLinkResult,
   VerificationOutcome,
   VerificationRequest,
@@ -51,6 +54,7 @@ import { applyGroupRules, needsEntraProfile } from '../policy/policy-rules';
 import type { EntraProfileLookup } from '../activities/graph-activities';
 import { describeSubject, messages } from './comments';
 import { closeWithComment, escalateWithComment, type IncidentTarget } from './incident-actions';
+import { decide, type Decision, type DecisionEvidence, type DecisionMode, type IncodeEvidence, type UserAnswer } from './decision';
 
 /** Polls slow down by this factor each time nothing changed, up to this multiple of the configured interval. */
 const POLL_BACKOFF = 1.5;
@@ -74,6 +78,13 @@ export async function identityVerification(request: VerificationRequest): Promis
     user: request.subject.email,
     ignoredEvents: 0,
   };
+  // The user confirms the activity on the gateway's page: verifications whose subject Sentinel named, unless
+  // the policy keeps the seed's direct Incode link.
+  const confirmationPage = request.subjectNamedBy === 'sentinel' && request.policy.verificationLink !== 'incode-direct';
+  if (confirmationPage) {
+    state.confirmationPage = true;
+    state.activities = request.activity ? [request.activity] : [];
+  }
   let session: VerificationSession | undefined;
   let noLinkReason: string | undefined;
   let deciding = false;
@@ -81,10 +92,33 @@ export async function identityVerification(request: VerificationRequest): Promis
   // One account of a multi-account incident touches no incident: the incident workflow decides.
   const incidents: IncidentTarget[] = request.accountOf ? [] : [{ workspace: request.workspace, incidentId: request.incidentId }];
   const steering: Steering = {};
+  let answers = 0;
+  let answer: UserAnswer = 'none';
+  let denial: UserAnswerInput | undefined;
+  // The rule that the user confirms the activity applies from this version on; a verification replayed from
+  // a history recorded before it decides as it did then. One that was waiting at the upgrade decides under
+  // the new rule from its next decision on, and having had no page it can no longer close on its own.
+  const confirmRule = () => patched('user-confirms-activity');
+  const mode = (): DecisionMode => (!confirmRule() || (!confirmationPage && request.subjectNamedBy === 'sentinel') ? 'incode-only' : 'confirm-then-verify');
+  const evidence = (incode: IncodeEvidence, deadlinePassed: boolean): DecisionEvidence => ({
+    subjectNamedBySentinel: confirmRule() ? request.subjectNamedBy === 'sentinel' : true,
+    answer,
+    incode,
+    analyst: steering.cancel ? 'stopped' : steering.review ? (steering.review.decision === 'approve' ? 'approved' : 'rejected') : 'none',
+    deadlinePassed,
+    mode: mode(),
+  });
 
   const linkResult = (): VerificationLinkResult =>
     session
-      ? { kind: 'link', interviewId: session.interviewId, verificationUrl: session.verificationUrl, expiresAt: session.expiresAt, status: state.status }
+      ? {
+          kind: 'link',
+          interviewId: session.interviewId,
+          verificationUrl: session.verificationUrl,
+          expiresAt: session.expiresAt,
+          status: state.status,
+          ...(confirmationPage ? { confirmationPage: true, deadline: state.deadline } : {}),
+        }
       : { kind: 'no-link', status: state.status, reason: noLinkReason ?? 'unknown' };
 
   setHandler(statusQuery, () => state);
@@ -121,6 +155,7 @@ export async function identityVerification(request: VerificationRequest): Promis
       if (!session || deciding) return linkResult();
       if (!incidents.some((incident) => incident.incidentId === linked.incidentId)) {
         incidents.push({ workspace: linked.workspace, incidentId: linked.incidentId });
+        if (state.activities && linked.activity) state.activities = [...state.activities, linked.activity];
         state.linkedIncidents = [...(state.linkedIncidents ?? []), linked.incidentId];
         upsertSearchAttributes([{ key: LinkedIncidentsAttribute, value: state.linkedIncidents }]);
         await commentOnIncident({
@@ -137,6 +172,36 @@ export async function identityVerification(request: VerificationRequest): Promis
         // A different user never joins, and nothing joins a verification that is deciding or done.
         if (linked.userEmail.toLowerCase() !== request.subject.email.toLowerCase()) throw new Error('another user');
         if (deciding || noLinkReason !== undefined) throw new Error('verification is no longer waiting');
+        // The user's answer covered the activities listed when they gave it: a later incident gets its own verification.
+        if (answer !== 'none') throw new Error('the user already answered');
+      },
+    },
+  );
+
+  setHandler(
+    userAnswerUpdate,
+    async (input): Promise<UserAnswerResult> => {
+      answers++;
+      state.answer = { answer: input.answer, answeredAt: input.answeredAt };
+      if (input.answer === 'wasnt-me') {
+        // Escalated by the main loop at once; nothing that comes later can undo it.
+        answer = 'wasnt-me';
+        denial = input;
+        return { kind: 'recorded' };
+      }
+      answer = 'was-me';
+      const targets = incidents.length ? incidents : [{ workspace: request.workspace, incidentId: request.incidentId }];
+      for (const incident of targets) {
+        await commentOnIncident({ ...incident, commentKey: 'answer-was-me', message: messages.confirmedActivity(request, input) });
+      }
+      return { kind: 'continue', verificationUrl: session!.verificationUrl };
+    },
+    {
+      validator: (input: UserAnswerInput) => {
+        if (!confirmationPage) throw new Error('this verification has no confirmation page');
+        if (input.answer !== 'was-me' && input.answer !== 'wasnt-me') throw new Error('answer must be was-me or wasnt-me');
+        if (input.user.toLowerCase() !== request.subject.email.toLowerCase()) throw new Error('another user');
+        if (!session || deciding || state.outcome || answer === 'wasnt-me') throw new Error('this verification is decided');
       },
     },
   );
@@ -196,10 +261,11 @@ export async function identityVerification(request: VerificationRequest): Promis
   /** No Incode session can settle it (unknown user, guest): a human decides, within the review timeout. */
   const reviewWithoutSession = async (why: string): Promise<VerificationOutcome> => {
     noLinkReason = why;
-    const waited = await awaitReview(why);
+    const waited = await awaitReview(why, 'none');
     return conclude(waited, undefined);
   };
-  const awaitReview = async (why: string): Promise<WaitResult> => {
+  /** A reviewer decides (or an analyst stops it) before the review deadline; after it, the verification escalates. */
+  const awaitReview = async (why: string, incode: IncodeEvidence, confirmed?: WaitResult['confirmed']): Promise<WaitResult> => {
     const reviewDeadline = Date.now() + (policy.reviewTimeoutMs ?? policy.timeoutMs);
     state.reviewReason = why;
     state.reviewDeadline = new Date(reviewDeadline).toISOString();
@@ -207,10 +273,13 @@ export async function identityVerification(request: VerificationRequest): Promis
     for (const incident of incidents) {
       await commentOnIncident({ ...incident, commentKey: 'review-requested', message: messages.reviewRequested(request, why, state.reviewDeadline) });
     }
-    await condition(() => steering.review !== undefined || steering.cancel !== undefined, Math.max(reviewDeadline - Date.now(), 1));
-    if (steering.cancel) return { kind: 'cancelled', cancel: steering.cancel };
-    if (steering.review) return { kind: 'reviewed', review: steering.review };
-    return { kind: 'review-timed-out' };
+    const seen = answers;
+    await condition(() => steering.review !== undefined || steering.cancel !== undefined || answers !== seen, Math.max(reviewDeadline - Date.now(), 1));
+    const decision = decide(evidence(incode, false));
+    // Whatever Incode said, a review nobody decided in time escalates.
+    if (decision.action === 'close' && decision.why !== 'reviewer-approved') return { kind: 'decided', decision: { action: 'escalate', why: 'timed-out' }, confirmed };
+    if (decision.action === 'wait') return { kind: 'decided', decision: { action: 'escalate', why: 'timed-out' }, confirmed };
+    return { kind: 'decided', decision, confirmed };
   };
 
   // The Entra profile (and groups) when the policy needs them: group rules, guests, profile matching, remediation.
@@ -257,28 +326,36 @@ export async function identityVerification(request: VerificationRequest): Promis
     noLinkReason = reason;
     return finish(status, noLinkReason, escalate('session-error', messages.sessionError(request, status, noLinkReason)));
   }
+  // The deadline is known before the link is handed out: the confirmation page's link is valid until then.
+  const deadline = Date.now() + policy.timeoutMs;
+  state.deadline = new Date(deadline).toISOString();
   let delivery = 'returned to the caller to pass on to the user';
+  /** The link e-mail through Microsoft Graph: the confirmation page's link (signed by the activity), or Incode's. */
+  const mailLink = (reminder?: number) =>
+    sendVerificationEmail({
+      fromMailbox: policy.mailFrom!,
+      to: request.subject.email,
+      displayName: request.subject.displayName ?? profile?.profile.displayName,
+      ...(confirmationPage
+        ? { expiresAt: state.deadline!, activities: state.activities ?? [] }
+        : { verificationUrl: session!.verificationUrl, expiresAt: session!.expiresAt }),
+      incidentNumber: request.incidentNumber,
+      ...(reminder ? { reminder } : {}),
+    });
+  const mailsLinks = !request.accountOf && policy.linkDelivery === 'graph-email' && Boolean(policy.mailFrom);
+  if (confirmationPage && !request.accountOf && policy.linkDelivery !== 'graph-email') delivery = "returned to the caller (as the confirmation page's link) to pass on to the user";
   if (!request.accountOf && policy.linkDelivery === 'incode-email') delivery = `sent to ${request.subject.email} by Incode's email`;
-  if (!request.accountOf && policy.linkDelivery === 'graph-email' && policy.mailFrom) {
+  if (mailsLinks) {
     try {
-      await sendVerificationEmail({
-        fromMailbox: policy.mailFrom,
-        to: request.subject.email,
-        displayName: request.subject.displayName ?? profile?.profile.displayName,
-        verificationUrl: session.verificationUrl,
-        expiresAt: session.expiresAt,
-        incidentNumber: request.incidentNumber,
-      });
-      delivery = `emailed to ${request.subject.email} from ${policy.mailFrom} (Microsoft Graph), and returned to the caller`;
+      await mailLink();
+      delivery = `emailed to ${request.subject.email} from ${policy.mailFrom} (Microsoft Graph)${confirmationPage ? " as the confirmation page's link" : ''}, and returned to the caller`;
     } catch (error) {
       delivery = `returned to the caller; emailing it failed (${(applicationFailureOf(error) ?? (error as Error)).message})`;
     }
   }
 
-  const deadline = Date.now() + policy.timeoutMs;
   state.interviewId = session.interviewId;
   state.linkExpiresAt = session.expiresAt;
-  state.deadline = new Date(deadline).toISOString();
   upsertSearchAttributes([{ key: InterviewIdAttribute, value: session.interviewId }]);
   const reportsSessionState = patched('session-state-search-attribute');
   const reportSessionState = (sessionState: ConfirmedSessionResult['state']) => {
@@ -315,6 +392,8 @@ export async function identityVerification(request: VerificationRequest): Promis
         loginHint: request.subject.email,
         incidentId: request.incidentId,
         linkValidityMinutes: policy.linkValidityMinutes,
+        // The renewed link reaches the user the way the first one did.
+        ...(policy.linkDelivery === 'incode-email' && !request.accountOf ? { notifyEmail: request.subject.email } : {}),
       });
       state.interviewId = session.interviewId;
       state.linkExpiresAt = session.expiresAt;
@@ -322,54 +401,90 @@ export async function identityVerification(request: VerificationRequest): Promis
       return messages.reminder(request, reminder, session, true);
     },
     remind: async (message, reminder) => {
+      // Every reminder (and renewed link) goes out through the policy's channel, not only to the incident.
+      if (mailsLinks && patched('reminders-through-the-channel')) {
+        try {
+          await mailLink(reminder);
+          message += `\nThe reminder was emailed to ${request.subject.email} from ${policy.mailFrom} (Microsoft Graph).`;
+        } catch (error) {
+          message += `\nEmailing the reminder failed (${(applicationFailureOf(error) ?? (error as Error)).message}).`;
+        }
+      }
       for (const incident of incidents) await commentOnIncident({ ...incident, commentKey: `reminder-${reminder}`, message });
     },
+    evidence,
+    classify: (result) => {
+      if (result.state === 'Failed') return 'failure';
+      if (identityMismatch(request, result)) return 'other-user';
+      return mode() === 'confirm-then-verify' && answer !== 'was-me' ? 'success-before-answer' : 'success';
+    },
+    answers: () => answers,
   });
   return conclude(waited, session);
 
   async function conclude(waited: WaitResult, current: VerificationSession | undefined): Promise<VerificationOutcome> {
     const interviewId = current?.interviewId;
-    const evidence = { interviewId, confirmedBy: waited.kind === 'confirmed' ? waited.trigger : undefined };
-    if (waited.kind === 'cancelled') {
-      const reason = `Stopped by ${waited.cancel.requestedBy}: ${waited.cancel.reason}`;
-      return finish('Cancelled', reason, async () => 'None', { interviewId });
+    const { decision, confirmed } = waited;
+    const evidenceOf = { interviewId, confirmedBy: confirmed?.trigger };
+    if (decision.action === 'stop') {
+      const cancel = steering.cancel!;
+      return finish('Cancelled', `Stopped by ${cancel.requestedBy}: ${cancel.reason}`, async () => 'None', { interviewId });
     }
-    if (waited.kind === 'reviewed') {
-      const reason = messages.reviewed(request, waited.review, interviewId ?? 'none');
-      const reviewEvidence = { interviewId, confirmedBy: 'reviewer' as const };
-      if (waited.review.decision === 'approve') return finish('Verified', reason, close(reason), reviewEvidence);
-      return finish('Failed', reason, escalate('decision', reason, true), reviewEvidence);
+    if (decision.action === 'close' && decision.why === 'reviewer-approved') {
+      const reason = messages.reviewed(request, steering.review!, interviewId ?? 'none');
+      return finish('Verified', reason, close(reason), { interviewId, confirmedBy: 'reviewer' });
     }
-    if (waited.kind === 'review-timed-out') {
-      const reason = messages.reviewTimedOut(request, state.reviewReason ?? 'review needed');
-      return finish('TimedOut', reason, escalate('decision', reason, true), { interviewId });
-    }
-    if (waited.kind === 'confirmed' && waited.result.state === 'Succeeded') {
-      const mismatch = identityMismatch(request, waited.result);
-      if (mismatch) {
-        const reason = messages.identityMismatch(request, waited.result, mismatch);
-        return finish('IdentityMismatch', reason, escalate('decision', reason, true), evidence);
-      }
+    if (decision.action === 'close') {
+      const result = confirmed!.result;
       if (policy.profileMatching) {
         // Entra profile matching: a mismatch (or no profile to compare with) goes to a human, never closes.
         const comparison = profile
-          ? compareProfile(profile.profile, { ...waited.result.reportedIdentity, email: waited.result.reportedLoginHint })
+          ? compareProfile(profile.profile, { ...result.reportedIdentity, email: result.reportedLoginHint })
           : { verdict: 'mismatch' as const, details: ['the Entra profile could not be read'] };
         state.profileMatch = comparison.verdict;
         if (comparison.verdict === 'mismatch') {
-          const reviewed = await awaitReview(`the verified identity does not match the Entra profile: ${comparison.details.join('; ')}`);
+          const reviewed = await awaitReview(`the verified identity does not match the Entra profile: ${comparison.details.join('; ')}`, 'success', confirmed);
           return conclude(reviewed, current);
         }
       }
-      const reason = messages.verified(request, waited.result, waited.trigger) + (state.profileMatch ? messages.profileMatch(state.profileMatch) : '');
-      return finish('Verified', reason, close(reason), evidence);
+      const reason =
+        messages.verified(request, result, confirmed!.trigger, decision.why === 'confirmed-and-verified' ? state.answer?.answeredAt : undefined) +
+        (state.profileMatch ? messages.profileMatch(state.profileMatch) : '');
+      return finish('Verified', reason, close(reason), evidenceOf);
     }
-    if (waited.kind === 'confirmed' && waited.result.state === 'Failed') {
-      const reason = messages.failed(request, waited.result, waited.trigger);
-      return finish('Failed', reason, escalate('decision', reason, true), evidence);
+    switch (decision.why) {
+      case 'denied': {
+        const reason = messages.denied(request, denial!);
+        return finish('Denied', reason, escalate('decision', reason, true), { interviewId });
+      }
+      case 'not-named-by-sentinel': {
+        const reason = messages.notNamedBySentinel(request, interviewId ?? 'none');
+        return finish('IdentityMismatch', reason, escalate('decision', reason, true), evidenceOf);
+      }
+      case 'verified-without-confirmation': {
+        const reason = messages.verifiedWithoutConfirmation(request, confirmed!.result, answer === 'was-me');
+        return finish('TimedOut', reason, escalate('decision', reason, true), evidenceOf);
+      }
+      case 'reviewer-rejected': {
+        const reason = messages.reviewed(request, steering.review!, interviewId ?? 'none');
+        return finish('Failed', reason, escalate('decision', reason, true), { interviewId, confirmedBy: 'reviewer' });
+      }
+      case 'failed': {
+        const reason = messages.failed(request, confirmed!.result, confirmed!.trigger);
+        return finish('Failed', reason, escalate('decision', reason, true), evidenceOf);
+      }
+      case 'other-user': {
+        const reason = messages.identityMismatch(request, confirmed!.result, identityMismatch(request, confirmed!.result)!);
+        return finish('IdentityMismatch', reason, escalate('decision', reason, true), evidenceOf);
+      }
+      default: {
+        const reason =
+          state.status === 'AwaitingReview'
+            ? messages.reviewTimedOut(request, state.reviewReason ?? 'review needed')
+            : messages.timedOut(request, policy.timeoutMs, state.lastSessionState);
+        return finish('TimedOut', reason, escalate('decision', reason, true), { interviewId });
+      }
     }
-    const reason = messages.timedOut(request, policy.timeoutMs, state.lastSessionState);
-    return finish('TimedOut', reason, escalate('decision', reason, true), { interviewId });
   }
 }
 
@@ -380,12 +495,12 @@ interface Steering {
   resend?: boolean;
 }
 
-type WaitResult =
-  | { kind: 'confirmed'; result: ConfirmedSessionResult; trigger: Trigger }
-  | { kind: 'timed-out' }
-  | { kind: 'cancelled'; cancel: CancelRequest }
-  | { kind: 'reviewed'; review: ReviewDecision }
-  | { kind: 'review-timed-out' };
+/** What waiting ended with: a decision on the evidence (and Incode's confirmed result, if any). */
+interface WaitResult {
+  kind: 'decided';
+  decision: Exclude<Decision, { action: 'wait' }>;
+  confirmed?: { result: ConfirmedSessionResult; trigger: Trigger };
+}
 
 interface WaitContext {
   request: VerificationRequest;
@@ -399,6 +514,12 @@ interface WaitContext {
   /** Creates a new session when the link expired; returns the reminder comment. */
   renewSession: (reminder: number) => Promise<string>;
   remind: (message: string, reminder: number) => Promise<void>;
+  /** The evidence for the decision, given what Incode confirmed and whether the deadline passed. */
+  evidence: (incode: IncodeEvidence, deadlinePassed: boolean) => DecisionEvidence;
+  /** What a final result read back from Incode is evidence of. */
+  classify: (result: ConfirmedSessionResult) => IncodeEvidence;
+  /** Counts the user's answers, so a new one wakes the wait. */
+  answers: () => number;
 }
 
 /**
@@ -416,16 +537,30 @@ async function waitForDecision(ctx: WaitContext): Promise<WaitResult> {
   let pollDelay = pollIntervalMs;
   let nextReminder = reminderInterval > 0 ? Date.now() + reminderInterval : Infinity;
   state.remindersSent = reminderInterval > 0 ? 0 : undefined;
+  let incode: IncodeEvidence = 'none';
+  let confirmed: WaitResult['confirmed'];
+  let answersSeen = ctx.answers();
   const steered = () => steering.cancel !== undefined || steering.review !== undefined;
+  const answered = () => ctx.answers() !== answersSeen;
+  /** The decision on what is known now, unless it is to keep waiting. */
+  const settle = (deadlinePassed: boolean): WaitResult | undefined => {
+    answersSeen = ctx.answers();
+    const decision = decide(ctx.evidence(incode, deadlinePassed));
+    return decision.action === 'wait' ? undefined : { kind: 'decided', decision, confirmed };
+  };
   for (;;) {
     const remaining = deadline - Date.now();
     const untilReminder = state.status === 'AwaitingReview' ? Infinity : nextReminder - Date.now();
     const woken =
       steered() ||
+      answered() ||
       (remaining > 0 &&
-        (await condition(() => inbox.length > 0 || steered() || steering.resend === true, Math.min(pollDelay, remaining, Math.max(untilReminder, 1)))));
-    if (steering.cancel) return { kind: 'cancelled', cancel: steering.cancel };
-    if (steering.review) return { kind: 'reviewed', review: steering.review };
+        (await condition(
+          () => inbox.length > 0 || steered() || steering.resend === true || answered(),
+          Math.min(pollDelay, remaining, Math.max(untilReminder, 1)),
+        )));
+    const early = settle(false);
+    if (early) return early;
     let trigger: Trigger = 'poll';
     const resendNow = steering.resend === true && state.status === 'AwaitingUser';
     steering.resend = false;
@@ -449,34 +584,44 @@ async function waitForDecision(ctx: WaitContext): Promise<WaitResult> {
     } else {
       pollDelay = Math.min(pollDelay * POLL_BACKOFF, pollIntervalMs * POLL_MAX_MULTIPLE);
     }
-    let result: ConfirmedSessionResult | undefined;
     const readStartedAt = Date.now();
-    try {
-      result = await readSessionResult(ctx.currentSession().interviewId);
-    } catch (error) {
-      log.warn('Could not read the session back from Incode; will try again', { error: (error as Error).message });
-    }
-    if (result) {
-      state.lastCheckedAt = result.checkedAt;
-      ctx.reportSessionState(result.state);
-      if (result.state === 'Succeeded' || result.state === 'Failed') return { kind: 'confirmed', result, trigger };
-      if (result.state === 'PendingReview' && state.status !== 'AwaitingReview' && state.status !== 'PendingReview') {
-        if (policy.reviewTimeoutMs) {
-          // A human now decides (Incode's reviewers, or ours through the gateway), on their own clock.
-          deadline = Date.now() + policy.reviewTimeoutMs;
-          state.reviewReason = 'Incode routed the session to manual review';
-          state.reviewDeadline = new Date(deadline).toISOString();
-          ctx.setStatus('AwaitingReview', `${state.reviewReason}; a reviewer decides before ${state.reviewDeadline}`);
-        } else {
-          ctx.setStatus('PendingReview', 'Incode routed the session to manual review');
+    // Once Incode confirmed a final result there is nothing more to read: only the user's answer, a person
+    // or the deadline can still change the decision.
+    if (incode === 'none') {
+      let result: ConfirmedSessionResult | undefined;
+      try {
+        result = await readSessionResult(ctx.currentSession().interviewId);
+      } catch (error) {
+        log.warn('Could not read the session back from Incode; will try again', { error: (error as Error).message });
+      }
+      if (result) {
+        state.lastCheckedAt = result.checkedAt;
+        ctx.reportSessionState(result.state);
+        if (result.state === 'Succeeded' || result.state === 'Failed') {
+          incode = ctx.classify(result);
+          confirmed = { result, trigger };
+          const now = settle(false);
+          if (now) return now;
+        }
+        if (result.state === 'PendingReview' && state.status !== 'AwaitingReview' && state.status !== 'PendingReview') {
+          if (policy.reviewTimeoutMs) {
+            // A human now decides (Incode's reviewers, or ours through the gateway), on their own clock.
+            deadline = Date.now() + policy.reviewTimeoutMs;
+            state.reviewReason = 'Incode routed the session to manual review';
+            state.reviewDeadline = new Date(deadline).toISOString();
+            ctx.setStatus('AwaitingReview', `${state.reviewReason}; a reviewer decides before ${state.reviewDeadline}`);
+          } else {
+            ctx.setStatus('PendingReview', 'Incode routed the session to manual review');
+          }
         }
       }
     }
     if (Date.now() >= deadline) {
       // A read that began before the deadline (and was slow, e.g. its worker died) may predate the user's
       // completion: read once more before escalating.
-      if (readStartedAt < deadline && patched('read-again-after-a-read-straddling-the-deadline')) continue;
-      return state.status === 'AwaitingReview' ? { kind: 'review-timed-out' } : { kind: 'timed-out' };
+      if (incode === 'none' && readStartedAt < deadline && patched('read-again-after-a-read-straddling-the-deadline')) continue;
+      const atDeadline = settle(true);
+      if (atDeadline) return atDeadline;
     }
   }
 }

@@ -57,13 +57,15 @@ export async function incidentVerification(request: IncidentVerificationRequest)
   };
   const runs: AccountRun[] = [];
   let links: AccountLink[] | undefined;
+  let deadline: string | undefined;
   let noLinkReason: string | undefined;
 
   setHandler(statusQuery, () => state);
   setHandler(verificationLinkUpdate, async (): Promise<VerificationLinkResult> => {
     await condition(() => links !== undefined || noLinkReason !== undefined);
     if (!links) return { kind: 'no-link', status: state.status, reason: noLinkReason ?? 'unknown' };
-    return { kind: 'link', ...links[0], status: state.status, accounts: links };
+    const confirmationPage = request.subjectNamedBy === 'sentinel' && policy.verificationLink !== 'incode-direct';
+    return { kind: 'link', ...links[0], status: state.status, accounts: links, ...(confirmationPage ? { confirmationPage: true, deadline } : {}) };
   });
   // The gateway signals the incident's workflow; each event goes to the account whose session it names.
   setHandler(verificationResultSignal, async (event) => {
@@ -108,7 +110,7 @@ export async function incidentVerification(request: IncidentVerificationRequest)
     }
   }
 
-  const deadline = new Date(Date.now() + policy.timeoutMs).toISOString();
+  deadline = new Date(Date.now() + policy.timeoutMs).toISOString();
   const parentWorkflowId = workflowInfo().workflowId;
   for (const [index, subject] of request.subjects.entries()) {
     const session = sessions[index];

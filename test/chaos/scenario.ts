@@ -4,6 +4,7 @@
  * 5xx, slow answers, etag conflicts, duplicated / out-of-order / early webhooks. Then every incident is checked.
  * Used by `npm run chaos` (test/chaos/run.ts) and, with small numbers, by test/e2e/chaos-short.test.ts.
  */
+import { answerConfirmationPage } from '../helpers/stack';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -62,6 +63,8 @@ interface IncidentRun {
   plan: IncidentPlan;
   workflowId?: string;
   interviewId?: string;
+  /** The confirmation page's link the gateway returned. */
+  verificationUrl?: string;
   gatewayAttempts: number;
   etagConflictForced: boolean;
   analystDescription?: string;
@@ -350,6 +353,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (answer?.status !== 200) throw new Error(`no link from the gateway: ${answer?.status} ${JSON.stringify(answer?.body)}`);
       run.workflowId = answer.body.workflowId;
       run.interviewId = answer.body.interviewId;
+      run.verificationUrl = answer.body.verificationUrl;
       if (!run.interviewId) throw new Error(`no interviewId in ${JSON.stringify(answer.body)}`);
 
       if (plan.analystEditWhileWaiting) {
@@ -380,6 +384,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         ? simulator.faults.add({ service: 'arm', method: 'PUT', pathIncludes: `/incidents/${plan.incidentId}?`, delayMs: 1_500, times: 1 })
         : undefined;
       const outcome = plan.outcome === 'verified' ? 'succeeded' : 'failed';
+      // The user confirms the activity on the page first (a gateway restart or a busy worker may refuse once).
+      if (plan.outcome === 'verified') {
+        for (let attempt = 1; ; attempt++) {
+          const answered = await answerConfirmationPage(run.verificationUrl!, 'was-me').catch(() => ({ status: 0 }));
+          if (answered.status === 303 || attempt >= 10 || timeLeft() <= 0) break;
+          await sleep(1_000);
+        }
+      }
       await simulator.incode.completeSession(run.interviewId, outcome);
       if (hold) {
         const until = Date.now() + 90_000;

@@ -312,6 +312,7 @@ describe('ARM templates (deploy/azure)', () => {
       const gatewayApp = createGatewayApp({
         verifications: {} as never,
         intake: { allowedWorkspaces: [] } as never,
+        confirmationLinks: {} as never,
         callers: [],
         webhook: { headerName: 'x-incode-webhook-secret', secret: 'x'.repeat(24) },
         linkDeadlineMs: 1000,

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
 
 /**
- * GATEWAY_ARM_REQUESTS_PER_SECOND / GATEWAY_ARM_BURST: the gateway's own ARM reads (one per POST) take a token
+ * GATEWAY_ARM_REQUESTS_PER_SECOND / GATEWAY_ARM_BURST: the gateway's own ARM reads (three per POST: incident, entities, alerts) take a token
  * first; a POST that would wait more than half the link deadline is answered 503 `sentinel_busy` with
  * Retry-After and starts nothing.
  */
@@ -11,7 +11,8 @@ describe("the gateway's ARM request budget", () => {
   let stack: TestStack;
 
   before(async () => {
-    stack = await startTestStack({ GATEWAY_ARM_REQUESTS_PER_SECOND: '1', GATEWAY_ARM_BURST: '2', GATEWAY_LINK_DEADLINE: '4s' });
+    // Each POST reads three things (incident, entities, alerts) at once: 3/s and 6 at once serve one POST a second, two at once.
+    stack = await startTestStack({ GATEWAY_ARM_REQUESTS_PER_SECOND: '3', GATEWAY_ARM_BURST: '6', GATEWAY_LINK_DEADLINE: '4s' });
   });
   after(async () => {
     await stack?.stop();

@@ -36,6 +36,8 @@ describe('gateway: Temporal failures by status code', () => {
       bodyLimitBytes: 1024,
       logger: pino({ level: 'silent' }),
       checkTemporal: async () => undefined,
+      // The status endpoint serves no confirmation page.
+      confirmationLinks: {} as never,
     });
     const server = http.createServer(app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/temporal';
-import { DEMO_USER, OTHER_USER, startTestStack, type TestStack } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, OTHER_USER, startTestStack, type TestStack } from '../helpers/stack';
 
 /** An incident naming several accounts: one verification per account, one decision for the incident. */
 describe('incidents with several accounts end to end', () => {
@@ -37,6 +37,7 @@ describe('incidents with several accounts end to end', () => {
     await eventually(async () => (comments().length === 1 ? true : undefined));
     assert.match(comments()[0], /2 accounts of this incident/);
 
+    assert.equal((await answerConfirmationPage(byUser.get(DEMO_USER)!.verificationUrl, 'was-me')).status, 303);
     await stack.simulator.incode.completeSession(byUser.get(DEMO_USER)!.interviewId, 'succeeded');
     await eventually(async () => {
       const status = await stack.get(`/api/incidents/${incident.name}`);
@@ -44,6 +45,7 @@ describe('incidents with several accounts end to end', () => {
     });
     assert.equal(stack.simulator.sentinel.getIncident(incident.name)!.properties.status, 'New', 'one of two is not enough');
 
+    assert.equal((await answerConfirmationPage(byUser.get(OTHER_USER)!.verificationUrl, 'was-me')).status, 303);
     await stack.simulator.incode.completeSession(byUser.get(OTHER_USER)!.interviewId, 'succeeded');
     const outcome = await stack.client.workflow.getHandle(response.workflowId).result();
     assert.equal(outcome.status, 'Verified');

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/shared/logger';
 import { verificationWorkflowId } from '../../src/shared/ids';
 import { createTemporalClient } from '../../src/temporal/connection';
 import { workerReadiness } from '../../src/worker/create-worker';
-import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
 import { eventually } from '../helpers/temporal';
 
 /**
@@ -45,6 +45,7 @@ describe('observability', () => {
 
     const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
     assert.equal(started.status, 200, JSON.stringify(started.body));
+    assert.equal((await answerConfirmationPage(started.body.verificationUrl, 'was-me')).status, 303);
     const done = await fetch(`${stack.simulator.urls.incodeApi}/simulator/incode/sessions/${started.body.interviewId}/complete`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -72,7 +73,8 @@ describe('observability', () => {
     assert.ok((sample(g, 'itdr_http_request_duration_seconds_sum{method="POST",route="/api/incidents",status="200"}') ?? 0) > 0);
     assert.ok((sample(g, 'itdr_webhook_events_total{outcome="signalled"}') ?? 0) >= 1, 'the simulator webhook woke the workflow');
     assert.equal(sample(g, 'itdr_webhook_events_total{outcome="unauthenticated"}'), 1);
-    assert.equal(sample(g, 'itdr_api_errors_total{service="sentinel",code="404"}'), 1);
+    // The unknown incident: the gateway reads it, its entities and its alerts at once, and each answers 404.
+    assert.equal(sample(g, 'itdr_api_errors_total{service="sentinel",code="404"}'), 3);
     assert.match(g, /^process_cpu_user_seconds_total /m, 'default process metrics');
     // No identifier of an incident, user or session ever becomes a label.
     assert.doesNotMatch(g, new RegExp(`${incident.name}|${DEMO_USER}|${started.body.interviewId}`));

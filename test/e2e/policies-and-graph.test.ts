@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { statusQuery } from '../../src/shared/messages';
 import { eventually } from '../helpers/temporal';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { answerConfirmationPage, startTestStack, type TestStack } from '../helpers/stack';
 
 /**
  * A policy file choosing behaviour by incident severity and Entra group membership, with Microsoft Graph
@@ -34,6 +34,7 @@ rules:
     when: { severities: [High] }
     set:
       linkDelivery: incode-email
+      verificationLink: incode-direct
 `;
 
 describe('policies and Microsoft Graph end to end', () => {
@@ -74,7 +75,9 @@ describe('policies and Microsoft Graph end to end', () => {
     // The link is returned as soon as the session exists; the email follows.
     const mail = await eventually(async () => stack.simulator.graph.outbox().find((message) => message.to.includes(admin.upn)), 10_000, 'the link email');
     assert.equal(mail.from, MAIL_FROM);
-    assert.ok(mail.body.includes(response.body.verificationUrl));
+    // The mail carries the confirmation page's link (the same one the caller got), and how to report it.
+    assert.ok(mail.body.includes(response.body.verificationUrl.replace(/&/g, '&amp;')), mail.body);
+    assert.match(mail.body, /report it to your security team/);
     await eventually(async () => (comments(incident.name).length === 1 ? true : undefined));
     assert.match(comments(incident.name)[0], /emailed to priv\.admin@contoso\.com from security@contoso\.com/);
     assert.match(comments(incident.name)[0], /Policy: privileged accounts/);
@@ -134,6 +137,7 @@ describe('policies and Microsoft Graph end to end', () => {
   it('profile matching: a matching document closes; a mismatching one waits for review and never closes by itself', async () => {
     const alice = user('alice.martin@contoso.com', { givenName: 'Alice', surname: 'Martin', birthday: '1990-04-12' });
     const matching = await start(alice, 'Low');
+    assert.equal((await answerConfirmationPage(matching.response.body.verificationUrl, 'was-me')).status, 303);
     await stack.simulator.incode.completeSession(matching.response.body.interviewId, 'succeeded', {
       verifiedIdentity: { firstName: 'ALICE', lastName: 'Martín', birthDate: '1990-04-12' },
     });
@@ -143,6 +147,7 @@ describe('policies and Microsoft Graph end to end', () => {
 
     const bob = user('bob.stone@contoso.com', { givenName: 'Bob', surname: 'Stone', birthday: '1985-01-01' });
     const mismatching = await start(bob, 'Low');
+    assert.equal((await answerConfirmationPage(mismatching.response.body.verificationUrl, 'was-me')).status, 303);
     await stack.simulator.incode.completeSession(mismatching.response.body.interviewId, 'succeeded', {
       verifiedIdentity: { firstName: 'Robert', lastName: 'Stein', birthDate: '1979-06-30' },
     });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/temporal';
-import { DEMO_USER, OTHER_USER, startTestStack, type TestStack } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, OTHER_USER, startTestStack, type TestStack } from '../helpers/stack';
 
 describe('repeat alerts for one user join the pending verification', () => {
   let stack: TestStack;
@@ -45,6 +45,7 @@ describe('repeat alerts for one user join the pending verification', () => {
     assert.equal(linkedStatus.body.workflowId, a.body.workflowId);
     assert.deepEqual(linkedStatus.body.linkedIncidents, [second.name]);
 
+    assert.equal((await answerConfirmationPage(a.body.verificationUrl, 'was-me')).status, 303);
     await stack.simulator.incode.completeSession(a.body.interviewId, 'succeeded');
     const outcome = await stack.client.workflow.getHandle(a.body.workflowId).result();
     assert.equal(outcome.status, 'Verified');
@@ -56,7 +57,9 @@ describe('repeat alerts for one user join the pending verification', () => {
       const current = stack.simulator.sentinel.getIncident(incident.name)!;
       assert.equal(current.properties.status, 'Closed');
       const comments = stack.simulator.sentinel.listComments(incident.name).map((comment) => comment.properties.message);
-      assert.equal(comments.length, 2, comments.join('\n'));
+      // Requested (or joined), the user's "This was me", and the decision.
+      assert.equal(comments.length, 3, comments.join('\n'));
+      assert.match(comments[1], /answered "This was me"/);
     }
     assert.match(stack.simulator.sentinel.listComments(second.name)[0].properties.message, /joined the verification already running/);
     assert.equal(stack.simulator.sentinel.getIncident(stranger.name)!.properties.status, 'New');

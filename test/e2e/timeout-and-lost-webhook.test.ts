@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../helpers/temporal';
-import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
 
 /** Short, configured timeouts: the same code paths as the 24 h default, in seconds. */
 describe('timeouts and lost webhooks end to end', () => {
@@ -40,6 +40,7 @@ describe('timeouts and lost webhooks end to end', () => {
       const incident = seed();
       const started = await stack.post('/api/incidents', { incidentId: incident.name, userEmail: DEMO_USER });
       assert.equal(started.status, 200);
+      assert.equal((await answerConfirmationPage(started.body.verificationUrl, 'was-me')).status, 303);
       const completion = await stack.simulator.incode.completeSession(started.body.interviewId, 'succeeded');
       assert.equal(completion.webhook.delivered, false);
       const outcome = await stack.client.workflow.getHandle(started.body.workflowId).result();

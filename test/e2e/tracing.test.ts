@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { verificationWorkflowId } from '../../src/shared/ids';
-import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
 
 interface ExportedSpan {
   traceId: string;
@@ -59,6 +59,7 @@ describe('tracing (OpenTelemetry)', () => {
     const incident = current.simulator.sentinel.seedIncident({ title: 'Impossible travel', severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
     const started = await current.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
     assert.equal(started.status, 200, JSON.stringify(started.body));
+    assert.equal((await answerConfirmationPage(started.body.verificationUrl, 'was-me')).status, 303);
     await fetch(`${current.simulator.urls.incodeApi}/simulator/incode/sessions/${started.body.interviewId}/complete`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

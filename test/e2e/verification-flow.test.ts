@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { verificationWorkflowId } from '../../src/shared/ids';
 import { eventually } from '../helpers/temporal';
-import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
 
 /**
  * The whole product: gateway → Temporal (real dev server) → worker with the real Azure SDK clients →
@@ -35,13 +35,21 @@ describe('verification end to end', () => {
     const session = stack.simulator.incode.listSessions().find((candidate) => candidate.externalCustomerId === incident.name);
     assert.ok(session, 'Incode session created with externalCustomerId = incident id');
     assert.equal(session.loginHint, DEMO_USER);
-    assert.equal(started.body.verificationUrl, `${stack.simulator.urls.incodeApi}/verify/${session.interviewId}`);
+    // The link is the gateway's confirmation page, not Incode's.
+    assert.ok(started.body.verificationUrl.startsWith(`${stack.gateway.url}/confirm/`), started.body.verificationUrl);
+    const question = await fetch(started.body.verificationUrl);
+    assert.equal(question.status, 200);
+    assert.match(await question.text(), /Was this you\?[\s\S]*Impossible travel activity[\s\S]*This was me[\s\S]*This wasn/);
+    const answered = await answerConfirmationPage(started.body.verificationUrl, 'was-me');
+    assert.equal(answered.status, 303);
+    assert.equal(answered.location, `${stack.simulator.urls.incodeApi}/verify/${session.interviewId}`);
 
-    // The user opens the link and clicks "Verified" on the (simulated) Incode page.
-    const page = await fetch(started.body.verificationUrl);
+    // The user goes on to Incode and clicks "Verified" on the (simulated) Incode page.
+    const incodeUrl = answered.location!;
+    const page = await fetch(incodeUrl);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /Verified/);
-    const click = await fetch(`${started.body.verificationUrl}/complete`, {
+    const click = await fetch(`${incodeUrl}/complete`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'outcome=succeeded',
@@ -56,10 +64,11 @@ describe('verification end to end', () => {
     assert.equal(outcome.status, 'Verified');
     assert.equal(outcome.confirmedBy, 'webhook+read-back');
     const comments = commentsOf(incident.name);
-    assert.equal(comments.length, 2, comments.join('\n---\n'));
-    assert.match(comments[0], /Identity verification requested for demo\.user@contoso\.com/);
+    assert.equal(comments.length, 3, comments.join('\n---\n'));
+    assert.match(comments[0], /Identity verification requested for (demo\.user <)?demo\.user@contoso\.com/);
     assert.match(comments[0], /Requested by: local-dev/);
-    assert.match(comments[1], /passed the biometric identity verification/);
+    assert.match(comments[1], /answered "This was me" on the confirmation page at .*\nAnswered from IP address 127\.0\.0\.1/);
+    assert.match(comments[2], /confirmed the activity \("This was me", at .*\) and then passed the biometric identity verification/);
     const closingChanges = stack.simulator.sentinel.auditLog(incident.name).filter((entry) => entry.changes.status?.to === 'Closed');
     assert.equal(closingChanges.length, 1);
 
@@ -96,6 +105,7 @@ describe('verification end to end', () => {
     const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
     assert.equal(started.status, 200);
     // ARM applies the closing PUT, then the connection drops: the retry finds the incident already closed.
+    assert.equal((await answerConfirmationPage(started.body.verificationUrl, 'was-me')).status, 303);
     const lost = stack.simulator.faults.add({ service: 'arm', method: 'PUT', pathIncludes: `/incidents/${incident.name}?`, loseResponse: true, times: 1 });
     const done = await fetch(`${stack.simulator.urls.incodeApi}/simulator/incode/sessions/${started.body.interviewId}/complete`, {
       method: 'POST',
@@ -109,9 +119,9 @@ describe('verification end to end', () => {
     assert.equal(outcome.incidentAction, 'Closed');
     assert.equal(incidentOf(incident.name).properties.status, 'Closed');
     const comments = commentsOf(incident.name);
-    assert.equal(comments.length, 2, comments.join('\n---\n'));
-    assert.match(comments[1], /passed the biometric identity verification/);
-    assert.doesNotMatch(comments[1], /already been closed by an analyst/);
+    assert.equal(comments.length, 3, comments.join('\n---\n'));
+    assert.match(comments[2], /passed the biometric identity verification/);
+    assert.doesNotMatch(comments[2], /already been closed by an analyst/);
     assert.equal(stack.simulator.sentinel.auditLog(incident.name).filter((entry) => entry.changes.status?.to === 'Closed').length, 1);
   });
 
@@ -217,6 +227,7 @@ describe('verification end to end', () => {
     const started = await stack.post('/api/incidents', { incidentId: incident.name, userEmail: DEMO_USER });
     assert.equal(started.status, 200);
     await eventually(async () => (commentsOf(incident.name).length === 1 ? true : undefined));
+    assert.equal((await answerConfirmationPage(started.body.verificationUrl, 'was-me')).status, 303);
     stack.simulator.sentinel.deleteIncident(stack.simulator.sentinel.defaultWorkspace, incident.name, 'analyst');
     await stack.simulator.incode.completeSession(started.body.interviewId, 'succeeded');
     const outcome = await stack.client.workflow.getHandle(started.body.workflowId).result();
@@ -228,12 +239,14 @@ describe('verification end to end', () => {
     const incident = seed();
     const started = await stack.post('/api/incidents', { incidentId: incident.name, userEmail: DEMO_USER });
     const handle = stack.client.workflow.getHandle(started.body.workflowId);
+    const answered = await answerConfirmationPage(started.body.verificationUrl, 'was-me');
     await stack.simulator.incode.completeSession(started.body.interviewId, 'succeeded');
     await handle.result();
     // Read the raw history with a client that has no decryption key, as the server and its Web UI see it.
     const raw = allText(await handle.fetchHistory());
     const description = JSON.stringify((await handle.describe()).searchAttributes);
-    for (const secret of [started.body.verificationUrl, `/verify/${started.body.interviewId}`, stack.apiKey, stack.webhookSecret, stack.simulator.incode.config.clientSecret]) {
+    // Neither the page's signed link nor Incode's link it leads to.
+    for (const secret of [started.body.verificationUrl.split('/confirm/')[1], answered.location!, `/verify/${started.body.interviewId}`, stack.apiKey, stack.webhookSecret, stack.simulator.incode.config.clientSecret]) {
       assert.ok(!raw.includes(secret), `history leaks ${secret.slice(0, 12)}…`);
       assert.ok(!description.includes(secret), `search attributes leak ${secret.slice(0, 12)}…`);
     }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { webhookTokenRequests } from '../../src/simulator/webhook-sender';
 import { eventually } from '../helpers/temporal';
-import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
 
 /** Token lifetime in this stack: short, so expiry can be observed. */
 const TTL_SECONDS = 6;
@@ -99,6 +99,7 @@ describe('Incode webhooks with OAuth2 authentication', () => {
     const incident = stack.simulator.sentinel.seedIncident({ title: 'Impossible travel activity', severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
     const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
     assert.equal(started.status, 200, JSON.stringify(started.body));
+    assert.equal((await answerConfirmationPage(started.body.verificationUrl, 'was-me')).status, 303);
     const tokensBefore = webhookTokenRequests.count;
     const done = await stack.simulator.incode.completeSession(started.body.interviewId, 'succeeded');
     assert.deepEqual(done.webhook, { delivered: true, attempts: 1, lastStatus: 200 });

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { verificationWorkflowId } from '../../src/shared/ids';
 import { eventually } from '../helpers/temporal';
-import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
 
 /**
  * One deployment serving several Sentinel workspaces (an MSSP): SENTINEL_ALLOWED_WORKSPACES adds workspaces to
@@ -43,6 +43,7 @@ describe('several Sentinel workspaces from one deployment', () => {
     assert.equal(started.body.status, 'verification_initiated');
     assert.equal(started.body.workflowId, verificationWorkflowId(customerB, incident.name));
 
+    assert.equal((await answerConfirmationPage(started.body.verificationUrl, 'was-me')).status, 303);
     const done = await stack.simulator.incode.completeSession(started.body.interviewId, 'succeeded');
     assert.equal(done.webhook.delivered, true, 'the webhook found the verification in the second workspace');
     const closed = await eventually(async () => {

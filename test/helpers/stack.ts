@@ -70,3 +70,26 @@ export async function startTestStack(
       call('POST', '/api/webhooks/incode', body, { 'x-api-key': '', [stack.gatewayConfig.webhook.headerName]: secret }),
   };
 }
+
+/**
+ * What the user does on the confirmation page: opens the link (GET, which decides nothing), then submits one
+ * of its two forms, as a browser would (same origin, the page's nonce). Returns the answer's status and,
+ * for "This was me", the Incode link it redirects to.
+ */
+export async function answerConfirmationPage(
+  verificationUrl: string,
+  answer: 'was-me' | 'wasnt-me',
+): Promise<{ status: number; location?: string; html: string }> {
+  // A GET is safe to repeat: once more if a kept-alive connection was closed under us.
+  const page = await fetch(verificationUrl).catch(() => fetch(verificationUrl));
+  const html = await page.text();
+  const nonce = /name="nonce" value="([^"]+)"/.exec(html)?.[1];
+  if (page.status !== 200 || !nonce) return { status: page.status, html };
+  const posted = await fetch(verificationUrl, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(verificationUrl).origin },
+    body: new URLSearchParams({ nonce, answer }).toString(),
+  });
+  return { status: posted.status, location: posted.headers.get('location') ?? undefined, html: await posted.text() };
+}

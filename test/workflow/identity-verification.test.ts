@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { incodeTaskQueue, sentinelTaskQueue } from '../../src/shared/task-queues';
 import { createVerificationWorker, type VerificationWorker } from '../../src/worker/create-worker';
 import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
-import { resendLinkSignal, statusQuery, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
+import { resendLinkSignal, statusQuery, userAnswerUpdate, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
 import type { identityVerification } from '../../src/workflows';
 import type {
   VerificationOutcome,
@@ -50,16 +50,25 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     return { link, handle };
   }
 
+  const answer = (handle: WorkflowHandle<typeof identityVerification>, given: 'was-me' | 'wasnt-me') =>
+    handle.executeUpdate(userAnswerUpdate, {
+      args: [{ answer: given, user: 'alice@contoso.com', answeredAt: new Date().toISOString(), clientIp: '198.51.100.4', userAgent: 'test-browser/1.0' }],
+    });
+
   const callsFor = (incidentId: string, name: string) =>
     world.calls.filter((call) => call.name === name && JSON.stringify(call.input).includes(incidentId));
 
-  it('closes the incident only after Incode confirms success on read-back', async () => {
+  it('closes the incident only after the user said "This was me" and Incode confirms success on read-back', async () => {
     const id = randomUUID();
     const { link, handle } = await start(request(id));
     assert.equal(link.kind, 'link');
     assert.equal(link.kind === 'link' && link.interviewId, `iv-${id}`);
+    assert.equal(link.kind === 'link' && link.confirmationPage, true);
     const waiting = await handle.query(statusQuery);
     assert.equal(waiting.status, 'AwaitingUser');
+    assert.equal(waiting.activities?.[0].ipAddresses[0], '203.0.113.7');
+    const continued = await answer(handle, 'was-me');
+    assert.deepEqual(continued, { kind: 'continue', verificationUrl: `https://incode.example/verify/iv-${id}` });
 
     world.sessionState.set(`iv-${id}`, 'Succeeded');
     await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, externalCustomerId: id, receivedAt: new Date().toISOString() });
@@ -75,8 +84,10 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     );
     assert.equal(callsFor(id, 'escalateIncident').length, 0);
     const comments = callsFor(id, 'commentOnIncident').map((call) => (call.input as { commentKey: string; message: string }));
-    assert.deepEqual(comments.map((comment) => comment.commentKey), ['requested', 'decision']);
-    assert.match(comments[1].message, new RegExp(`iv-${id}`));
+    assert.deepEqual(comments.map((comment) => comment.commentKey), ['requested', 'answer-was-me', 'decision']);
+    assert.match(comments[1].message, /answered "This was me" .* IP address 198\.51\.100\.4, user agent: test-browser\/1\.0/s);
+    assert.match(comments[2].message, new RegExp(`iv-${id}`));
+    assert.match(comments[2].message, /Mode: confirmation page, then Incode/);
     assert.ok(comments.every((comment) => !comment.message.includes('https://')), 'no link in incident comments');
 
     // Each service's calls were dispatched on its own task queue, where the server enforces its rate limit.
@@ -142,9 +153,78 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     await handle.terminate('test done');
   });
 
+  it('a confirmed success without a prior "This was me" does not close: it waits for the deadline, then escalates', async () => {
+    const id = randomUUID();
+    const { handle } = await start(request(id, { timeoutMs: 3_000 }));
+    world.sessionState.set(`iv-${id}`, 'Succeeded');
+    await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+    await eventually(async () => ((await handle.query(statusQuery)).lastSessionState === 'Succeeded' ? true : undefined));
+    assert.equal((await handle.query(statusQuery)).status, 'AwaitingUser', 'still waiting for the answer');
+    const outcome = await handle.result();
+    assert.equal(outcome.status, 'TimedOut');
+    assert.equal(outcome.incidentAction, 'Escalated');
+    assert.equal(callsFor(id, 'closeIncident').length, 0);
+    const decision = callsFor(id, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'decision');
+    assert.match((decision?.input as { message: string }).message, /without first confirming the incident's activity/);
+  });
+
+  it('"This wasn\'t me" escalates at once with remediation, and a later Incode success changes nothing', async () => {
+    const id = randomUUID();
+    world.profiles = new Map([['alice@contoso.com', { profile: { id: `oid-${id}`, userPrincipalName: 'alice@contoso.com', userType: 'Member', accountEnabled: true }, groupIds: [] }]]);
+    const { handle } = await start(request(id, { remediation: ['revokeSessions'] }));
+    assert.deepEqual(await answer(handle, 'wasnt-me'), { kind: 'recorded' });
+    const outcome = await handle.result();
+    assert.equal(outcome.status, 'Denied');
+    assert.equal(outcome.incidentAction, 'Escalated');
+    assert.equal(world.calls.filter((call) => call.name === 'remediateAccount' && JSON.stringify(call.input).includes(`oid-${id}`)).length, 1);
+    const decision = callsFor(id, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'decision');
+    assert.match((decision?.input as { message: string }).message, /denied the activity: the user answered "This wasn't me" on the confirmation page at \d{4}-/);
+    assert.match((decision?.input as { message: string }).message, /revoke sign-in sessions: done/);
+    await assert.rejects(answer(handle, 'was-me'));
+    assert.equal(callsFor(id, 'closeIncident').length, 0);
+  });
+
+  it('"This was me" followed by "This wasn\'t me": the denial wins', async () => {
+    const id = randomUUID();
+    const { handle } = await start(request(id));
+    await answer(handle, 'was-me');
+    await answer(handle, 'wasnt-me');
+    world.sessionState.set(`iv-${id}`, 'Succeeded');
+    const outcome = await handle.result();
+    assert.equal(outcome.status, 'Denied');
+    assert.equal(callsFor(id, 'closeIncident').length, 0);
+  });
+
+  it('a verification whose user the caller named (not Sentinel) has no page and never closes', async () => {
+    const id = randomUUID();
+    const { subjectNamedBy: _named, ...callerNamed } = request(id);
+    const { link, handle } = await start(callerNamed);
+    assert.equal(link.kind === 'link' && link.confirmationPage, undefined, 'no confirmation page');
+    await assert.rejects(answer(handle, 'was-me'));
+    world.sessionState.set(`iv-${id}`, 'Succeeded');
+    await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+    const outcome = await handle.result();
+    assert.equal(outcome.status, 'IdentityMismatch');
+    assert.equal(outcome.incidentAction, 'Escalated');
+    assert.equal(callsFor(id, 'closeIncident').length, 0);
+  });
+
+  it('incode-direct policy: the seed\'s direct link, closed on a confirmed success, and the comment names the mode', async () => {
+    const id = randomUUID();
+    const { link, handle } = await start(request(id, { verificationLink: 'incode-direct' }));
+    assert.equal(link.kind === 'link' && link.confirmationPage, undefined);
+    world.sessionState.set(`iv-${id}`, 'Succeeded');
+    await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+    const outcome = await handle.result();
+    assert.equal(outcome.status, 'Verified');
+    const decision = callsFor(id, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'decision');
+    assert.match((decision?.input as { message: string }).message, /Mode: direct Incode link/);
+  });
+
   it('finds the result by polling when the webhook is lost', async () => {
     const id = randomUUID();
     const { handle } = await start(request(id, { pollIntervalMs: 500 }));
+    await answer(handle, 'was-me');
     world.sessionState.set(`iv-${id}`, 'Succeeded');
     const outcome = await handle.result();
     assert.equal(outcome.status, 'Verified');
