@@ -7,6 +7,7 @@ const WORKSPACE = '3f0b6c2a-7d4e-4a1b-9c8d-5e6f7a8b9c0d';
 const workerEnv = {
   PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
   AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.net',
+  SENTINEL_SUBSCRIPTION_ID: '11111111-2222-3333-4444-555555555555',
 };
 const load = (env: Record<string, string>) => loadWorkerConfig({ ...workerEnv, ...env }).tiSync;
 
