@@ -138,6 +138,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     analystEdits: 0,
     etagConflicts: 0,
     replannedAsTimeout: 0,
+    answerNotThrough: 0,
   };
   const injected: Fault[] = [];
   const failures: string[] = [];
@@ -379,19 +380,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         plan.outcome = 'timeout';
         return;
       }
+      // The user confirms the activity on the page first. A gateway restart or a killed worker may keep the answer
+      // from getting through for a while: the user tries again until shortly before the deadline. An answer that
+      // never got through is no "This was me": the incident is re-planned as a timeout (escalated, never closed).
+      if (plan.outcome === 'verified') {
+        const answerBy = created + options.verificationTimeoutSeconds * 1000 - 4_000;
+        let answered = false;
+        while (!answered && Date.now() < answerBy && timeLeft() > 0) {
+          const answer = await answerConfirmationPage(run.verificationUrl!, 'was-me').catch(() => ({ status: 0 }));
+          answered = answer.status === 303;
+          if (!answered) await sleep(1_000);
+        }
+        if (!answered) {
+          counters.answerNotThrough += 1;
+          plan.outcome = 'timeout';
+          return;
+        }
+      }
       // Etag conflict: hold our identity's next PUT of this incident, and let an analyst edit meanwhile.
       const hold = plan.etagConflict
         ? simulator.faults.add({ service: 'arm', method: 'PUT', pathIncludes: `/incidents/${plan.incidentId}?`, delayMs: 1_500, times: 1 })
         : undefined;
       const outcome = plan.outcome === 'verified' ? 'succeeded' : 'failed';
-      // The user confirms the activity on the page first (a gateway restart or a busy worker may refuse once).
-      if (plan.outcome === 'verified') {
-        for (let attempt = 1; ; attempt++) {
-          const answered = await answerConfirmationPage(run.verificationUrl!, 'was-me').catch(() => ({ status: 0 }));
-          if (answered.status === 303 || attempt >= 10 || timeLeft() <= 0) break;
-          await sleep(1_000);
-        }
-      }
       await simulator.incode.completeSession(run.interviewId, outcome);
       if (hold) {
         const until = Date.now() + 90_000;
@@ -633,6 +643,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       'planned failed': byOutcome('failed'),
       'planned timeout': byOutcome('timeout'),
       'link came too late: re-planned as timeout': counters.replannedAsTimeout,
+      '"This was me" never got through: re-planned as timeout': counters.answerNotThrough,
       'workflows completed': [...closedStatus.values()].filter((status) => status === 'COMPLETED').length,
       'closing/escalating changes (ours)': ourChanges,
       'worker kills (SIGKILL)': counters.workerKills,
