@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { TemporalConfig } from '../config/config';
+import { loadConfirmationConfig, type TemporalConfig } from '../config/config';
+import { ConfirmationLinks } from '../confirmation/confirmation-link';
 import { cancelVerificationSignal, resendLinkSignal, reviewDecisionUpdate, verificationLinkUpdate } from '../shared/messages';
 import type { ReviewDecision, VerificationLinkResult, VerificationOutcome, VerificationState, VerificationStatus } from '../shared/types';
 import { createTemporalClient } from '../temporal/connection';
@@ -199,6 +200,7 @@ export async function resendCommand(output: Output, id: string, options: { showL
     const link = await currentLink(client, target);
     if (link.kind !== 'link') throw new CliError(`the verification has no link (${link.status}): ${link.reason}`);
     const expired = Date.parse(link.expiresAt) <= Date.now();
+    const shownLink = options.showLink ? linkForUser(target.workflowId, state.user, link) : undefined;
     const result = {
       workflowId: target.workflowId,
       incidentId: state.incidentId,
@@ -207,7 +209,7 @@ export async function resendCommand(output: Output, id: string, options: { showL
       interviewId: link.interviewId,
       expiresAt: link.expiresAt,
       status: link.status,
-      ...(options.showLink ? { verificationUrl: link.verificationUrl } : {}),
+      ...(shownLink ? { verificationUrl: shownLink } : {}),
     };
     if (output.json) {
       printJson(output, result);
@@ -217,12 +219,26 @@ export async function resendCommand(output: Output, id: string, options: { showL
         keyValues([
           ['Interview', link.interviewId],
           ['Link expires', formatTime(link.expiresAt) + (expired ? ' (expired: a new link is being created; run resend again shortly)' : '')],
-          ['Link', options.showLink ? link.verificationUrl : '(not shown: it lets anyone verify as the user; add --show-link to print it)'],
+          ['Link', shownLink ?? '(not shown: it lets anyone answer as the user; add --show-link to print it)'],
         ]),
       );
     }
     return 0;
   });
+}
+
+/**
+ * The link to hand the user: the confirmation page's (signed here with the links' key, as the gateway signs it:
+ * CONFIRMATION_PAGE_URL and CONFIRMATION_LINK_KEY or PAYLOAD_ENCRYPTION_KEY), so the user confirms the activity
+ * before the Incode check; Incode's own link only for a verification in `incode-direct` mode.
+ */
+function linkForUser(workflowId: string, user: string, link: Extract<VerificationLinkResult, { kind: 'link' }>): string {
+  if (!link.confirmationPage || !link.deadline) return link.verificationUrl;
+  const confirmation = loadConfirmationConfig();
+  if (!confirmation.pageUrl) {
+    throw new CliError('CONFIRMATION_PAGE_URL: is required to print the confirmation page link (the gateway as users reach it)');
+  }
+  return new ConfirmationLinks(confirmation.linkKey, confirmation.pageUrl).url({ workflowId, user, expiresAt: Date.parse(link.deadline) });
 }
 
 /**

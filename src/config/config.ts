@@ -80,6 +80,11 @@ function confirmationFrom(env: z.infer<z.ZodObject<typeof confirmationShape & ty
   };
 }
 
+/** CONFIRMATION_PAGE_URL and the links' key alone (the operator CLI's `resend --show-link`). */
+export function loadConfirmationConfig(env: NodeJS.ProcessEnv = process.env): ConfirmationConfig {
+  return confirmationFrom(parseEnv({ ...confirmationShape, ...payloadKeyShape }, env, 'confirmation link'));
+}
+
 const azureShape = {
   // AZURE_AUTH_MODE, AZURE_CLOUD, AZURE_CLIENT_ID, ARM_ENDPOINT, ... (see azure-cloud.ts)
   ...azureEnvShape,
