@@ -20,6 +20,7 @@ import { cacheDir, packageRoot, startTemporalDevServer, temporalCliPath, type Te
 import { ensureDevCertificates } from '../src/simulator/tls';
 import { createTemporalClient } from '../src/temporal/connection';
 import { connectWorker, createVerificationWorker } from '../src/worker/create-worker';
+import { answerConfirmationPage } from '../test/helpers/stack';
 import { runScaleOut, SCALE_OUT_PHASES, type ScaleOutResult } from './scale-out';
 import { scaleOutRows } from './scale-out-report';
 import { baselineSignal, baselineWorkflow } from './baseline-workflow';
@@ -554,6 +555,7 @@ function seedIncidents(bench: Bench, count: number, label: string): string[] {
 interface PostResult {
   workflowId: string;
   interviewId: string;
+  verificationUrl: string;
   postMs: number;
 }
 
@@ -567,22 +569,27 @@ async function postIncident(bench: Bench, incidentId: string, timeoutMs = settin
   });
   const text = await response.text();
   const postMs = nowMs() - begin;
-  let body: { status?: string; workflowId?: string; interviewId?: string; error?: { code?: string } } = {};
+  let body: { status?: string; workflowId?: string; interviewId?: string; verificationUrl?: string; error?: { code?: string } } = {};
   try {
     body = JSON.parse(text);
   } catch {
     // reported below
   }
-  if (response.status !== 200 || body.status !== 'verification_initiated' || !body.workflowId || !body.interviewId) {
+  if (response.status !== 200 || body.status !== 'verification_initiated' || !body.workflowId || !body.interviewId || !body.verificationUrl) {
     throw new Error(`POST /api/incidents answered ${response.status} ${body.error?.code ?? body.status ?? text.slice(0, 80)}`);
   }
-  return { workflowId: body.workflowId, interviewId: body.interviewId, postMs };
+  return { workflowId: body.workflowId, interviewId: body.interviewId, verificationUrl: body.verificationUrl, postMs };
 }
 
-/** The whole path for one incident: POST → link, user succeeds (Incode webhook) → read-back → Sentinel close. */
+/**
+ * The whole path for one incident: POST → link, the user answers "This was me" on the confirmation page,
+ * succeeds (Incode webhook) → read-back → Sentinel close.
+ */
 async function verifyOne(bench: Bench, incidentId: string, timeoutMs = settings.opTimeoutMs): Promise<VerificationSample> {
   const deadline = Date.now() + timeoutMs;
   const posted = await postIncident(bench, incidentId, timeoutMs);
+  const confirmed = await answerConfirmationPage(posted.verificationUrl, 'was-me', { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+  if (confirmed.status !== 303) throw new Error(`the confirmation page answered ${confirmed.status} to "This was me"`);
   const completeStart = nowMs();
   const completion = await withTimeout(
     bench.stack.simulator.incode.completeSession(posted.interviewId, 'succeeded'),

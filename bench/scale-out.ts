@@ -16,6 +16,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { startLocalStack, type LocalStackWithoutWorker } from '../src/dev/local-stack';
 import { createTemporalClient } from '../src/temporal/connection';
 import { killReplica, startBalancer, startReplica, urlOf, type Balancer, type Replica } from '../test/helpers/replicas';
+import { answerConfirmationPage } from '../test/helpers/stack';
 import { newErrors, nowMs, recordError, runPaced, runPool, withTimeout, type LoadErrors } from './load';
 import { round, summarize, type LatencySummary } from './stats';
 import { processCpuSeconds } from './system';
@@ -277,7 +278,10 @@ function seed(stack: LocalStackWithoutWorker, workspace: { subscriptionId: strin
   return stack.simulator.sentinel.seedIncident({ title: `Impossible travel activity (bench ${label})`, severity: 'Medium', workspace, accounts: [{ accountName, upnSuffix }] }).name;
 }
 
-/** POST (the playbook's body) → link, the user passes (Incode's webhook), → the incident closed in Sentinel. */
+/**
+ * POST (the playbook's body) → link, the user answers "This was me" on the confirmation page, passes (Incode's
+ * webhook), → the incident closed in Sentinel.
+ */
 async function verifyOne(driver: Driver, balancer: Balancer, workspace: { subscriptionId: string; resourceGroup: string; workspaceName: string }, incidentId: string): Promise<Sample> {
   const { stack, client, settings } = driver;
   const deadline = Date.now() + settings.opTimeoutMs;
@@ -288,9 +292,13 @@ async function verifyOne(driver: Driver, balancer: Balancer, workspace: { subscr
     body: JSON.stringify(stack.simulator.sentinel.playbookTrigger(incidentId, 'Create')),
     signal: AbortSignal.timeout(settings.opTimeoutMs),
   });
-  const body = (await response.json().catch(() => ({}))) as { status?: string; workflowId?: string; interviewId?: string; error?: { code?: string } };
+  const body = (await response.json().catch(() => ({}))) as { status?: string; workflowId?: string; interviewId?: string; verificationUrl?: string; error?: { code?: string } };
   const postMs = nowMs() - begin;
-  if (response.status !== 200 || !body.workflowId || !body.interviewId) throw new Error(`POST answered ${response.status} ${body.error?.code ?? body.status ?? ''}`);
+  if (response.status !== 200 || !body.workflowId || !body.interviewId || !body.verificationUrl) throw new Error(`POST answered ${response.status} ${body.error?.code ?? body.status ?? ''}`);
+  // The links name the stack's address (CONFIRMATION_PAGE_URL, its in-process gateway, closed): opened through
+  // the balancer under test, as a front door serving that address would.
+  const confirmed = await answerConfirmationPage(body.verificationUrl, 'was-me', { through: balancer.url, signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+  if (confirmed.status !== 303) throw new Error(`the confirmation page answered ${confirmed.status} to "This was me"`);
   const completeStart = nowMs();
   const completion = await withTimeout(stack.simulator.incode.completeSession(body.interviewId, 'succeeded'), Math.max(1, deadline - Date.now()), 'completeSession');
   if (!completion.webhook.delivered) throw new Error(`webhook not delivered (last status ${completion.webhook.lastStatus})`);

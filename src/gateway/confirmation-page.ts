@@ -19,7 +19,9 @@ export function confirmationRouter(deps: { links: ConfirmationLinks; verificatio
     res.set({
       'content-security-policy': PAGE_CSP,
       'cache-control': 'no-store',
-      'referrer-policy': 'no-referrer',
+      // Not no-referrer: under it browsers send `Origin: null` with the page's own form POST, which the CSRF
+      // check below must refuse. same-origin still keeps the link from every other site (Incode included).
+      'referrer-policy': 'same-origin',
       'x-robots-tag': 'noindex, nofollow',
     });
     next();

@@ -85,6 +85,7 @@ export function sentinelAdminRouter(store: SentinelStore, forms?: Omit<SentinelF
           playbookConfigured: Boolean(forms.playbook.target),
           lastPlaybookRun: (incidentId) => forms.playbook.lastRun(incidentId),
           sessions: forms.incode.listSessions(),
+          confirmationLink: (interviewId) => forms.playbook.confirmationLink(interviewId),
           notice: queryParam(req, 'notice')?.slice(0, 300),
         })
       : renderSentinelPage(collectIncidents(store));

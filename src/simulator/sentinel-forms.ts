@@ -8,7 +8,7 @@ import { escapeHtml, maskEmail } from './verification-page';
  * The Sentinel page's plain HTML forms (no script), so a person tries every path without reading code:
  * seed an incident (one account, several, a guest, an unknown user, none), act as the analyst (close it,
  * change its severity), run the Sentinel playbook (the gateway call an automation rule makes), and answer as the
- * user in Incode (every outcome the flow knows). Each form posts to /simulator/sentinel/forms/... and is answered
+ * user: the gateway's confirmation page first (linked per session), then Incode (every outcome the flow knows). Each form posts to /simulator/sentinel/forms/... and is answered
  * with a redirect back to the page (post/redirect/get).
  */
 
@@ -46,13 +46,41 @@ export interface PlaybookRun {
   verificationUrl?: string;
 }
 
-/** Runs the playbook for an incident and remembers the last answer per incident, for the page. */
+/** The gateway's answer, as far as the page uses it. */
+interface PlaybookAnswer {
+  status?: string;
+  error?: { code?: string };
+  verificationUrl?: string;
+  interviewId?: string;
+  confirmationPage?: boolean;
+  verifications?: Array<{ interviewId?: string; verificationUrl?: string }>;
+}
+
+/**
+ * Runs the playbook for an incident and remembers the last answer per incident, and each Incode session's
+ * confirmation page link, for the page.
+ */
 export class SimulatedPlaybook {
   target?: PlaybookTarget;
   private readonly runs = new Map<string, PlaybookRun>();
+  private readonly confirmationLinks = new Map<string, string>();
 
   lastRun(incidentId: string): PlaybookRun | undefined {
     return this.runs.get(incidentId.toLowerCase());
+  }
+
+  /** The confirmation page ("was this you?") a session's user answers before Incode's check, if the gateway gave one. */
+  confirmationLink(interviewId: string): string | undefined {
+    return this.confirmationLinks.get(interviewId.toLowerCase());
+  }
+
+  private rememberConfirmationLinks(answer: PlaybookAnswer): void {
+    // Without the page (policy verificationLink: incode-direct) the link is Incode's own: nothing to confirm first.
+    if (!answer.confirmationPage) return;
+    const links = answer.verifications ?? [{ interviewId: answer.interviewId, verificationUrl: answer.verificationUrl }];
+    for (const { interviewId, verificationUrl } of links) {
+      if (interviewId && verificationUrl) this.confirmationLinks.set(interviewId.toLowerCase(), verificationUrl);
+    }
   }
 
   async run(sentinel: SentinelStore, incidentId: string, eventType: 'Create' | 'Update'): Promise<PlaybookRun | undefined> {
@@ -67,7 +95,8 @@ export class SimulatedPlaybook {
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(30_000),
       });
-      const answer = (await response.json().catch(() => ({}))) as { status?: string; error?: { code?: string }; verificationUrl?: string };
+      const answer = (await response.json().catch(() => ({}))) as PlaybookAnswer;
+      this.rememberConfirmationLinks(answer);
       run = {
         at: new Date().toISOString(),
         eventType,
@@ -252,8 +281,12 @@ export function renderIncidentForms(incidentId: string, severity: string, status
       </div>`;
 }
 
-/** Incode sessions waiting for their user, each with the answers the user can give. */
-export function renderSessions(sessions: readonly IncodeSession[], now = Date.now()): string {
+/**
+ * Incode sessions waiting for their user, each with the answers the user can give. Under the product's rule
+ * a passed check closes only after the user answered "This was me" on the gateway's confirmation page, so
+ * each session links to its page first when the playbook's answer gave one (`confirmationLink`).
+ */
+export function renderSessions(sessions: readonly IncodeSession[], now = Date.now(), confirmationLink: (interviewId: string) => string | undefined = () => undefined): string {
   const waiting = sessions.filter((session) => session.state === 'pending' && session.expiresAt.getTime() > now);
   const rows = waiting.length
     ? waiting
@@ -267,10 +300,15 @@ export function renderSessions(sessions: readonly IncodeSession[], now = Date.no
             </form>`,
             )
             .join('');
+          const page = confirmationLink(session.interviewId);
+          const confirm = page
+            ? `
+          <p class="confirm">1. <a class="confirmation-link" href="${escapeHtml(page)}">Open the confirmation page</a> and answer "This was me" (or "This wasn't me"). 2. Then Incode's result:</p>`
+            : '';
           return `
         <li id="session-${escapeHtml(session.interviewId)}"><div><strong>${escapeHtml(session.loginHint)}</strong> <span class="muted">(${escapeHtml(maskEmail(session.loginHint))}, interview ${escapeHtml(
             session.interviewId,
-          )}, link expires ${renderClock(session.expiresAt.toISOString())})</span></div>
+          )}, link expires ${renderClock(session.expiresAt.toISOString())})</span></div>${confirm}
           <div class="actions">${buttons}
           </div></li>`;
         })
@@ -279,6 +317,7 @@ export function renderSessions(sessions: readonly IncodeSession[], now = Date.no
   return `
     <section class="card" id="sessions">
       <h2>Answer as the user (Incode sessions waiting)</h2>
+      <p class="muted">"Verified" closes the incident only if the user first answered "This was me" on the confirmation page (the link the gateway answered, also in the Graph outbox's mail). Verified without that answer leaves the incident waiting for it until the deadline, then it escalates.</p>
       <ul class="sessions">${rows}
       </ul>
     </section>`;

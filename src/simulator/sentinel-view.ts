@@ -60,6 +60,8 @@ export interface SentinelPageForms {
   playbookConfigured: boolean;
   lastPlaybookRun(incidentId: string): PlaybookRun | undefined;
   sessions: readonly IncodeSession[];
+  /** The confirmation page a session's user answers first, when the playbook's answer gave one. */
+  confirmationLink?(interviewId: string): string | undefined;
   /** A message from the last form (e.g. a session that had already finished). */
   notice?: string;
 }
@@ -67,7 +69,7 @@ export interface SentinelPageForms {
 /** The page: pure function of the incidents (as collectIncidents returns them), the render time and the forms' data. */
 export function renderSentinelPage(incidents: readonly IncidentView[], now: Date = new Date(), forms?: SentinelPageForms): string {
   const body =
-    (forms ? `${forms.notice ? `\n    <p class="notice" role="status">${escapeHtml(forms.notice)}</p>` : ''}${renderSeedForm(forms.playbookConfigured)}${renderSessions(forms.sessions, now.getTime())}` : '') +
+    (forms ? `${forms.notice ? `\n    <p class="notice" role="status">${escapeHtml(forms.notice)}</p>` : ''}${renderSeedForm(forms.playbookConfigured)}${renderSessions(forms.sessions, now.getTime(), forms.confirmationLink)}` : '') +
     (incidents.length
       ? incidents.map((incident) => renderIncident(incident, forms)).join('')
       : `\n    <p class="empty">No incidents yet. Seed one${forms ? ' above' : ' (POST /simulator/sentinel/incidents)'} or start a verification.</p>`);

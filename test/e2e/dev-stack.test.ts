@@ -10,6 +10,7 @@ import { devBanner, startDevStack, type DevStack, type DevStackOptions } from '.
 import { freePort } from '../../src/dev/free-port';
 import { startLocalStack } from '../../src/dev/local-stack';
 import { workflowInterceptorModules } from '../../src/worker/create-worker';
+import { answerConfirmationPage } from '../helpers/stack';
 import { eventually, workflowBundle } from '../helpers/temporal';
 
 const root = path.join(__dirname, '..', '..', '..');
@@ -143,6 +144,11 @@ describe('npm run dev: dev identity, banner commands, DEV_PERSIST=1', () => {
     assert.match(doctor.stdout, /All 12 checks passed\./);
     for (const secret of [firstApiKey, firstPayloadKey!, dev.stack.webhookSecret]) assert.ok(!doctor.stdout.includes(secret), 'no secret printed');
 
+    // The user confirms the activity before the restart; Incode's check is left for after it.
+    const confirmed = await answerConfirmationPage(verificationUrl, 'was-me');
+    assert.equal(confirmed.status, 303, confirmed.html);
+    const incodeUrl = confirmed.location!;
+
     // Restart with the verification waiting.
     await dev.stop();
     dev = undefined;
@@ -162,8 +168,11 @@ describe('npm run dev: dev identity, banner commands, DEV_PERSIST=1', () => {
     assert.equal(status.body.interviewId, interviewId);
     assert.equal(dev.stack.simulator.sentinel.getIncident(incident.name)?.properties.status, 'New', 'the incident came back');
     const page = await fetch(verificationUrl);
-    assert.equal(page.status, 200, 'the link still opens (stable simulator ports, restored session)');
-    await page.body?.cancel();
+    assert.equal(page.status, 200, 'the confirmation link still opens (same gateway port, same link key)');
+    assert.match(await page.text(), /Continue to the identity check/, 'the answer given before the restart is kept');
+    const incodePage = await fetch(incodeUrl);
+    assert.equal(incodePage.status, 200, "Incode's link still opens (stable simulator ports, restored session)");
+    await incodePage.body?.cancel();
 
     // A gateway with another key is told that the key is at fault. (Its simulator points this process's managed
     // identity elsewhere while it runs: put it back afterwards for the worker.)
@@ -186,7 +195,7 @@ describe('npm run dev: dev identity, banner commands, DEV_PERSIST=1', () => {
       Object.assign(process.env, identityEnv);
     }
 
-    // Decided after the restart: the user passes Incode's check, the incident closes.
+    // Decided after the restart: the user, who answered "This was me", passes Incode's check; the incident closes.
     const completed = await dev.stack.simulator.incode.completeSession(interviewId, 'succeeded');
     assert.equal(completed.webhook.delivered, true);
     const closed = await eventually(async () => {

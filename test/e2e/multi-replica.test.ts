@@ -4,7 +4,7 @@ import { startLocalStack, type LocalStackWithoutWorker } from '../../src/dev/loc
 import { freePort } from '../../src/dev/free-port';
 import { sentinelTaskQueue } from '../../src/shared/task-queues';
 import { killReplica, startBalancer, startReplica, urlOf, type Balancer, type Replica } from '../helpers/replicas';
-import { DEMO_USER, OTHER_USER } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, OTHER_USER } from '../helpers/stack';
 import { testTemporalConfig, temporalAddress } from '../helpers/temporal';
 
 /**
@@ -14,7 +14,9 @@ import { testTemporalConfig, temporalAddress } from '../helpers/temporal';
  * Incode (simulated, OAuth2 webhook authentication) gets its token through the balancer and sends its webhooks
  * through it, so a token issued by one replica is presented to either. Mid-run one gateway and one worker get
  * SIGTERM: each must drain (the gateway's readiness fails while it still finishes what it has), exit 0, and
- * lose nothing. Every incident must be decided exactly once: one closing or escalating change, one decision
+ * lose nothing. The users answer the confirmation page through the balancer too (its GET and POST reach
+ * either replica: the link is signed with a key every replica derives from the shared payload key). Every
+ * incident must be decided exactly once: one closing or escalating change, one decision
  * comment, the planned outcome.
  */
 const SECOND_SUBSCRIPTION = '0b7d2a1c-3e4f-4c3a-9e5f-6a0c4f2e8d1b';
@@ -47,7 +49,9 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
     stack.simulator.sentinel.addWorkspace(SECOND_WORKSPACE);
     // The stack's own in-process gateway is not used: only the replicas serve, behind the balancer.
     await stack.gateway.close();
-    const env = { ...process.env, ...stack.env, ...stack.simulator.identityEnv, GATEWAY_PORT: '0' };
+    // Users reach the gateways through the balancer: the confirmation page's links point there.
+    const balancerPort = await freePort();
+    const env = { ...process.env, ...stack.env, ...stack.simulator.identityEnv, GATEWAY_PORT: '0', CONFIRMATION_PAGE_URL: `http://127.0.0.1:${balancerPort}` };
     const gateways = await Promise.all(['gateway-1', 'gateway-2'].map((name) => startReplica(name, 'gateway', env, /"gateway listening"/)));
     const workers = await Promise.all(
       ['worker-1', 'worker-2'].map(async (name) =>
@@ -55,7 +59,7 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
       ),
     );
     replicas.push(...gateways, ...workers);
-    balancer = await startBalancer(gateways.map((gateway) => urlOf(gateway)));
+    balancer = await startBalancer(gateways.map((gateway) => urlOf(gateway)), { port: balancerPort });
     const oauth2 = stack.webhookOAuth2!;
     stack.simulator.setWebhookTarget(`${balancer.url}/api/webhooks/incode`, {}, { ...oauth2, tokenUrl: `${balancer.url}/api/webhooks/incode/token` });
   });
@@ -93,13 +97,17 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
         // The playbook's body: it names the incident's workspace (either subscription).
         body: JSON.stringify(stack.simulator.sentinel.playbookTrigger(plan.incidentId, 'Create')),
       });
-      const body = (await response.json()) as { status?: string; workflowId?: string; interviewId?: string };
-      if (response.status !== 200 || body.status !== 'verification_initiated' || !body.interviewId || !body.workflowId) {
+      const body = (await response.json()) as { status?: string; workflowId?: string; interviewId?: string; verificationUrl?: string };
+      if (response.status !== 200 || body.status !== 'verification_initiated' || !body.interviewId || !body.workflowId || !body.verificationUrl) {
         failures.push(`incident ${plan.index}: POST answered ${response.status} ${JSON.stringify(body)}`);
         continue;
       }
       answers.set(plan.incidentId, { workflowId: body.workflowId, interviewId: body.interviewId });
-      // The user finishes at once; Incode's webhook goes through the balancer to either replica.
+      // The user confirms the activity ("This was me"), then finishes Incode's check at once; the page and
+      // Incode's webhook go through the balancer to either replica.
+      if (!body.verificationUrl.startsWith(`${balancer.url}/confirm/`)) failures.push(`incident ${plan.index}: link ${body.verificationUrl} is not the balancer's`);
+      const confirmed = await answerConfirmationPage(body.verificationUrl, 'was-me');
+      if (confirmed.status !== 303) failures.push(`incident ${plan.index}: "This was me" answered ${confirmed.status}`);
       const completion = await stack.simulator.incode.completeSession(body.interviewId, plan.outcome);
       if (!completion.webhook.delivered || completion.webhook.attempts !== 1) {
         failures.push(`incident ${plan.index}: webhook not delivered at the first attempt (${JSON.stringify(completion.webhook)})`);

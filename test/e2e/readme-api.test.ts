@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startLocalStack, type LocalStackWithoutWorker } from '../../src/dev/local-stack';
 import { eventually } from '../helpers/temporal';
-import { DEMO_USER, OTHER_USER, startTestStack, type TestStack } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, OTHER_USER, startTestStack, type TestStack } from '../helpers/stack';
 
 const root = path.join(__dirname, '..', '..', '..');
 
@@ -134,6 +134,8 @@ describe('README: the Gateway API tables match the gateway', () => {
     const passing = seed([DEMO_USER]);
     const passed = await stack.post('/api/incidents', { incidentId: passing.name, userEmail: DEMO_USER });
     expectDocumented(POST, 'a new verification', passed);
+    // The user confirms the activity ("This was me") before passing Incode's check, as a close needs.
+    assert.equal((await answerConfirmationPage(passed.body.verificationUrl, 'was-me')).status, 303);
     await stack.simulator.incode.completeSession(passed.body.interviewId, 'succeeded');
     await eventually(async () => ((await stack.get(`/api/incidents/${passing.name}`)).body.running === false ? true : undefined), 30_000, 'the verification to end');
     assert.equal(stack.simulator.sentinel.getIncident(passing.name)?.properties.status, 'Closed');
@@ -158,6 +160,8 @@ describe('README: the Gateway API tables match the gateway', () => {
     // Refusals.
     const unknownUser = seed(['nobody.known@contoso.com']);
     expectDocumented(POST, 'a user Incode does not know', await stack.post('/api/incidents', { incidentId: unknownUser.name, userEmail: 'nobody.known@contoso.com' }));
+    const someoneElses = seed([DEMO_USER]);
+    expectDocumented(POST, 'a userEmail that is none of the incident\'s accounts', await stack.post('/api/incidents', { incidentId: someoneElses.name, userEmail: OTHER_USER }));
     const reviewedAtOnce = seed(['nobody.known@contoso.com'], 'Low');
     expectDocumented(POST, 'a user Incode does not know, reviewed by policy', await stack.post('/api/incidents', { incidentId: reviewedAtOnce.name, userEmail: 'nobody.known@contoso.com' }));
     expectDocumented(POST, 'no account', await stack.post('/api/incidents', stack.simulator.sentinel.playbookTrigger(seed([]).name, 'Create')));

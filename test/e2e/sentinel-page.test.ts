@@ -9,8 +9,8 @@ import { startTestStack, type TestStack } from '../helpers/stack';
 const skipReason = missingChromium();
 
 /**
- * A newcomer on the simulated Sentinel page, clicking only: seed an incident with several accounts and answer
- * "Verified" for each (the incident closes); seed one and close it as the analyst (its verification stops);
+ * A newcomer on the simulated Sentinel page, clicking only: seed an incident with several accounts and, for
+ * each, follow its link to the confirmation page, answer "This was me" and then "Verified" (the incident closes); seed one and close it as the analyst (its verification stops);
  * seed one and answer "Manual review" (a reviewer then decides).
  */
 describe('the Sentinel page: every path by plain forms', { skip: skipReason }, () => {
@@ -46,11 +46,16 @@ describe('the Sentinel page: every path by plain forms', { skip: skipReason }, (
     stack.simulator.incode.listSessions().filter((session) => session.externalCustomerId === incidentId && session.state === 'pending');
   const incident = (incidentId: string) => stack.simulator.sentinel.getIncident(incidentId)!;
 
-  it('several accounts, each answers "Verified": the incident closes', async () => {
+  it('several accounts, each answers "This was me" and then "Verified": the incident closes', async () => {
     const incidentId = await seed('several', 'High');
     assert.match((await page.locator(`#incident-${incidentId} .playbook`).textContent()) ?? '', /HTTP 200 verification_initiated/);
     const sessions = await eventually(async () => (sessionsOf(incidentId).length === 2 ? sessionsOf(incidentId) : undefined), 20_000, 'two sessions');
     for (const session of sessions) {
+      await page.goto(pageUrl(), { waitUntil: 'domcontentloaded' });
+      // The session's confirmation page first: "This was me" leads on to Incode's (simulated) check.
+      await Promise.all([page.waitForURL(/\/confirm\//), page.locator(`#session-${session.interviewId} a.confirmation-link`).click()]);
+      assert.match((await page.locator('h1').textContent()) ?? '', /Was this you\?/);
+      await Promise.all([page.waitForURL(new RegExp(`/verify/${session.interviewId}`)), page.locator('button', { hasText: 'This was me' }).click()]);
       await page.goto(pageUrl(), { waitUntil: 'domcontentloaded' });
       await Promise.all([
         page.waitForURL(/#sessions/),

@@ -71,7 +71,7 @@ export interface Balancer {
  * "fails open" and tries them all, as cloud load balancers do. A request whose connection is refused is tried on
  * the next backend (nothing was sent, so that is safe for any request).
  */
-export async function startBalancer(backends: string[], options: { probeIntervalMs?: number } = {}): Promise<Balancer> {
+export async function startBalancer(backends: string[], options: { probeIntervalMs?: number; port?: number } = {}): Promise<Balancer> {
   const probeIntervalMs = options.probeIntervalMs ?? 100;
   const ready = new Map(backends.map((backend) => [backend, true]));
   const sentTo = new Map(backends.map((backend) => [backend, 0]));
@@ -132,7 +132,7 @@ export async function startBalancer(backends: string[], options: { probeInterval
       attempt();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     sentTo,

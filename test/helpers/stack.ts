@@ -74,21 +74,26 @@ export async function startTestStack(
 /**
  * What the user does on the confirmation page: opens the link (GET, which decides nothing), then submits one
  * of its two forms, as a browser would (same origin, the page's nonce). Returns the answer's status and,
- * for "This was me", the Incode link it redirects to.
+ * for "This was me", the Incode link it redirects to. `through`: the address that serves the link's origin
+ * (a load balancer in front of the gateways), when the link's own host is not where this process reaches it.
  */
 export async function answerConfirmationPage(
   verificationUrl: string,
   answer: 'was-me' | 'wasnt-me',
+  options: { through?: string; signal?: AbortSignal } = {},
 ): Promise<{ status: number; location?: string; html: string }> {
+  const link = new URL(verificationUrl);
+  const url = options.through ? new URL(`${link.pathname}${link.search}`, options.through).toString() : verificationUrl;
   // A GET is safe to repeat: once more if a kept-alive connection was closed under us.
-  const page = await fetch(verificationUrl).catch(() => fetch(verificationUrl));
+  const page = await fetch(url, { signal: options.signal }).catch(() => fetch(url, { signal: options.signal }));
   const html = await page.text();
   const nonce = /name="nonce" value="([^"]+)"/.exec(html)?.[1];
   if (page.status !== 200 || !nonce) return { status: page.status, html };
-  const posted = await fetch(verificationUrl, {
+  const posted = await fetch(url, {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(verificationUrl).origin },
+    signal: options.signal,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: link.origin },
     body: new URLSearchParams({ nonce, answer }).toString(),
   });
   return { status: posted.status, location: posted.headers.get('location') ?? undefined, html: await posted.text() };

@@ -18,7 +18,7 @@ import { createClusterCertificates, type ClusterCertificates } from './certifica
 import { startPostgreSql, type PostgreSql } from './postgresql';
 import { freePorts, run, startProcess, tail, waitFor, type RunningProcess } from './processes';
 import { setUpSchemas, startTemporalCluster, type TemporalCluster, type TemporalTools } from './temporal-cluster';
-import { failIdentityCheck, ignoreVerification } from './user-actions';
+import { confirmActivity, failIdentityCheck, ignoreVerification, passIdentityCheck } from './user-actions';
 
 /**
  * The product against the Temporal server it meets in production: PostgreSQL (Debian's package) for history
@@ -31,7 +31,7 @@ import { failIdentityCheck, ignoreVerification } from './user-actions';
 
 const root = packageRoot();
 const cacheDir = process.env.ITDR_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'itdr-verify');
-const USERS = { fails: 'adele.vance@contoso.com', ignores: 'demo.user@contoso.com' };
+const USERS = { verifies: 'alex.wilber@contoso.com', fails: 'adele.vance@contoso.com', ignores: 'demo.user@contoso.com' };
 // Long enough for the worker's restart in between, short enough for CI.
 const VERIFICATION_TIMEOUT_SECONDS = 75;
 
@@ -146,6 +146,7 @@ describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the bu
       WORKER_METRICS_PORT: String(workerMetricsPort),
       GATEWAY_HOST: '127.0.0.1',
       GATEWAY_PORT: String(gatewayPort),
+      CONFIRMATION_PAGE_URL: gatewayUrl,
       GATEWAY_ENTRA_TENANT_ID: simulator.tenantId,
       GATEWAY_ENTRA_AUDIENCE: 'api://itdr-verify-gateway',
       GATEWAY_ENTRA_ALLOWED_CALLERS: `sentinel-playbook=${playbookCaller}`,
@@ -180,7 +181,7 @@ describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the bu
     const request = playbookRequest(renderPlaybook({ gatewayUrl }), simulator!.sentinel.playbookTrigger(incident.name, 'Create'));
     const token = simulator!.entraTokens.issue({ audience: request.authentication.audience, objectId: playbookCaller });
     const response = await fetch(request.url, { method: request.method, headers: { ...request.headers, authorization: `Bearer ${token}` }, body: JSON.stringify(request.body) });
-    const body = (await response.json()) as { status: string; workflowId: string; interviewId: string };
+    const body = (await response.json()) as { status: string; workflowId: string; interviewId: string; verificationUrl: string };
     assert.equal(response.status, 200, `${JSON.stringify(body)}\ngateway log:\n${tail(gateway!.logFile)}\nworker log:\n${tail(worker!.logFile)}`);
     assert.equal(body.status, 'verification_initiated');
     return { incident, verification: body };
@@ -211,14 +212,30 @@ describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the bu
   });
 
   it('an incident goes from the gateway to a decision in Sentinel, across a worker restart', async () => {
+    const verifying = await sendIncident(USERS.verifies);
     const failing = await sendIncident(USERS.fails);
     const waiting = await sendIncident(USERS.ignores);
+    // Both employees confirm the activity on the gateway's page (it asks the running workflow).
+    await confirmActivity(verifying.verification);
+    await confirmActivity(failing.verification);
     ignoreVerification();
 
-    // The worker dies mid-verification; the employee fails the check meanwhile (the gateway signals Temporal).
+    // The worker dies mid-verification; the employees finish Incode's check meanwhile (the gateway signals Temporal).
     await worker!.stop('SIGKILL');
+    await passIdentityCheck(simulator!, verifying.verification);
     await failIdentityCheck(simulator!, failing.verification);
     worker = await startWorker();
+
+    const closed = await waitFor(
+      `incident ${verifying.incident.name} to be closed`,
+      async () => {
+        const current = simulator!.sentinel.getIncident(verifying.incident.name)!;
+        return current.properties.status === 'Closed' ? current : undefined;
+      },
+      { timeoutMs: (VERIFICATION_TIMEOUT_SECONDS + 120) * 1000 },
+    );
+    assert.equal(closed.properties.classification, 'FalsePositive');
+    assert.equal((await client.workflow.getHandle(verifying.verification.workflowId).result()).status, 'Verified');
 
     const failed = await escalated(failing.incident.name);
     assert.equal(failed.properties.status, 'Active');
