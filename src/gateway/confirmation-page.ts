@@ -19,7 +19,9 @@ export function confirmationRouter(deps: { links: ConfirmationLinks; verificatio
     res.set({
       'content-security-policy': PAGE_CSP,
       'cache-control': 'no-store',
-      'referrer-policy': 'no-referrer',
+      // Not no-referrer: with it browsers send `Origin: null` on the page's own form POSTs, which the CSRF
+      // check below must refuse. same-origin still keeps the link from Incode and every other site.
+      'referrer-policy': 'same-origin',
       'x-robots-tag': 'noindex, nofollow',
     });
     next();

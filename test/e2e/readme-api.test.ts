@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startLocalStack, type LocalStackWithoutWorker } from '../../src/dev/local-stack';
 import { eventually } from '../helpers/temporal';
-import { DEMO_USER, OTHER_USER, startTestStack, type TestStack } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, OTHER_USER, startTestStack, type TestStack } from '../helpers/stack';
 
 const root = path.join(__dirname, '..', '..', '..');
 
@@ -134,6 +134,8 @@ describe('README: the Gateway API tables match the gateway', () => {
     const passing = seed([DEMO_USER]);
     const passed = await stack.post('/api/incidents', { incidentId: passing.name, userEmail: DEMO_USER });
     expectDocumented(POST, 'a new verification', passed);
+    // Only a user who answered "This was me" first can close it.
+    assert.equal((await answerConfirmationPage(passed.body.verificationUrl, 'was-me')).status, 303);
     await stack.simulator.incode.completeSession(passed.body.interviewId, 'succeeded');
     await eventually(async () => ((await stack.get(`/api/incidents/${passing.name}`)).body.running === false ? true : undefined), 30_000, 'the verification to end');
     assert.equal(stack.simulator.sentinel.getIncident(passing.name)?.properties.status, 'Closed');
@@ -142,6 +144,7 @@ describe('README: the Gateway API tables match the gateway', () => {
     // Manual review (Incode's reviewers), then a reviewer's decision; a cancel of a waiting one.
     const reviewed = seed([OTHER_USER]);
     const review = await stack.post('/api/incidents', { incidentId: reviewed.name, userEmail: OTHER_USER });
+    assert.equal((await answerConfirmationPage(review.body.verificationUrl, 'was-me')).status, 303);
     await stack.simulator.incode.completeSession(review.body.interviewId, 'pending-review');
     await eventually(async () => ((await stack.get(`/api/incidents/${reviewed.name}`)).body.status === 'AwaitingReview' ? true : undefined), 30_000, 'AwaitingReview');
     expectDocumented('POST /api/incidents/:incidentId/review', 'a reviewer approves', await stack.post(`/api/incidents/${reviewed.name}/review`, { decision: 'approve' }));
@@ -165,6 +168,8 @@ describe('README: the Gateway API tables match the gateway', () => {
     expectDocumented(POST, 'too many accounts', await stack.post('/api/incidents', stack.simulator.sentinel.playbookTrigger(crowd.name, 'Create')));
     const elsewhere = seed([DEMO_USER], 'Medium', 'law-not-served');
     expectDocumented(POST, 'another workspace', await stack.post('/api/incidents', stack.simulator.sentinel.playbookTrigger(elsewhere.name, 'Create')));
+    const othersIncident = seed([DEMO_USER]);
+    expectDocumented(POST, "userEmail none of the incident's accounts", await stack.post('/api/incidents', { incidentId: othersIncident.name, userEmail: OTHER_USER }));
     expectDocumented(POST, 'no such incident', await stack.post('/api/incidents', { incidentId: 'no-such-incident', userEmail: DEMO_USER }));
     expectDocumented(POST, 'missing userEmail', await stack.post('/api/incidents', { incidentId: 'x1' }));
     expectDocumented(POST, 'malformed JSON', await stack.post('/api/incidents', '{"incidentId":'));
