@@ -181,6 +181,18 @@ export class GraphClient {
     return toEntraUser(body, idOrUpn);
   }
 
+  /** The user's primary SMTP address (`mail`), lower-cased; undefined when the user has none. */
+  async mailOf(idOrUpn: string): Promise<string | undefined> {
+    const body = (await this.call({
+      method: 'GET',
+      path: `/v1.0/users/${userSegment(idOrUpn)}?$select=mail`,
+      action: 'readUser',
+      idempotent: true,
+      subject: idOrUpn,
+    })) as { mail?: unknown } | undefined;
+    return typeof body?.mail === 'string' && body.mail.trim() ? body.mail.trim().toLowerCase() : undefined;
+  }
+
   /** Ids of the groups the user is a member of, directly or through nested groups (every page, bounded). */
   async memberOfGroupIds(idOrUpn: string): Promise<string[]> {
     const ids = await this.listIds(`/v1.0/users/${userSegment(idOrUpn)}/transitiveMemberOf/microsoft.graph.group`, idOrUpn);

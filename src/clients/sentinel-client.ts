@@ -130,9 +130,22 @@ export class SentinelClient {
 
   /** The incident's alerts: name, start time, product, and the sign-in's client where the alert has it. */
   async listAlerts(workspace: WorkspaceRef, incidentId: string): Promise<AlertSummary[]> {
-    const response = await this.client(workspace).incidents.listAlerts(workspace.resourceGroup, workspace.workspaceName, incidentId, this.callOptions());
-    return (response.value ?? []).map((alert) => {
-      const extra = (alert.additionalData ?? {}) as Record<string, unknown>;
+    // The SDK's mapper turns a string in additionalData into an object of its characters, so the bag is
+    // read from the body as it came over the wire.
+    let wire: Array<{ properties?: { additionalData?: Record<string, unknown> } }> = [];
+    const response = await this.client(workspace).incidents.listAlerts(workspace.resourceGroup, workspace.workspaceName, incidentId, {
+      ...this.callOptions(),
+      onResponse: (raw) => {
+        try {
+          const body = JSON.parse(raw.bodyAsText ?? '{}') as { value?: typeof wire };
+          wire = Array.isArray(body.value) ? body.value : [];
+        } catch {
+          wire = [];
+        }
+      },
+    });
+    return (response.value ?? []).map((alert, index) => {
+      const extra = wire[index]?.properties?.additionalData ?? {};
       const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim() : undefined);
       const start = alert.startTimeUtc ?? alert.timeGenerated;
       return {

@@ -2,6 +2,7 @@ import { STATUS_CODES, type Server } from 'node:http';
 import type { TokenCredential } from '@azure/identity';
 import type { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { GraphClient } from '../clients/graph-client';
 import { SentinelClient } from '../clients/sentinel-client';
 import type { GatewayConfig } from '../config/config';
 import { createGatewayMetrics, type GatewayMetrics } from '../observability/metrics';
@@ -46,6 +47,11 @@ export async function startGateway(options: {
     config.confirmation?.linkKey ?? deriveLinkKey(config.temporal.payloadKey.key),
     config.confirmation?.pageUrl ?? (() => listeningUrl),
   );
+  // Only to read an account's mail when the caller names it by mail (needs User.Read.All, as the worker has).
+  const graphEndpoint = config.azure.graphEndpoint;
+  const graph = graphEndpoint
+    ? new GraphClient(options.credential, { graphEndpoint, onApiError: (code) => metrics.observeApiError('graph', code) })
+    : undefined;
   const app = createGatewayApp({
     isDraining: () => draining,
     verifications: new VerificationService(options.client, config.temporal.taskQueue, () => allowedWorkspaces),
@@ -60,6 +66,7 @@ export async function startGateway(options: {
       allowedWorkspaces,
       policy: config.policy,
       policyDocument: config.policyDocument,
+      ...(graph ? { mailOf: (idOrUpn: string) => graph.mailOf(idOrUpn) } : {}),
     },
     callers: config.callers,
     bearer: config.entra && createEntraTokenValidator(config.entra),

@@ -13,6 +13,11 @@ export interface IntakeOptions {
   allowedWorkspaces: readonly WorkspaceRef[];
   policy: VerificationPolicy;
   policyDocument?: PolicyDocument;
+  /**
+   * An account's mail address in Entra ID (Graph `mail`), read only when the caller's `userEmail` is none of the
+   * incident's UPNs: Sentinel's account entities carry no mail. Absent without GRAPH_ENDPOINT.
+   */
+  mailOf?: (idOrUpn: string) => Promise<string | undefined>;
 }
 
 function sameWorkspace(a: WorkspaceRef, b: WorkspaceRef): boolean {
@@ -81,7 +86,8 @@ export async function prepareVerification(
     throw new HttpError(422, 'no_account', `Incident ${request.incidentId} names no user account to verify`);
   }
   if (request.userEmail) {
-    const named = unique.find((subject) => subject.email === request.userEmail!.toLowerCase());
+    const wanted = request.userEmail.toLowerCase();
+    const named = unique.find((subject) => subject.email === wanted) ?? (await accountWithMail(options, unique, wanted));
     if (!named) {
       throw new HttpError(
         422,
@@ -111,6 +117,18 @@ export async function prepareVerification(
     requestedBy,
     policy: resolvePolicy(options.policy, options.policyDocument, incident.severity ?? request.severity),
   };
+}
+
+/**
+ * The incident's account whose Entra ID mail is `wanted`, if one is. The subject stays the account Sentinel names
+ * (its UPN); the mail only says which of them the caller meant. A lookup that fails counts as no match, so the
+ * request is refused (422) rather than started on a guess.
+ */
+async function accountWithMail(options: IntakeOptions, subjects: VerificationSubject[], wanted: string): Promise<VerificationSubject | undefined> {
+  if (!options.mailOf || subjects.length > MAX_ACCOUNTS) return undefined;
+  const mails = await Promise.allSettled(subjects.map((subject) => options.mailOf!(subject.aadUserId ?? subject.email)));
+  const index = mails.findIndex((mail) => mail.status === 'fulfilled' && mail.value === wanted);
+  return index >= 0 ? subjects[index] : undefined;
 }
 
 /** At most this many values per field, each at most this long: the activity travels in workflow payloads. */

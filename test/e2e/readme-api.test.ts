@@ -144,6 +144,7 @@ describe('README: the Gateway API tables match the gateway', () => {
     // Manual review (Incode's reviewers), then a reviewer's decision; a cancel of a waiting one.
     const reviewed = seed([OTHER_USER]);
     const review = await stack.post('/api/incidents', { incidentId: reviewed.name, userEmail: OTHER_USER });
+    assert.equal((await answerConfirmationPage(review.body.verificationUrl, 'was-me')).status, 303);
     await stack.simulator.incode.completeSession(review.body.interviewId, 'pending-review');
     await eventually(async () => ((await stack.get(`/api/incidents/${reviewed.name}`)).body.status === 'AwaitingReview' ? true : undefined), 30_000, 'AwaitingReview');
     expectDocumented('POST /api/incidents/:incidentId/review', 'a reviewer approves', await stack.post(`/api/incidents/${reviewed.name}/review`, { decision: 'approve' }));
@@ -169,6 +170,8 @@ describe('README: the Gateway API tables match the gateway', () => {
     expectDocumented(POST, 'too many accounts', await stack.post('/api/incidents', stack.simulator.sentinel.playbookTrigger(crowd.name, 'Create')));
     const elsewhere = seed([DEMO_USER], 'Medium', 'law-not-served');
     expectDocumented(POST, 'another workspace', await stack.post('/api/incidents', stack.simulator.sentinel.playbookTrigger(elsewhere.name, 'Create')));
+    const othersIncident = seed([DEMO_USER]);
+    expectDocumented(POST, "userEmail none of the incident's accounts", await stack.post('/api/incidents', { incidentId: othersIncident.name, userEmail: OTHER_USER }));
     expectDocumented(POST, 'no such incident', await stack.post('/api/incidents', { incidentId: 'no-such-incident', userEmail: DEMO_USER }));
     expectDocumented(POST, 'missing userEmail', await stack.post('/api/incidents', { incidentId: 'x1' }));
     expectDocumented(POST, 'malformed JSON', await stack.post('/api/incidents', '{"incidentId":'));

@@ -51,6 +51,28 @@ describe('the subjects of a verification are the incident\'s accounts in Sentine
     await stack.client.workflow.getHandle(started.body.workflowId).terminate('test done');
   });
 
+  it("a userEmail that is the account's mail in Entra ID (not its UPN) is accepted; another user's mail is not", async () => {
+    const upn = 'pat.lee@contoso.onmicrosoft.com';
+    const pat = stack.simulator.graph.addUser({ userPrincipalName: upn, mail: 'Pat.Lee@contoso.com', givenName: 'Pat', surname: 'Lee' });
+    stack.simulator.graph.addUser({ userPrincipalName: 'sam.ray@contoso.onmicrosoft.com', mail: 'sam.ray@contoso.com', givenName: 'Sam', surname: 'Ray' });
+    stack.simulator.incode.addDirectoryUser(upn);
+    const account = { accountName: 'pat.lee', upnSuffix: 'contoso.onmicrosoft.com', aadUserId: pat.id };
+
+    const other = stack.simulator.sentinel.seedIncident({ title: 'Impossible travel', severity: 'Medium', accounts: [account] });
+    const refused = await stack.post('/api/incidents', { incidentId: other.name, severity: 'Medium', userEmail: 'sam.ray@contoso.com' });
+    assert.equal(refused.status, 422, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, 'user_not_in_incident');
+    await assert.rejects(stack.client.workflow.getHandle(workflowIdOf(other.name)).describe(), /not found/i);
+
+    const incident = stack.simulator.sentinel.seedIncident({ title: 'Unfamiliar sign-in', severity: 'Medium', accounts: [account] });
+    const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: 'PAT.LEE@contoso.com' });
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    // The subject is still the account Sentinel names, by its UPN.
+    const session = stack.simulator.incode.listSessions().find((candidate) => candidate.externalCustomerId === incident.name);
+    assert.equal(session?.loginHint, upn);
+    await stack.client.workflow.getHandle(started.body.workflowId).terminate('test done');
+  });
+
   it('no account entity: 422 no_account with a comment, whatever the caller names', async () => {
     const incident = stack.simulator.sentinel.seedIncident({ title: 'No account', severity: 'Medium' });
     const refused = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });

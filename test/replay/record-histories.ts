@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { temporalCliPath } from '../../src/dev/temporal-server';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { incodeTaskQueue, sentinelTaskQueue } from '../../src/shared/task-queues';
-import { verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
+import { userAnswerUpdate, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
+import type { ActivityAnswer } from '../../src/shared/types';
 import type { identityVerification } from '../../src/workflows';
 import { fakeActivities, TEST_SUBSCRIPTION_ID, testRequest, type FakeWorld } from '../helpers/fake-activities';
 import { installQuietRuntime, workflowBundle } from '../helpers/temporal';
@@ -14,8 +15,10 @@ import { installQuietRuntime, workflowBundle } from '../helpers/temporal';
 /**
  * Records the histories the replay test runs against later versions of the workflow. Run it once per
  * released workflow version, against any Temporal server:
- *   npm run build && TEMPORAL_ADDRESS=127.0.0.1:7233 node dist/test/replay/record-histories.js v1
- * Payloads use the default converter (no encryption) so the replay test needs no key.
+ *   npm run build && TEMPORAL_ADDRESS=127.0.0.1:7233 node dist/test/replay/record-histories.js v3
+ * (the server needs the project's search attributes: `temporal server start-dev` as src/dev/temporal-server.ts
+ * starts it). Payloads use the default converter (no encryption) so the replay test needs no key. Since v3 the
+ * user answers the confirmation page first, as in production; v1 and v2 were recorded before it existed.
  */
 async function main(label: string): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS;
@@ -55,22 +58,44 @@ async function main(label: string): Promise<void> {
     console.log(`recorded ${label}-${name}`);
   };
 
+  /** The user's answer on the confirmation page, as the gateway hands it to the workflow. */
+  const answer = (workflowId: string, given: ActivityAnswer) =>
+    client.workflow.getHandle(workflowId).executeUpdate(userAnswerUpdate, {
+      args: [{ answer: given, user: 'alice@contoso.com', answeredAt: new Date().toISOString(), clientIp: '198.51.100.4', userAgent: 'record-histories/1.0' }],
+    });
+  const signal = (workflowId: string, interviewId: string, eventType: 'SESSION_SUCCEEDED' | 'SESSION_FAILED') =>
+    client.workflow.getHandle(workflowId).signal(verificationResultSignal, { eventType, interviewId, receivedAt: new Date().toISOString() });
+
   const serving = serviceWorkers.map((serviceWorker) => serviceWorker.run());
   await worker.runUntil(async () => {
     await scenario('verified-by-webhook', {}, async (interviewId, workflowId) => {
+      await answer(workflowId, 'was-me');
       world.sessionState.set(interviewId, 'Succeeded');
       await client.workflow
         .getHandle(workflowId)
         .signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId, receivedAt: new Date().toISOString() });
     });
     await scenario('failed-by-webhook', {}, async (interviewId, workflowId) => {
+      await answer(workflowId, 'was-me');
       world.sessionState.set(interviewId, 'Failed');
       await client.workflow
         .getHandle(workflowId)
         .signal(verificationResultSignal, { eventType: 'SESSION_FAILED', interviewId, receivedAt: new Date().toISOString() });
     });
-    await scenario('verified-by-poll', { pollIntervalMs: 500 }, async (interviewId) => {
+    await scenario('verified-by-poll', { pollIntervalMs: 500 }, async (interviewId, workflowId) => {
+      await answer(workflowId, 'was-me');
       world.sessionState.set(interviewId, 'Succeeded');
+    });
+    await scenario('denied', {}, async (_interviewId, workflowId) => {
+      await answer(workflowId, 'wasnt-me');
+    });
+    await scenario('success-without-answer-timed-out', { timeoutMs: 2_000, pollIntervalMs: 700 }, async (interviewId, workflowId) => {
+      world.sessionState.set(interviewId, 'Succeeded');
+      await signal(workflowId, interviewId, 'SESSION_SUCCEEDED');
+    });
+    await scenario('direct-link-verified-by-webhook', { verificationLink: 'incode-direct' }, async (interviewId, workflowId) => {
+      world.sessionState.set(interviewId, 'Succeeded');
+      await signal(workflowId, interviewId, 'SESSION_SUCCEEDED');
     });
     await scenario('timed-out-after-unconfirmed-webhook', { timeoutMs: 2_000, pollIntervalMs: 700 }, async (interviewId, workflowId) => {
       await client.workflow
