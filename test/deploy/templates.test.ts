@@ -64,6 +64,8 @@ function referenceStub(resourceId: string): unknown {
     return { principalId: principalOf(name), clientId: guidFor(`client ${name}`) };
   }
   if (resourceId.includes('/Microsoft.App/containerApps/')) return { configuration: { ingress: { fqdn: `${name}.example.azurecontainerapps.io` } } };
+  // An external app's FQDN is <app name>.<the environment's default domain>.
+  if (resourceId.includes('/Microsoft.App/managedEnvironments/')) return { defaultDomain: 'example.azurecontainerapps.io' };
   throw new Error(`no runtime value for ${resourceId}`);
 }
 
@@ -295,6 +297,10 @@ describe('ARM templates (deploy/azure)', () => {
       // The gateway's /metrics needs no authentication: it stays off the public ingress.
       assert.equal(loadGatewayConfig(processEnv(rendered, 'gateway', SECRET_VALUES)).observability?.metricsEnabled, false);
       assert.equal(rendered.output('gatewayUrl'), 'https://itdr-verify-gateway.example.azurecontainerapps.io');
+      // The confirmation page's links (gateway) and the links in e-mails (worker) point at that public address.
+      for (const app of ['gateway', 'worker'] as const) {
+        assert.equal(processEnv(rendered, app, SECRET_VALUES).CONFIRMATION_PAGE_URL, rendered.output('gatewayUrl'), app);
+      }
     });
 
     it('lets the playbook\'s identity call the gateway with a token for the gateway\'s audience', () => {

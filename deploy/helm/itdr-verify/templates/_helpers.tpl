@@ -58,6 +58,11 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.temporal.namespace | quote }}
 - name: TEMPORAL_TASK_QUEUE
   value: {{ .Values.temporal.taskQueue | quote }}
+{{- with (include "itdr-verify.confirmationPageUrl" .) }}
+# The gateway as users reach it: the links to the confirmation page (gateway) and in e-mails (worker).
+- name: CONFIRMATION_PAGE_URL
+  value: {{ . | quote }}
+{{- end }}
 {{ include "itdr-verify.secretEnv" (dict "root" . "name" "PAYLOAD_ENCRYPTION_KEY" "key" .Values.secrets.keys.payloadEncryptionKey) }}
 {{- if eq .Values.temporal.auth "apiKey" }}
 {{ include "itdr-verify.secretEnv" (dict "root" . "name" "TEMPORAL_API_KEY" "key" .Values.secrets.keys.temporalApiKey) }}
@@ -137,4 +142,13 @@ checkov.io/skip1: "CKV_K8S_35=The configuration reads PAYLOAD_ENCRYPTION_KEY, IN
 {{- if not .Values.image.digest }}
 checkov.io/skip2: "CKV_K8S_43=No image.digest given: the tag is pinned (values.schema.json refuses latest) and pulled Always; set image.digest to pin by digest."
 {{- end }}
+{{- end -}}
+
+{{/* gateway.publicUrl, else https://<ingress.host> when the chart's ingress serves the gateway; empty otherwise. */}}
+{{- define "itdr-verify.confirmationPageUrl" -}}
+{{- if .Values.gateway.publicUrl -}}
+{{- .Values.gateway.publicUrl -}}
+{{- else if and .Values.ingress.enabled .Values.ingress.host -}}
+https://{{ .Values.ingress.host }}
+{{- end -}}
 {{- end -}}
