@@ -68,7 +68,7 @@ describe('threat-intelligence sync: worker killed mid-run', () => {
       stack.simulator.defender.seed({ indicatorValue: `10.119.0.${index}`, indicatorType: 'IpAddress', action: 'Block', title: 't', description: 'd', application: settings.application });
     }
     // Imports take a while, so the kill lands while one is in flight.
-    stack.simulator.faults.add({ service: 'defender', pathIncludes: '/indicators/import', delayMs: 1_500, times: 100 });
+    const slowImports = stack.simulator.faults.add({ service: 'defender', pathIncludes: '/indicators/import', delayMs: 1_500, times: 100 });
 
     workers.push(await startWorkerProcess(stack.env, bundlePath));
     const handle = await stack.client.workflow.start('tiSync', {
@@ -77,6 +77,9 @@ describe('threat-intelligence sync: worker killed mid-run', () => {
       args: [{ settings }],
     });
     await eventually(async () => stack.simulator.defender.audit.filter((entry) => entry.operation === 'create').length >= 1_000 || undefined, 60_000, 'two import batches applied');
+    // Kill while the next import is held in the simulator (1.5 s), not between two batches.
+    const importsSeen = slowImports.hits;
+    await eventually(async () => slowImports.hits > importsSeen || undefined, 60_000, 'the next import batch in flight');
     workers[0]!.kill('SIGKILL');
     await new Promise((resolve) => workers[0]!.once('exit', resolve));
     const createdBeforeKill = stack.simulator.defender.audit.filter((entry) => entry.operation === 'create').length;
