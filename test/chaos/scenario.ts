@@ -79,6 +79,11 @@ export interface ChaosReport {
 
 const FAILURE_LABEL = 'identity-verification-failed';
 const ANALYST = 'analyst';
+/**
+ * No answer (page or Incode) is given later than this before the deadline: the workflow's read-back at the
+ * deadline, its retries under injected Incode faults and a loaded machine need that slack to see it.
+ */
+const ANSWER_MARGIN_MS = 8_000;
 
 /**
  * The plan is index-based so that even a short run has every kind of chaos: outcomes rotate verified / failed /
@@ -375,7 +380,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       // was being made can delay the link by an activity's start-to-close timeout (30-60 s): an answer that would
       // come too close to the deadline is not given, and the incident is re-planned as a timeout.
       const created = simulator.incode.getSession(run.interviewId)!.createdAt.getTime();
-      if (Date.now() > created + options.verificationTimeoutSeconds * 1000 - 4_000) {
+      const answerBy = created + options.verificationTimeoutSeconds * 1000 - ANSWER_MARGIN_MS;
+      if (Date.now() > answerBy) {
         counters.replannedAsTimeout += 1;
         plan.outcome = 'timeout';
         return;
@@ -384,7 +390,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       // from getting through for a while: the user tries again until shortly before the deadline. An answer that
       // never got through is no "This was me": the incident is re-planned as a timeout (escalated, never closed).
       if (plan.outcome === 'verified') {
-        const answerBy = created + options.verificationTimeoutSeconds * 1000 - 4_000;
         let answered = false;
         while (!answered && Date.now() < answerBy && timeLeft() > 0) {
           const answer = await answerConfirmationPage(run.verificationUrl!, 'was-me').catch(() => ({ status: 0 }));
@@ -396,6 +401,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           plan.outcome = 'timeout';
           return;
         }
+      }
+      // Under load the page's answer can take seconds: a session completed too close to the deadline may rightly
+      // be decided as a timeout (the deadline's read-back may not see it), so it is not completed at all.
+      if (Date.now() > answerBy) {
+        counters.replannedAsTimeout += 1;
+        plan.outcome = 'timeout';
+        return;
       }
       // Etag conflict: hold our identity's next PUT of this incident, and let an analyst edit meanwhile.
       const hold = plan.etagConflict
