@@ -96,7 +96,7 @@ function origin(url: string): string {
 
 /** Undefined when TI_SYNC_FEEDS is unset: no sync configured. */
 export function loadTiSyncConfig(env: NodeJS.ProcessEnv, cloud: AzureCloud): TiSyncConfig | undefined {
-  const parsed = parseEnv(tiSyncShape, env, 'threat-intelligence sync');
+  const parsed = parseEnv(z.object(tiSyncShape), env, 'threat-intelligence sync');
   const feeds = [...new Set(parsed.TI_SYNC_FEEDS ?? [])];
   if (feeds.length === 0) return undefined;
   const problems: string[] = [];

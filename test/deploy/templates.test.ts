@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import pino from 'pino';
-import { loadGatewayConfig, loadWorkerConfig } from '../../src/config/config';
+import { loadGatewayConfig } from '../../src/config/gateway';
+import { loadWorkerConfig } from '../../src/config/worker';
 import { createGatewayApp } from '../../src/gateway/app';
 import { startMetricsServer } from '../../src/observability/metrics-server';
 import { SUPPORTED_FUNCTIONS } from './arm-expressions';
@@ -320,7 +321,7 @@ describe('ARM templates (deploy/azure)', () => {
         intake: { allowedWorkspaces: [] } as never,
         confirmationLinks: {} as never,
         callers: [],
-        webhook: { headerName: 'x-incode-webhook-secret', secret: 'x'.repeat(24) },
+        webhook: { auth: 'shared-secret', headerName: 'x-incode-webhook-secret', secret: 'x'.repeat(24) },
         linkDeadlineMs: 1000,
         bodyLimitBytes: 1024,
         logger: pino({ level: 'silent' }),
