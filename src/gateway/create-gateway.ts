@@ -122,7 +122,7 @@ export async function startGateway(options: {
     server,
     url: `http://${host}:${port}`,
     metrics,
-    async drain({ drainDelayMs = config.shutdown?.drainDelayMs ?? 0, timeoutMs = config.shutdown?.timeoutMs ?? 30_000 } = {}) {
+    async drain({ drainDelayMs = config.shutdown.drainDelayMs, timeoutMs = config.shutdown.timeoutMs } = {}) {
       draining = true;
       if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
       server.close();

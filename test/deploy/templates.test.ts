@@ -296,7 +296,7 @@ describe('ARM templates (deploy/azure)', () => {
       assert.ok(gateway.properties.template.scale.minReplicas >= 1);
       assert.ok(gateway.properties.template.scale.rules.some((rule: { http?: unknown }) => rule.http));
       // The gateway's /metrics needs no authentication: it stays off the public ingress.
-      assert.equal(loadGatewayConfig(processEnv(rendered, 'gateway', SECRET_VALUES)).observability?.metricsEnabled, false);
+      assert.equal(loadGatewayConfig(processEnv(rendered, 'gateway', SECRET_VALUES)).observability.metricsEnabled, false);
       assert.equal(rendered.output('gatewayUrl'), 'https://itdr-verify-gateway.example.azurecontainerapps.io');
       // The confirmation page's links (gateway) and the links in e-mails (worker) point at that public address.
       for (const app of ['gateway', 'worker'] as const) {
@@ -334,7 +334,7 @@ describe('ARM templates (deploy/azure)', () => {
         for (const name of ['gateway', 'worker'] as const) {
           const container = containerApp(rendered, name).properties.template.containers[0];
           const env = processEnv(rendered, name, SECRET_VALUES);
-          const port = name === 'gateway' ? loadGatewayConfig(env).port : loadWorkerConfig(env).observability!.metricsPort;
+          const port = name === 'gateway' ? loadGatewayConfig(env).port : loadWorkerConfig(env).observability.metricsPort;
           const base = name === 'gateway' ? `http://127.0.0.1:${(gatewayServer.address() as AddressInfo).port}` : workerServer.url;
           const types = container.probes.map((probe: { type: string }) => probe.type).sort();
           assert.deepEqual(types, ['Liveness', 'Readiness', 'Startup']);
