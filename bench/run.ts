@@ -14,7 +14,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import type { VerificationActivities } from '../src/activities';
 import type { FaultStore } from '../src/simulator';
-import { loadWorkerConfig } from '../src/config/config';
+import { loadWorkerConfig } from '../src/config/worker';
 import { startLocalStack, type LocalStackWithoutWorker } from '../src/dev/local-stack';
 import { cacheDir, packageRoot, startTemporalDevServer, temporalCliPath, type TemporalDevServer } from '../src/dev/temporal-server';
 import { ensureDevCertificates } from '../src/simulator/tls';

@@ -17,7 +17,7 @@ KUBERNETES_VERSIONS=(1.30.0 1.35.0)
 checkov="$(bash scripts/deploy-tools.sh checkov)"
 kubernetes_validate="$(bash scripts/deploy-tools.sh kubernetes-validate)"
 helm="$(bash scripts/deploy-tools.sh helm)"
-[[ -f dist/src/config/config.js && -f dist/test/deploy/env-check.js ]] || npm run build >/dev/null
+[[ -f dist/src/config/gateway.js && -f dist/src/config/worker.js && -f dist/test/deploy/env-check.js ]] || npm run build >/dev/null
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -11,7 +11,8 @@ import { parseAllDocuments } from 'yaml';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { loadGatewayConfig, loadWorkerConfig } = require(path.join(root, 'dist/src/config/config.js'));
+const { loadGatewayConfig } = require(path.join(root, 'dist/src/config/gateway.js'));
+const { loadWorkerConfig } = require(path.join(root, 'dist/src/config/worker.js'));
 const { unreadVariables } = require(path.join(root, 'dist/test/deploy/env-check.js'));
 
 const args = process.argv.slice(2);

@@ -1,5 +1,5 @@
 import { createAzureCredential } from './clients/azure-credential';
-import { loadGatewayConfig } from './config/config';
+import { loadGatewayConfig } from './config/gateway';
 import { ConfigError } from './config/parse';
 import { startGateway } from './gateway/create-gateway';
 import { startTracing } from './observability/tracing';
@@ -9,13 +9,13 @@ import { createTemporalClient } from './temporal/connection';
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
   const logger = createLogger({ name: 'gateway', level: config.logLevel });
-  const tracingConfig = config.observability?.tracing;
+  const tracingConfig = config.observability.tracing;
   // Before the Temporal client: its interceptor reads the global tracer.
-  const tracing = tracingConfig?.enabled ? await startTracing(tracingConfig) : undefined;
+  const tracing = tracingConfig.enabled ? await startTracing(tracingConfig) : undefined;
   const { client, connection } = await createTemporalClient(config.temporal, { tracing: Boolean(tracing) });
   const gateway = await startGateway({ config, client, connection, credential: createAzureCredential(config.azure), logger });
   logger.info(
-    { url: gateway.url, taskQueue: config.temporal.taskQueue, metrics: config.observability?.metricsEnabled ?? true, tracing: tracing ? tracingConfig?.tracesEndpoint : false },
+    { url: gateway.url, taskQueue: config.temporal.taskQueue, metrics: config.observability.metricsEnabled, tracing: tracing ? tracingConfig.tracesEndpoint : false },
     'gateway listening',
   );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,6 +1,6 @@
 import { Runtime } from '@temporalio/worker';
 import { ConfigError } from './config/parse';
-import { loadWorkerConfig } from './config/config';
+import { loadWorkerConfig } from './config/worker';
 import { startMetricsServer } from './observability/metrics-server';
 import { startTracing } from './observability/tracing';
 import { createLogger } from './shared/logger';
@@ -16,14 +16,14 @@ async function main(): Promise<void> {
   const observability = config.observability;
   // The SDK's own metrics (task latencies, slots, polls) on their own Prometheus endpoint. Runtime.install
   // must come once per process, before anything uses the SDK's runtime (the connection below does).
-  if (observability?.temporalMetricsBind) {
+  if (observability.temporalMetricsBind) {
     Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: observability.temporalMetricsBind } } } });
   }
-  const tracing = observability?.tracing.enabled ? await startTracing(observability.tracing) : undefined;
+  const tracing = observability.tracing.enabled ? await startTracing(observability.tracing) : undefined;
   const { worker, metrics, connection } = await createWorkerFromConfig(config, { logger, tracing });
   // The daily secret expiry check (SECRET_EXPIRY_SCHEDULE, on by default): created, or updated if it exists.
   // A failure here (e.g. a namespace role without schedule rights) is logged; verifications do not depend on it.
-  if (config.secretExpiry?.schedule ?? true) {
+  if (config.secretExpiry.schedule ?? true) {
     try {
       const temporal = await createTemporalClient(config.temporal);
       try {
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     }
   }
   const metricsServer =
-    observability && observability.metricsPort > 0
+    observability.metricsPort > 0
       ? await startMetricsServer({
           host: observability.metricsHost,
           port: observability.metricsPort,
@@ -71,8 +71,8 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       metrics: metricsServer?.url ?? false,
-      temporalMetrics: observability?.temporalMetricsBind ?? false,
-      tracing: tracing ? observability?.tracing.tracesEndpoint : false,
+      temporalMetrics: observability.temporalMetricsBind ?? false,
+      tracing: tracing ? observability.tracing.tracesEndpoint : false,
     },
     'worker started',
   );

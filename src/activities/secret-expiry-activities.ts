@@ -1,5 +1,5 @@
 import type { SecretClient } from '@azure/keyvault-secrets';
-import type { IncodeSecretNames } from '../config/config';
+import type { IncodeSecretNames } from '../config/key-vault';
 import type { Logger } from '../shared/logger';
 
 /** One Key Vault secret's metadata, as read by the expiry check and the doctor. Never its value. */

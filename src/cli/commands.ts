@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
-import { loadConfirmationConfig, type TemporalConfig } from '../config/config';
+import { loadConfirmationConfig } from '../config/confirmation';
+import type { TemporalConfig } from '../config/temporal';
 import { ConfirmationLinks } from '../confirmation/confirmation-link';
 import { cancelVerificationSignal, resendLinkSignal, reviewDecisionUpdate, verificationLinkUpdate } from '../shared/messages';
 import type { ReviewDecision, VerificationLinkResult, VerificationOutcome, VerificationState, VerificationStatus } from '../shared/types';

@@ -6,7 +6,7 @@ import {
   WorkloadIdentityCredential,
   type TokenCredential,
 } from '@azure/identity';
-import type { AzureConfig } from '../config/config';
+import type { AzureConfig } from '../config/azure';
 
 /**
  * The one place a credential for Azure (Key Vault, Sentinel) is made, from AZURE_AUTH_MODE:

@@ -1,5 +1,5 @@
 import type { SecretClient } from '@azure/keyvault-secrets';
-import type { IncodeSecretNames } from '../config/config';
+import type { IncodeSecretNames } from '../config/key-vault';
 import type { IncodeSettings, IncodeSettingsSource } from './incode-client';
 
 export class SecretUnavailableError extends Error {

@@ -1,7 +1,7 @@
 import { SecurityInsights, type Incident } from '@azure/arm-securityinsight';
 import type { TokenCredential } from '@azure/identity';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import type { AzureConfig } from '../config/config';
+import type { AzureConfig } from '../config/azure';
 import { armRateLimitPolicy } from './arm-ratelimit-policy';
 import { TokenBucket } from './token-bucket';
 import { callSignal, type CancellationSource } from './abort';

@@ -6,7 +6,7 @@ import { ConfigError, httpsUrlSchema } from './parse';
 
 /**
  * Which Azure cloud the process talks to, and how it authenticates there. Read from the environment with the
- * rest of the configuration (config.ts spreads `azureEnvShape` into its Azure section and calls
+ * rest of the configuration (azure.ts spreads `azureEnvShape` into its Azure section and calls
  * `resolveAzureEnvironment`), validated at start-up, each problem naming its variable. Secret values are held
  * in `SecretValue`s, which print and serialize as "[redacted]", and never appear in an error message.
  */

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { tracesEndpointFrom, type TracingConfig } from '../observability/tracing';
 
+/** LOG_LEVEL (both processes): pino's levels; logs are JSON lines. */
+export const logShape = { LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') };
+
 /** OpenTelemetry tracing (both processes); the variable names are OpenTelemetry's own. */
 export const tracingShape = {
   OTEL_TRACING_ENABLED: z.enum(['true', 'false']).default('false'),

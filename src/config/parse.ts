@@ -42,22 +42,29 @@ export const csvSchema = z
   .string()
   .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
 
-/** Validates `env` against `shape`; every problem is reported at once, each naming its variable. */
-export function parseEnv<T extends z.ZodRawShape>(
-  shape: T,
-  env: NodeJS.ProcessEnv,
-  component: string,
-): z.infer<z.ZodObject<T>> {
+/**
+ * Reports a problem that involves several variables (a zod refinement), on the variable to change. `parseEnv`
+ * prints it as `  NAME: message`.
+ */
+export function reportOn(ctx: z.RefinementCtx, variable: string, message: string): void {
+  ctx.addIssue({ code: 'custom', path: [variable], message });
+}
+
+/**
+ * Validates `env` against `schema` (an object of the variables, with its cross-field refinements): every
+ * problem is reported at once, each naming its variable. Only the schema's variables are read, each once.
+ */
+export function parseEnv<T extends z.ZodObject>(schema: T, env: NodeJS.ProcessEnv, component: string): z.infer<T> {
   const picked: Record<string, string | undefined> = {};
-  for (const key of Object.keys(shape)) {
+  for (const key of Object.keys(schema.shape)) {
     const value = env[key];
     picked[key] = value === undefined || value.trim() === '' ? undefined : value.trim();
   }
-  const result = z.object(shape).safeParse(picked);
+  const result = schema.safeParse(picked);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '?');
-      const message = picked[name] === undefined ? 'is required but not set' : issue.message;
+      const message = issue.code === 'invalid_type' && picked[name] === undefined ? 'is required but not set' : issue.message;
       return `  ${name}: ${message}`;
     });
     throw new ConfigError(`Invalid ${component} configuration:\n${lines.join('\n')}`);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ACTIONS_BY_TYPE, DEFENDER_ACTIONS, SYNCED_INDICATOR_TYPES, type DefenderAction, type SyncedIndicatorType, type TiSyncSettings } from '../shared/ti-sync';
 import { isLoopbackHost, type AzureCloud, type AzureCloudName } from './azure-cloud';
-import { ConfigError, csvSchema, durationSchema, httpsUrlSchema, parseEnv } from './parse';
+import { ConfigError, csvSchema, durationSchema, httpsUrlSchema, parseEnv, reportOn } from './parse';
 
 /**
  * TI_SYNC_*: the threat-intelligence sync (Sentinel's ThreatIntelIndicators → Defender for Endpoint indicators).
@@ -55,7 +55,12 @@ const FEED_NAME = /^[^\u0000-\u001f\u007f]{1,256}$/;
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export const tiSyncShape = {
-  TI_SYNC_FEEDS: csvSchema.optional(),
+  TI_SYNC_FEEDS: csvSchema
+    .transform((feeds, ctx) => {
+      for (const feed of feeds) if (!FEED_NAME.test(feed)) ctx.addIssue({ code: 'custom', message: `"${feed.slice(0, 40)}" is not a feed name (1-256 printable characters)` });
+      return [...new Set(feeds)];
+    })
+    .default([]),
   TI_SYNC_WORKSPACE_ID: z.string().regex(GUID, 'must be the Log Analytics workspace id (a GUID: the workspace\'s overview, "Workspace ID")').optional(),
   TI_SYNC_ACTION: actionSchema.default('Audit'),
   TI_SYNC_ACTION_IP_ADDRESS: actionSchema.optional(),
@@ -71,6 +76,32 @@ export const tiSyncShape = {
   TI_SYNC_DEFENDER_ENDPOINT: httpsUrlSchema.optional(),
   TI_SYNC_SCHEDULE: z.enum(['true', 'false']).optional(),
 };
+
+type TiSyncEnv = z.infer<z.ZodObject<typeof tiSyncShape>>;
+
+/** Each type's action: its own variable, else TI_SYNC_ACTION; and the variable that set it. */
+function actionOf(env: TiSyncEnv, type: SyncedIndicatorType): { action: DefenderAction; variable: string } {
+  const own = env[ACTION_VARIABLES[type] as keyof TiSyncEnv] as DefenderAction | undefined;
+  return own ? { action: own, variable: ACTION_VARIABLES[type] } : { action: env.TI_SYNC_ACTION, variable: 'TI_SYNC_ACTION' };
+}
+
+/** With TI_SYNC_FEEDS: TI_SYNC_WORKSPACE_ID is required, and each type's action must be one Defender allows for it. */
+function checkTiSync(env: TiSyncEnv, ctx: z.RefinementCtx): void {
+  if (env.TI_SYNC_FEEDS.length === 0) return;
+  if (!env.TI_SYNC_WORKSPACE_ID) reportOn(ctx, 'TI_SYNC_WORKSPACE_ID', 'is required when TI_SYNC_FEEDS is set');
+  for (const type of SYNCED_INDICATOR_TYPES) {
+    const { action, variable } = actionOf(env, type);
+    if (ACTIONS_BY_TYPE[type].includes(action)) continue;
+    reportOn(
+      ctx,
+      variable,
+      `${action} is not an action Defender allows for ${type} indicators (${ACTIONS_BY_TYPE[type].join(', ')})` +
+        (action === 'BlockAndRemediate' ? '; it is for files: set TI_SYNC_ACTION_FILE_SHA256=BlockAndRemediate and another TI_SYNC_ACTION' : ''),
+    );
+  }
+}
+
+const tiSyncSchema = z.object(tiSyncShape).superRefine(checkTiSync);
 
 export interface TiSyncConfig {
   /** One per feed of TI_SYNC_FEEDS. */
@@ -96,32 +127,17 @@ function origin(url: string): string {
 
 /** Undefined when TI_SYNC_FEEDS is unset: no sync configured. */
 export function loadTiSyncConfig(env: NodeJS.ProcessEnv, cloud: AzureCloud): TiSyncConfig | undefined {
-  const parsed = parseEnv(tiSyncShape, env, 'threat-intelligence sync');
-  const feeds = [...new Set(parsed.TI_SYNC_FEEDS ?? [])];
-  if (feeds.length === 0) return undefined;
+  const parsed = parseEnv(tiSyncSchema, env, 'threat-intelligence sync');
+  const feeds = parsed.TI_SYNC_FEEDS;
+  // With feeds, checkTiSync made TI_SYNC_WORKSPACE_ID present.
+  if (feeds.length === 0 || !parsed.TI_SYNC_WORKSPACE_ID) return undefined;
+  const actions = Object.fromEntries(SYNCED_INDICATOR_TYPES.map((type) => [type, actionOf(parsed, type).action])) as Record<SyncedIndicatorType, DefenderAction>;
   const problems: string[] = [];
-  if (!parsed.TI_SYNC_WORKSPACE_ID) problems.push('TI_SYNC_WORKSPACE_ID: is required when TI_SYNC_FEEDS is set');
-  for (const feed of feeds) if (!FEED_NAME.test(feed)) problems.push(`TI_SYNC_FEEDS: "${feed.slice(0, 40)}" is not a feed name (1-256 printable characters)`);
-
-  const actions = {} as Record<SyncedIndicatorType, DefenderAction>;
-  for (const type of SYNCED_INDICATOR_TYPES) {
-    const own = parsed[ACTION_VARIABLES[type] as keyof typeof parsed] as DefenderAction | undefined;
-    const action = own ?? parsed.TI_SYNC_ACTION;
-    const variable = own ? ACTION_VARIABLES[type] : 'TI_SYNC_ACTION';
-    if (!ACTIONS_BY_TYPE[type].includes(action)) {
-      problems.push(
-        `${variable}: ${action} is not an action Defender allows for ${type} indicators (${ACTIONS_BY_TYPE[type].join(', ')})` +
-          (action === 'BlockAndRemediate' ? '; it is for files: set TI_SYNC_ACTION_FILE_SHA256=BlockAndRemediate and another TI_SYNC_ACTION' : ''),
-      );
-    }
-    actions[type] = action;
-  }
-
   const endpoints = resolveEndpoints(parsed.TI_SYNC_LOG_ANALYTICS_ENDPOINT, parsed.TI_SYNC_DEFENDER_ENDPOINT, cloud, problems);
   if (problems.length > 0 || !endpoints) {
     throw new ConfigError(`Invalid threat-intelligence sync configuration:\n${problems.map((line) => `  ${line}`).join('\n')}`);
   }
-  const workspaceId = parsed.TI_SYNC_WORKSPACE_ID!.toLowerCase();
+  const workspaceId = parsed.TI_SYNC_WORKSPACE_ID.toLowerCase();
   const microsoftSources = parsed.TI_SYNC_MICROSOFT_SOURCES ?? DEFAULT_MICROSOFT_SOURCES;
   return Object.freeze({
     syncs: feeds.map((feedName) => {

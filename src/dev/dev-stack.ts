@@ -10,7 +10,7 @@ import { startLocalStack, type LocalStack } from './local-stack';
 import { persistSimulator, restoreSimulator, type SimulatorPersistence } from './simulator-state';
 import { cacheDir, startTemporalDevServer, type TemporalDevServer } from './temporal-server';
 import { DEMO_TI_FEED, startThreatIntelDemo } from './ti-sync-demo';
-import { loadWorkerConfig } from '../config/config';
+import { loadWorkerConfig } from '../config/worker';
 import type { TiSyncConfig } from '../config/ti-sync';
 
 export const DEMO_USER = 'demo.user@contoso.com';

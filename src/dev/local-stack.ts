@@ -4,7 +4,8 @@ import type { Client, Connection } from '@temporalio/client';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { DestinationStream } from 'pino';
 import { createAzureCredential } from '../clients/azure-credential';
-import { loadGatewayConfig, loadWorkerConfig, type GatewayConfig } from '../config/config';
+import { loadGatewayConfig, type GatewayConfig } from '../config/gateway';
+import { loadWorkerConfig } from '../config/worker';
 import { startGateway, type RunningGateway } from '../gateway/create-gateway';
 import type { WorkerMetrics } from '../observability/metrics';
 import { startMetricsServer, type MetricsServer } from '../observability/metrics-server';
@@ -172,8 +173,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   try {
     // OTEL_TRACING_ENABLED=true: one tracer provider for both (one process); stopped last, so it flushes everything.
-    const tracingConfig = workerConfig.observability?.tracing;
-    const tracing = tracingConfig?.enabled ? await startTracing(tracingConfig) : undefined;
+    const tracingConfig = workerConfig.observability.tracing;
+    const tracing = tracingConfig.enabled ? await startTracing(tracingConfig) : undefined;
     if (tracing) stoppers.push(() => tracing.shutdown());
     // worker: false leaves the worker to the caller (e.g. its own process, configured from `env`).
     let embedded: Pick<LocalStack, 'worker' | 'workerMetrics' | 'workerMetricsServer'> | undefined;
@@ -209,7 +210,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stoppers.push(() => connection.close());
     // Off here unless SECRET_EXPIRY_SCHEDULE=true: stacks side by side would share the one schedule id.
-    if (workerConfig.secretExpiry?.schedule === true) {
+    if (workerConfig.secretExpiry.schedule === true) {
       await ensureSecretExpirySchedule(client, { taskQueue: workerConfig.temporal.taskQueue });
     }
     // Likewise the threat-intelligence schedules (TI_SYNC_FEEDS and TI_SYNC_SCHEDULE=true).

@@ -6,7 +6,8 @@ import { inspectSecrets } from '../activities/secret-expiry-activities';
 import type { IncodeClient } from '../clients/incode-client';
 import { IncodeApiError } from '../clients/incode-errors';
 import { SecretUnavailableError } from '../clients/key-vault-settings';
-import type { AzureConfig, IncodeSecretNames } from '../config/config';
+import type { AzureConfig } from '../config/azure';
+import type { IncodeSecretNames } from '../config/key-vault';
 import { ALL_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import type { WorkspaceRef } from '../shared/types';
 

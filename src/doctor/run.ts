@@ -2,7 +2,9 @@ import type { TokenCredential } from '@azure/identity';
 import type { SecretClient } from '@azure/keyvault-secrets';
 import type { Connection } from '@temporalio/client';
 import type { IncodeClient } from '../clients/incode-client';
-import type { AzureConfig, KeyVaultConfig, TemporalConfig } from '../config/config';
+import type { AzureConfig } from '../config/azure';
+import type { KeyVaultConfig } from '../config/key-vault';
+import type { TemporalConfig } from '../config/temporal';
 import type { WorkspaceRef } from '../shared/types';
 import { checkAzureToken, checkGraph, checkIncodeToken, checkKeyVaultSecrets, checkSentinel, checkTemporal, withTimeout, type DoctorRow } from './checks';
 

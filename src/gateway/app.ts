@@ -4,7 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import type { GatewayCaller, GatewayWebhookConfig } from '../config/config';
+import type { GatewayCaller, GatewayWebhookConfig } from '../config/gateway-auth';
 import type { WorkspaceRef } from '../shared/types';
 import { authenticateCaller, rejectUnauthenticated } from './auth';
 import type { EntraTokenValidator } from './entra-auth';

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import type { GatewayCaller } from '../config/config';
+import type { GatewayCaller } from '../config/gateway-auth';
 import { BearerTokenError, type EntraTokenValidator } from './entra-auth';
 import { HttpError } from './http-error';
 

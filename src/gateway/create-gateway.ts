@@ -4,12 +4,12 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { GraphClient } from '../clients/graph-client';
 import { SentinelClient } from '../clients/sentinel-client';
-import type { GatewayConfig } from '../config/config';
+import type { GatewayConfig } from '../config/gateway';
 import { createGatewayMetrics, type GatewayMetrics } from '../observability/metrics';
 import { createGatewayApp } from './app';
 import { createEntraTokenValidator } from './entra-auth';
 import { VerificationService } from './verification-service';
-import { ConfirmationLinks, deriveLinkKey } from '../confirmation/confirmation-link';
+import { ConfirmationLinks } from '../confirmation/confirmation-link';
 
 export interface RunningGateway {
   server: Server;
@@ -38,14 +38,14 @@ export async function startGateway(options: {
 }): Promise<RunningGateway> {
   const { config } = options;
   // SENTINEL_ALLOWED_WORKSPACES: the default workspace first, then the others this deployment serves.
-  const allowedWorkspaces = config.allowedWorkspaces?.length ? [...config.allowedWorkspaces] : [config.defaultWorkspace];
+  const allowedWorkspaces = [...config.allowedWorkspaces];
   const metrics = createGatewayMetrics();
   let draining = false;
   let listeningUrl = '';
   // CONFIRMATION_PAGE_URL is how users reach the page; without it (local use) the address the gateway listens on.
   const confirmationLinks = new ConfirmationLinks(
-    config.confirmation?.linkKey ?? deriveLinkKey(config.temporal.payloadKey.key),
-    config.confirmation?.pageUrl ?? (() => listeningUrl),
+    config.confirmation.linkKey,
+    config.confirmation.pageUrl ?? (() => listeningUrl),
   );
   // Only to read an account's mail when the caller names it by mail (needs User.Read.All, as the worker has).
   const graphEndpoint = config.azure.graphEndpoint;
@@ -81,7 +81,7 @@ export async function startGateway(options: {
       await options.connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => options.connection.healthService.check({}));
     },
     metrics,
-    serveMetrics: config.observability?.metricsEnabled ?? true,
+    serveMetrics: config.observability.metricsEnabled,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, () => resolve(listening));
@@ -122,7 +122,7 @@ export async function startGateway(options: {
     server,
     url: `http://${host}:${port}`,
     metrics,
-    async drain({ drainDelayMs = config.shutdown?.drainDelayMs ?? 0, timeoutMs = config.shutdown?.timeoutMs ?? 30_000 } = {}) {
+    async drain({ drainDelayMs = config.shutdown.drainDelayMs, timeoutMs = config.shutdown.timeoutMs } = {}) {
       draining = true;
       if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
       server.close();

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { EntraCaller, GatewayEntraConfig } from '../config/config';
+import type { EntraCaller, GatewayEntraConfig } from '../config/gateway-auth';
 
 /**
  * Validation of Microsoft Entra ID access tokens presented to the control endpoints, typically by the Sentinel

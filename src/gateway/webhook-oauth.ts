@@ -2,7 +2,7 @@ import { hkdfSync, randomBytes } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import type { GatewayWebhookConfig } from '../config/config';
+import type { GatewayWebhookConfig } from '../config/gateway-auth';
 import { secretsEqual } from './auth';
 import { HttpError } from './http-error';
 
@@ -142,7 +142,7 @@ export function webhookTokenEndpoint(options: { clientId: string; clientSecret: 
  * the caller decides when to answer it (failures are rate-limited per client IP before they are answered).
  */
 export function webhookAuthFailure(config: GatewayWebhookConfig, tokens: WebhookTokens | undefined): (req: Request) => Promise<HttpError | undefined> {
-  const mode = config.auth ?? 'shared-secret';
+  const mode = config.auth;
   const acceptSecret = mode !== 'oauth2' && Boolean(config.secret);
   const acceptBearer = mode !== 'shared-secret' && Boolean(tokens);
   return async (req) => {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
-import type { TemporalConfig } from '../config/config';
+import type { TemporalConfig } from '../config/temporal';
 import { EncryptionCodec } from './payload-codec';
 
 export function dataConverterFor(config: TemporalConfig): DataConverter {

@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, type ActivityInterceptorsFactory, type InjectedSinks, type State, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
-import type { TemporalConfig, WorkerConfig } from '../config/config';
+import type { TemporalConfig } from '../config/temporal';
+import type { WorkerConfig } from '../config/worker';
 import { INCODE_ACTIVITY_NAMES, SENTINEL_ACTIVITY_NAMES, incodeTaskQueue, sentinelTaskQueue, sharedSentinelTaskQueue } from '../shared/task-queues';
 import { connectionOptionsFor, dataConverterFor } from '../temporal/connection';
 import type { VerificationActivities } from '../activities';

@@ -7,7 +7,8 @@ import { IncodeClient } from '../clients/incode-client';
 import { KeyVaultIncodeSettings } from '../clients/key-vault-settings';
 import { GraphClient } from '../clients/graph-client';
 import { SentinelClient } from '../clients/sentinel-client';
-import type { AzureConfig, KeyVaultConfig } from '../config/config';
+import type { AzureConfig } from '../config/azure';
+import type { KeyVaultConfig } from '../config/key-vault';
 import type { TiSyncConfig } from '../config/ti-sync';
 import { createTiSyncActivities, missingTiSync, type TiSyncActivities, type TiSyncActivityOptions } from '../activities/ti-sync-activities';
 import { DefenderIndicatorsClient } from '../clients/defender-indicators-client';
@@ -29,8 +30,8 @@ export function createWorkerActivities(options: {
   onApiError?: ApiErrorObserver;
   /** Signs the confirmation page's links in e-mails (CONFIRMATION_PAGE_URL); absent: such e-mails fail, named. */
   confirmationLinks?: ConfirmationLinks;
-  /** The `checkSecretExpiry` activity's settings (SECRET_EXPIRY_*); 90 days' warning and no hook when omitted. */
-  secretExpiry?: Partial<SecretExpiryOptions>;
+  /** The `checkSecretExpiry` activity's settings (SECRET_EXPIRY_*). */
+  secretExpiry: SecretExpiryOptions;
   /** TI_SYNC_*: the threat-intelligence sync's endpoints; its activities fail clearly when absent. */
   tiSync?: { config: TiSyncConfig; onCall?: TiCallObserver } & TiSyncActivityOptions;
 }): VerificationActivities & SecretExpiryActivities & TiSyncActivities {
@@ -52,7 +53,7 @@ export function createWorkerActivities(options: {
       : undefined,
     confirmationLinks: options.confirmationLinks,
   });
-  const expiry = createSecretExpiryActivities(secrets, options.keyVault.secretNames, { warningDays: 90, ...options.secretExpiry });
+  const expiry = createSecretExpiryActivities(secrets, options.keyVault.secretNames, options.secretExpiry);
   return { ...activities, ...expiry, ...tiSyncActivities(options.credential, options.tiSync) };
 }
 

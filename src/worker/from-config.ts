@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { NativeConnection, WorkflowBundleOption } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createAzureCredential } from '../clients/azure-credential';
-import type { WorkerConfig } from '../config/config';
+import type { WorkerConfig } from '../config/worker';
 import { createWorkerMetrics, type WorkerMetrics } from '../observability/metrics';
 import type { Tracing } from '../observability/tracing';
 import { connectWorker, createVerificationWorker, workerTuningFrom, type VerificationWorker } from './create-worker';
@@ -46,10 +46,10 @@ export async function createWorkerFromConfig(
         keyVault: config.keyVault,
         incodeHttpTimeoutMs: config.incodeHttpTimeoutMs,
         onApiError: metrics.observeApiError,
-        confirmationLinks: config.confirmation?.pageUrl ? new ConfirmationLinks(config.confirmation.linkKey, config.confirmation.pageUrl) : undefined,
+        confirmationLinks: config.confirmation.pageUrl ? new ConfirmationLinks(config.confirmation.linkKey, config.confirmation.pageUrl) : undefined,
         secretExpiry: {
-          warningDays: config.secretExpiry?.warningDays ?? 90,
-          webhookUrl: config.secretExpiry?.webhookUrl,
+          warningDays: config.secretExpiry.warningDays,
+          webhookUrl: config.secretExpiry.webhookUrl,
           ...(options.logger ? { logger: options.logger } : {}),
           onExpiryDays: (secret, days) => (days === undefined ? metrics.secretExpiryDays.remove({ secret }) : metrics.secretExpiryDays.set({ secret }, days)),
         },

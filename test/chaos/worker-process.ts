@@ -5,7 +5,7 @@
  * (bundled once by the runner, with the production interceptor modules) so a restart takes a second, not ten.
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadWorkerConfig } from '../../src/config/config';
+import { loadWorkerConfig } from '../../src/config/worker';
 import { createWorkerFromConfig } from '../../src/worker/from-config';
 
 async function main(): Promise<void> {

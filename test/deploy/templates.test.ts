@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import pino from 'pino';
-import { loadGatewayConfig, loadWorkerConfig } from '../../src/config/config';
+import { loadGatewayConfig } from '../../src/config/gateway';
+import { loadWorkerConfig } from '../../src/config/worker';
 import { createGatewayApp } from '../../src/gateway/app';
 import { startMetricsServer } from '../../src/observability/metrics-server';
 import { SUPPORTED_FUNCTIONS } from './arm-expressions';
@@ -295,7 +296,7 @@ describe('ARM templates (deploy/azure)', () => {
       assert.ok(gateway.properties.template.scale.minReplicas >= 1);
       assert.ok(gateway.properties.template.scale.rules.some((rule: { http?: unknown }) => rule.http));
       // The gateway's /metrics needs no authentication: it stays off the public ingress.
-      assert.equal(loadGatewayConfig(processEnv(rendered, 'gateway', SECRET_VALUES)).observability?.metricsEnabled, false);
+      assert.equal(loadGatewayConfig(processEnv(rendered, 'gateway', SECRET_VALUES)).observability.metricsEnabled, false);
       assert.equal(rendered.output('gatewayUrl'), 'https://itdr-verify-gateway.example.azurecontainerapps.io');
       // The confirmation page's links (gateway) and the links in e-mails (worker) point at that public address.
       for (const app of ['gateway', 'worker'] as const) {
@@ -320,7 +321,7 @@ describe('ARM templates (deploy/azure)', () => {
         intake: { allowedWorkspaces: [] } as never,
         confirmationLinks: {} as never,
         callers: [],
-        webhook: { headerName: 'x-incode-webhook-secret', secret: 'x'.repeat(24) },
+        webhook: { auth: 'shared-secret', headerName: 'x-incode-webhook-secret', secret: 'x'.repeat(24) },
         linkDeadlineMs: 1000,
         bodyLimitBytes: 1024,
         logger: pino({ level: 'silent' }),
@@ -333,7 +334,7 @@ describe('ARM templates (deploy/azure)', () => {
         for (const name of ['gateway', 'worker'] as const) {
           const container = containerApp(rendered, name).properties.template.containers[0];
           const env = processEnv(rendered, name, SECRET_VALUES);
-          const port = name === 'gateway' ? loadGatewayConfig(env).port : loadWorkerConfig(env).observability!.metricsPort;
+          const port = name === 'gateway' ? loadGatewayConfig(env).port : loadWorkerConfig(env).observability.metricsPort;
           const base = name === 'gateway' ? `http://127.0.0.1:${(gatewayServer.address() as AddressInfo).port}` : workerServer.url;
           const types = container.probes.map((probe: { type: string }) => probe.type).sort();
           assert.deepEqual(types, ['Liveness', 'Readiness', 'Startup']);

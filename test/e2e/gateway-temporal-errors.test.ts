@@ -31,7 +31,7 @@ describe('gateway: Temporal failures by status code', () => {
       // The status endpoint reads no incident from Sentinel: the intake holds only the served workspaces.
       intake: { allowedWorkspaces: [workspace] } as never,
       callers: [{ name: 'test', key: apiKey }],
-      webhook: { headerName: 'x-incode-webhook-secret', secret: 'x'.repeat(24) },
+      webhook: { auth: 'shared-secret', headerName: 'x-incode-webhook-secret', secret: 'x'.repeat(24) },
       linkDeadlineMs: 1000,
       bodyLimitBytes: 1024,
       logger: pino({ level: 'silent' }),

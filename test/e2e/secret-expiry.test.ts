@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { SecretExpiryResult } from '../../src/activities/secret-expiry-activities';
-import { DEFAULT_SECRET_NAMES } from '../../src/config/config';
+import { DEFAULT_SECRET_NAMES } from '../../src/config/key-vault';
 import { ensureSecretExpirySchedule, SECRET_EXPIRY_SCHEDULE_ID } from '../../src/worker/secret-expiry-schedule';
 import { eventually } from '../helpers/temporal';
 import { startTestStack, type TestStack } from '../helpers/stack';

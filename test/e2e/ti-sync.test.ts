@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { loadWorkerConfig } from '../../src/config/config';
+import { loadWorkerConfig } from '../../src/config/worker';
 import type { TiSyncInput, TiSyncResult, TiSyncSettings } from '../../src/shared/ti-sync';
 import { ensureTiSyncSchedules, tiSyncScheduleId } from '../../src/worker/ti-sync-schedule';
 import { startTestStack, type TestStack } from '../helpers/stack';

@@ -31,7 +31,7 @@ describe('several Sentinel workspaces from one deployment', () => {
 
   it('serves the default workspace and the listed one', () => {
     assert.deepEqual(
-      stack.gatewayConfig.allowedWorkspaces?.map((workspace) => workspace.workspaceName),
+      stack.gatewayConfig.allowedWorkspaces.map((workspace) => workspace.workspaceName),
       [stack.simulator.sentinel.defaultWorkspace.workspaceName, customerB.workspaceName],
     );
   });

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { TemporalConfig } from '../../src/config/config';
+import type { TemporalConfig } from '../../src/config/temporal';
 import { dataConverterFor } from '../../src/temporal/connection';
 
 /**

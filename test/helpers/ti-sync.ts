@@ -1,4 +1,4 @@
-import { loadWorkerConfig } from '../../src/config/config';
+import { loadWorkerConfig } from '../../src/config/worker';
 import type { TiSyncSettings } from '../../src/shared/ti-sync';
 import type { RunningSimulator, ThreatIntelRowInput } from '../../src/simulator';
 

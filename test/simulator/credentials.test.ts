@@ -15,7 +15,7 @@ import {
 } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { createAzureCredential } from '../../src/clients/azure-credential';
-import { loadWorkerConfig, type WorkerConfig } from '../../src/config/config';
+import { loadWorkerConfig, type WorkerConfig } from '../../src/config/worker';
 import { ConfigError } from '../../src/config/parse';
 import {
   generateAppCertificate,

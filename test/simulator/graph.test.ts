@@ -4,7 +4,7 @@ import { ClientSecretCredential, ManagedIdentityCredential } from '@azure/identi
 import { ApplicationFailure } from '@temporalio/common';
 import { createGraphActivities, VERIFICATION_ID_HEADER } from '../../src/activities/graph-activities';
 import { GraphApiError, GraphClient, GraphPermissionError } from '../../src/clients/graph-client';
-import { loadWorkerConfig } from '../../src/config/config';
+import { loadWorkerConfig } from '../../src/config/worker';
 import { ConfigError } from '../../src/config/parse';
 import type { RunningSimulator, SentMail } from '../../src/simulator';
 import { startTestSimulator, timed } from './helpers';

@@ -5,7 +5,7 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import { IncodeClient } from '../../src/clients/incode-client';
 import { IncodeApiError } from '../../src/clients/incode-errors';
 import { KeyVaultIncodeSettings, SecretUnavailableError } from '../../src/clients/key-vault-settings';
-import { DEFAULT_SECRET_NAMES } from '../../src/config/config';
+import { DEFAULT_SECRET_NAMES } from '../../src/config/key-vault';
 import type { RunningSimulator } from '../../src/simulator';
 import { startTestSimulator } from './helpers';
 

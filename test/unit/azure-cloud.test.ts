@@ -15,7 +15,9 @@ import {
 } from '@azure/identity';
 import { createAzureCredential, describeAzureCredential } from '../../src/clients/azure-credential';
 import { AZURE_CLOUDS, checkKeyVaultUrl, isLoopbackHost, SecretValue } from '../../src/config/azure-cloud';
-import { loadGatewayConfig, loadWorkerConfig, type AzureConfig } from '../../src/config/config';
+import { loadGatewayConfig } from '../../src/config/gateway';
+import { loadWorkerConfig } from '../../src/config/worker';
+import type { AzureConfig } from '../../src/config/azure';
 import { ConfigError } from '../../src/config/parse';
 import { generateAppCertificate, generateFederatedToken } from '../../src/simulator/entra-store';
 

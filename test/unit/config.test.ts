@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadGatewayConfig, loadWorkerConfig } from '../../src/config/config';
+import { loadGatewayConfig } from '../../src/config/gateway';
+import { loadWorkerConfig } from '../../src/config/worker';
 import { ConfigError, parseDuration } from '../../src/config/parse';
 import { deterministicGuid, verificationWorkflowId } from '../../src/shared/ids';
 

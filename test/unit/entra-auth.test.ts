@@ -4,7 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, before, after } from 'node:test';
 import { SignJWT, createLocalJWKSet, exportJWK, exportSPKI, generateKeyPair, type JWK, type KeyLike } from 'jose';
-import { loadGatewayConfig, type GatewayEntraConfig } from '../../src/config/config';
+import { loadGatewayConfig } from '../../src/config/gateway';
+import type { GatewayEntraConfig } from '../../src/config/gateway-auth';
 import {
   BearerTokenError,
   CLOCK_SKEW_SECONDS,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadGatewayConfig, loadWorkerConfig } from '../../src/config/config';
+import { loadGatewayConfig } from '../../src/config/gateway';
+import { loadWorkerConfig } from '../../src/config/worker';
 import { errorCodeOf } from '../../src/observability/api-errors';
 import { createGatewayMetrics, createWorkerMetrics } from '../../src/observability/metrics';
 import { IncodeClient } from '../../src/clients/incode-client';
@@ -18,12 +19,12 @@ const gatewayEnv = {
 
 describe('observability configuration', () => {
   it('defaults: worker metrics on 0.0.0.0:9464, SDK metrics and tracing off, gateway /metrics on', () => {
-    const worker = loadWorkerConfig(workerEnv).observability!;
+    const worker = loadWorkerConfig(workerEnv).observability;
     assert.equal(worker.metricsPort, 9464);
     assert.equal(worker.metricsHost, '0.0.0.0');
     assert.equal(worker.temporalMetricsBind, undefined);
     assert.deepEqual(worker.tracing, { enabled: false, serviceName: 'itdr-verify-worker', tracesEndpoint: 'http://localhost:4318/v1/traces' });
-    const gateway = loadGatewayConfig(gatewayEnv).observability!;
+    const gateway = loadGatewayConfig(gatewayEnv).observability;
     assert.equal(gateway.metricsEnabled, true);
     assert.equal(gateway.tracing.serviceName, 'itdr-verify-gateway');
   });
@@ -36,17 +37,17 @@ describe('observability configuration', () => {
       OTEL_TRACING_ENABLED: 'true',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
       OTEL_SERVICE_NAME: 'idv-worker',
-    }).observability!;
+    }).observability;
     assert.equal(worker.metricsPort, 0);
     assert.equal(worker.temporalMetricsBind, '0.0.0.0:9000');
     assert.deepEqual(worker.tracing, { enabled: true, serviceName: 'idv-worker', tracesEndpoint: 'http://collector:4318/v1/traces' });
-    const specific = loadGatewayConfig({ ...gatewayEnv, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://otel.example/custom' }).observability!;
+    const specific = loadGatewayConfig({ ...gatewayEnv, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://otel.example/custom' }).observability;
     assert.equal(specific.tracing.tracesEndpoint, 'https://otel.example/custom');
     assert.throws(() => loadWorkerConfig({ ...workerEnv, TEMPORAL_METRICS_BIND: '9000' }), /TEMPORAL_METRICS_BIND: must be host:port/);
     assert.throws(() => loadWorkerConfig({ ...workerEnv, WORKER_METRICS_PORT: '70000' }), /WORKER_METRICS_PORT/);
     assert.throws(() => loadWorkerConfig({ ...workerEnv, OTEL_TRACING_ENABLED: 'yes' }), /OTEL_TRACING_ENABLED/);
     assert.throws(() => loadGatewayConfig({ ...gatewayEnv, OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://x' }), /OTEL_EXPORTER_OTLP_ENDPOINT: must be an http/);
-    assert.equal(loadGatewayConfig({ ...gatewayEnv, GATEWAY_METRICS_ENABLED: 'false' }).observability!.metricsEnabled, false);
+    assert.equal(loadGatewayConfig({ ...gatewayEnv, GATEWAY_METRICS_ENABLED: 'false' }).observability.metricsEnabled, false);
   });
 });
 

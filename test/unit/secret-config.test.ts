@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createSecretExpiryActivities } from '../../src/activities/secret-expiry-activities';
-import { DEFAULT_SECRET_NAMES, loadWorkerConfig } from '../../src/config/config';
+import { DEFAULT_SECRET_NAMES } from '../../src/config/key-vault';
+import { loadWorkerConfig } from '../../src/config/worker';
 import { ConfigError } from '../../src/config/parse';
 import { formatDoctorTable } from '../../src/doctor/run';
 import { secretNameVariable } from '../../src/doctor/checks';

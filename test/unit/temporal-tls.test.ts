@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadWorkerConfig } from '../../src/config/config';
+import { loadWorkerConfig } from '../../src/config/worker';
 import { connectionOptionsFor } from '../../src/temporal/connection';
 
 const base = {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadWorkerConfig } from '../../src/config/config';
+import { loadWorkerConfig } from '../../src/config/worker';
 import { ConfigError } from '../../src/config/parse';
 
 const WORKSPACE = '3f0b6c2a-7d4e-4a1b-9c8d-5e6f7a8b9c0d';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadGatewayConfig } from '../../src/config/config';
+import { loadGatewayConfig } from '../../src/config/gateway';
 import { WebhookTokens } from '../../src/gateway/webhook-oauth';
 
 const gatewayEnv = {
