@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { GraphPermissionError, type EntraUser, type GraphClient, type GraphErrorKind } from '../clients/graph-client';
+import type { EntraUser, GraphClient } from '../clients/graph-client';
+import { GraphPermissionError, type GraphErrorKind } from '../clients/graph-errors';
 import { toActivityFailure } from './activity-failure';
 import { deterministicGuid } from '../shared/ids';
 import type { IncidentActivity } from '../shared/types';

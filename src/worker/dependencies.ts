@@ -46,6 +46,7 @@ export function createWorkerActivities(options: {
     graph: options.azure.graphEndpoint
       ? new GraphClient(options.credential, {
           graphEndpoint: options.azure.graphEndpoint,
+          timeoutMs: options.azure.httpTimeoutMs,
           onApiError: onApiError && ((code) => onApiError('graph', code)),
           cancellation: activityCancellationSignal,
         })
