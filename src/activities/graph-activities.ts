@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { GraphPermissionError, type EntraUser, type GraphClient, type GraphErrorKind } from '../clients/graph-client';
+import type { EntraUser, GraphClient } from '../clients/graph-client';
+import { GraphPermissionError, type GraphErrorKind } from '../clients/graph-errors';
 import { toActivityFailure } from './activity-failure';
 import { deterministicGuid } from '../shared/ids';
 import type { IncidentActivity } from '../shared/types';
@@ -108,7 +109,7 @@ export function createGraphActivities(graph: GraphClient, confirmationLinks?: Co
 
     /**
      * Mails the verification link (never logged). Graph's sendMail has no idempotency key: a retry after an answer
-     * that was lost can deliver the message twice (the client itself never repeats sendMail after a 5xx). Every
+     * that was lost can deliver the message twice (the client itself never repeats sendMail). Every
      * copy carries the same `x-itdr-verification-id` header, derived from the workflow and the link, so copies
      * are recognisable (message trace, mail flow rules).
      */

@@ -4,6 +4,8 @@ import type { SecretClient } from '@azure/keyvault-secrets';
 import type { Connection } from '@temporalio/client';
 import { inspectSecrets } from '../activities/secret-expiry-activities';
 import type { IncodeClient } from '../clients/incode-client';
+import { GraphClient } from '../clients/graph-client';
+import { GraphApiError } from '../clients/graph-errors';
 import { IncodeApiError } from '../clients/incode-errors';
 import { SecretUnavailableError } from '../clients/key-vault-settings';
 import type { AzureConfig } from '../config/azure';
@@ -240,36 +242,22 @@ export async function checkTemporal(connection: Pick<Connection, 'workflowServic
   return rows;
 }
 
-/** A token for Microsoft Graph and one read (an unknown user's 404 counts as reachable). SKIP when Graph is not configured. */
-export async function checkGraph(
-  credential: TokenCredential,
-  graphEndpoint: string | undefined,
-  options: { timeoutMs?: number; fetch?: typeof fetch } = {},
-): Promise<DoctorRow> {
+/** One read through the product's Graph client (an unknown user's 404 counts as reachable). SKIP when Graph is not configured. */
+export async function checkGraph(credential: TokenCredential, graphEndpoint: string | undefined, options: { timeoutMs?: number } = {}): Promise<DoctorRow> {
   const check = 'Microsoft Graph';
   if (!graphEndpoint) return { check, status: 'SKIP', detail: 'not configured (GRAPH_ENDPOINT / AZURE_CLOUD=custom)' };
-  const origin = new URL(graphEndpoint).origin;
-  const timeoutMs = options.timeoutMs ?? 15_000;
-  let token: string;
+  const host = new URL(graphEndpoint).host;
+  const graph = new GraphClient(credential, { graphEndpoint, timeoutMs: options.timeoutMs ?? 15_000, maxRetries: 0 });
   try {
-    const result = await credential.getToken(`${origin}/.default`, { abortSignal: AbortSignal.timeout(timeoutMs) });
-    if (!result?.token) throw new Error('the credential returned no token');
-    token = result.token;
+    await graph.mailOf('00000000-0000-0000-0000-000000000000');
+    return ok(check, `${host}: reachable, users readable`);
   } catch (error) {
-    return fail(check, `no token for ${origin}/.default: ${reason(error)}`, 'the same credential as for ARM is used: see the Azure token row');
-  }
-  try {
-    const response = await (options.fetch ?? fetch)(`${origin}/v1.0/users/00000000-0000-0000-0000-000000000000?$select=id`, {
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    await response.body?.cancel();
-    if (response.ok || response.status === 404) return ok(check, `${new URL(origin).host}: reachable, users readable`);
-    if (response.status === 401 || response.status === 403) {
-      return fail(check, `${new URL(origin).host}: HTTP ${response.status} reading users`, 'grant the app the Microsoft Graph application permission User.Read.All (admin consent); see README "Entra profile matching"');
+    const status = error instanceof GraphApiError ? error.details.httpStatus : undefined;
+    if (error instanceof GraphApiError && error.kind === 'UserNotFound') return ok(check, `${host}: reachable, users readable`);
+    if (status === 401 || status === 403) {
+      return fail(check, `${host}: HTTP ${status} reading users`, 'grant the app the Microsoft Graph application permission User.Read.All (admin consent); see README "Entra profile matching"');
     }
-    return fail(check, `${new URL(origin).host}: HTTP ${response.status}`, 'check GRAPH_ENDPOINT and outbound HTTPS; retry if Graph was briefly unavailable');
-  } catch (error) {
-    return fail(check, `${new URL(origin).host}: ${reason(error)}`, 'check GRAPH_ENDPOINT and outbound HTTPS to it');
+    if (status !== undefined) return fail(check, `${host}: HTTP ${status}`, 'check GRAPH_ENDPOINT and outbound HTTPS; retry if Graph was briefly unavailable');
+    return fail(check, `${host}: ${reason(error)}`, 'check GRAPH_ENDPOINT and outbound HTTPS to it; for a missing token see the Azure token row (the same credential)');
   }
 }

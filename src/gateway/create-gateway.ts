@@ -50,7 +50,11 @@ export async function startGateway(options: {
   // Only to read an account's mail when the caller names it by mail (needs User.Read.All, as the worker has).
   const graphEndpoint = config.azure.graphEndpoint;
   const graph = graphEndpoint
-    ? new GraphClient(options.credential, { graphEndpoint, onApiError: (code) => metrics.observeApiError('graph', code) })
+    ? new GraphClient(options.credential, {
+        graphEndpoint,
+        timeoutMs: config.azure.httpTimeoutMs,
+        onApiError: (code) => metrics.observeApiError('graph', code),
+      })
     : undefined;
   const app = createGatewayApp({
     isDraining: () => draining,

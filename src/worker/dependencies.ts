@@ -26,7 +26,7 @@ export function createWorkerActivities(options: {
   azure: AzureConfig;
   keyVault: KeyVaultConfig;
   incodeHttpTimeoutMs: number;
-  /** Failed calls to Key Vault, Incode and Sentinel, for `itdr_api_errors_total`. */
+  /** Failed calls to Key Vault, Incode, Sentinel and Graph, for `itdr_api_errors_total`. */
   onApiError?: ApiErrorObserver;
   /** Signs the confirmation page's links in e-mails (CONFIRMATION_PAGE_URL); absent: such e-mails fail, named. */
   confirmationLinks?: ConfirmationLinks;
@@ -47,6 +47,7 @@ export function createWorkerActivities(options: {
     graph: options.azure.graphEndpoint
       ? new GraphClient(options.credential, {
           graphEndpoint: options.azure.graphEndpoint,
+          timeoutMs: options.azure.httpTimeoutMs,
           onApiError: onApiError && ((code) => onApiError('graph', code)),
           cancellation: activityCancellationSignal,
         })

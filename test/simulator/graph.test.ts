@@ -3,8 +3,10 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { ClientSecretCredential, ManagedIdentityCredential } from '@azure/identity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createGraphActivities, VERIFICATION_ID_HEADER } from '../../src/activities/graph-activities';
-import { GraphApiError, GraphClient, GraphPermissionError } from '../../src/clients/graph-client';
+import { GraphClient } from '../../src/clients/graph-client';
+import { GraphApiError, GraphPermissionError } from '../../src/clients/graph-errors';
 import { loadWorkerConfig } from '../../src/config/worker';
+import { createWorkerActivities } from '../../src/worker/dependencies';
 import { ConfigError } from '../../src/config/parse';
 import type { RunningSimulator, SentMail } from '../../src/simulator';
 import { startTestSimulator, timed } from './helpers';
@@ -293,6 +295,81 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
     });
   });
 
+  it('repeats reads after Graph’s answer but never sendMail, whose 429 or 503 goes to Temporal at once', async () => {
+    sim.graph.clearOutbox();
+    const throttled = sim.faults.add({ service: 'graph', pathIncludes: '/sendMail', status: 429, retryAfterSeconds: 0, times: 1 });
+    await assert.rejects(graph.sendMail(SENDER, { to: MEGAN.userPrincipalName, subject: 's', htmlBody: 'b' }), { kind: 'RateLimited', retryable: true });
+    const failed = sim.faults.add({ service: 'graph', pathIncludes: '/sendMail', status: 503, retryAfterSeconds: 0, times: 1 });
+    await assert.rejects(graph.sendMail(SENDER, { to: MEGAN.userPrincipalName, subject: 's', htmlBody: 'b' }), { kind: 'ServerError', retryable: true });
+    assert.deepEqual([throttled.hits, failed.hits], [1, 1], 'one attempt each');
+    assert.equal(sim.faults.list().length, 0);
+    assert.equal(sim.graph.outbox().length, 0);
+
+    const writes = sim.faults.add({ service: 'graph', method: 'PATCH', status: 504, retryAfterSeconds: 0, times: 1 });
+    const user = sim.graph.addUser({ userPrincipalName: `alex.w.${Date.now()}@contoso.com` });
+    assert.equal(await graph.disableAccount(user.id), 'disabled', 'an idempotent write is repeated');
+    assert.equal(writes.hits, 1);
+  });
+
+  it('bounds a whole operation, Retry-After waits included, by its timeout; one failed operation, one count', async () => {
+    const codes: string[] = [];
+    const bounded = new GraphClient(new ManagedIdentityCredential(), { graphEndpoint: sim.urls.graph, timeoutMs: 1_500, maxRetries: 5, onApiError: (code) => codes.push(code) });
+    const fault = sim.faults.add({ service: 'graph', pathIncludes: '/v1.0/users/', status: 429, retryAfterSeconds: 1, times: 10 });
+    const started = Date.now();
+    await assert.rejects(bounded.getUser(MEGAN.id), (error: unknown) => {
+      assert.ok(error instanceof GraphApiError);
+      assert.equal(error.kind, 'Network');
+      assert.equal(error.details.noAnswer, 'timeout');
+      assert.match(error.message, /no answer within 1500 ms/);
+      return true;
+    });
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 1_400 && elapsed < 5_000, `ended after ${elapsed} ms`);
+    // The first answer and one repeat a second later (none if the first was slow); the next would come after the deadline.
+    assert.ok(fault.hits >= 1 && fault.hits <= 2, `${fault.hits} attempts`);
+    assert.deepEqual(codes, ['timeout']);
+  });
+
+  it('cancels while the SDK waits out a Retry-After, with the cancellation as the error', async () => {
+    const controller = new AbortController();
+    const cancellable = new GraphClient(new ManagedIdentityCredential(), { graphEndpoint: sim.urls.graph, cancellation: () => controller.signal });
+    sim.faults.add({ service: 'graph', pathIncludes: '/revokeSignInSessions', status: 503, retryAfterSeconds: 8, times: 1 });
+    const reason = new Error('activity cancelled');
+    setTimeout(() => controller.abort(reason), 300);
+    const started = Date.now();
+    await assert.rejects(cancellable.revokeSignInSessions(MEGAN.id), (error: unknown) => error === reason);
+    assert.ok(Date.now() - started < 5_000, `cancelled after ${Date.now() - started} ms, not after the 8 s wait`);
+  });
+
+  it('AZURE_HTTP_TIMEOUT bounds the worker’s Graph calls: a stalled Graph fails the activity with a timeout', async () => {
+    const config = loadWorkerConfig({
+      PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      AZURE_KEY_VAULT_URL: sim.urls.keyVault,
+      SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f',
+      GRAPH_ENDPOINT: sim.urls.graph,
+      AZURE_HTTP_TIMEOUT: '700ms',
+    });
+    assert.equal(config.azure.httpTimeoutMs, 700);
+    const worker = createWorkerActivities({
+      credential: new ManagedIdentityCredential(),
+      azure: config.azure,
+      keyVault: config.keyVault,
+      incodeHttpTimeoutMs: config.incodeHttpTimeoutMs,
+      secretExpiry: config.secretExpiry,
+    });
+    sim.faults.add({ service: 'graph', pathIncludes: '/v1.0/users/', delayMs: 10_000, times: 1 });
+    const started = Date.now();
+    await assert.rejects(worker.lookUpUserProfile(MEGAN.id), (error: unknown) => {
+      assert.ok(error instanceof ApplicationFailure);
+      assert.equal(error.type, 'GraphNetwork');
+      assert.equal(error.nonRetryable, false);
+      assert.match(error.message, /Microsoft Graph unreachable at 127\.0\.0\.1:\d+: no answer within 700 ms/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 5_000, `failed after ${Date.now() - started} ms, not at the 10 s answer`);
+    assert.equal((await worker.lookUpUserProfile(MEGAN.id)).profile.id, MEGAN.id, 'the next call answers');
+  });
+
   it('checks tokens: none, another audience, or an Entra app token for https://graph.microsoft.com', async () => {
     const url = `${sim.urls.graph}/v1.0/users/${MEGAN.id}`;
     const none = await fetch(url);
@@ -425,4 +502,28 @@ describe('Graph endpoint per cloud (GRAPH_ENDPOINT)', () => {
     });
     assert.throws(() => endpoint({ GRAPH_ENDPOINT: 'https://graph.microsoft.com/v1.0' }), /GRAPH_ENDPOINT: must be the Graph host only/);
   });
+});
+
+describe('Graph per national cloud: the token is asked for that cloud’s Graph', () => {
+  for (const endpoint of ['https://graph.microsoft.com', 'https://graph.microsoft.us', 'https://dod-graph.microsoft.us', 'https://microsoftgraph.chinacloudapi.cn']) {
+    it(endpoint, async () => {
+      const asked: Array<{ scopes: string | string[]; signal: boolean }> = [];
+      const credential = {
+        getToken: async (scopes: string | string[], options?: { abortSignal?: AbortSignal }) => {
+          asked.push({ scopes, signal: options?.abortSignal instanceof AbortSignal });
+          throw new Error('no identity here');
+        },
+      };
+      const codes: string[] = [];
+      const graph = new GraphClient(credential, { graphEndpoint: `${endpoint}/`, onApiError: (code) => codes.push(code) });
+      await assert.rejects(graph.getUser('megan.bowen@contoso.com'), (error: unknown) => {
+        assert.ok(error instanceof GraphApiError);
+        assert.equal(error.kind, 'Network');
+        assert.equal(error.message, `No token for Microsoft Graph (${endpoint}/.default): no identity here`);
+        return true;
+      });
+      assert.deepEqual(asked, [{ scopes: [`${endpoint}/.default`], signal: true }]);
+      assert.deepEqual(codes, [], 'no HTTP call was made');
+    });
+  }
 });
