@@ -5,7 +5,7 @@ import { IncodeClient } from './clients/incode-client';
 import { KeyVaultIncodeSettings } from './clients/key-vault-settings';
 import { loadWorkerConfig, loadWorkspaceRef } from './config/config';
 import { ConfigError } from './config/parse';
-import { devStateDir, readRunningStack } from './dev/dev-state';
+import { devStateDir, readRunningStack } from './doctor/dev-stack-record';
 import { doctorPassed, formatDoctorTable, runDoctor } from './doctor/run';
 import { createTemporalClient } from './temporal/connection';
 

@@ -17,7 +17,7 @@ import { createAzureCredential, describeAzureCredential } from '../../src/client
 import { AZURE_CLOUDS, checkKeyVaultUrl, isLoopbackHost, SecretValue } from '../../src/config/azure-cloud';
 import { loadGatewayConfig, loadWorkerConfig, type AzureConfig } from '../../src/config/config';
 import { ConfigError } from '../../src/config/parse';
-import { generateAppCertificate, generateFederatedToken } from '../../src/simulator/entra-store';
+import { generateAppCertificate, generateFederatedToken } from '../../tools/simulator/entra-store';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
