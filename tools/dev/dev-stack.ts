@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { DestinationStream } from 'pino';
-import { SIMULATED_SERVICES, type SimulatedService } from '../simulator/options';
+import { SIMULATED_SERVICES, type SimulatedService } from '../simulator/services';
 import type { IncidentResource } from '../simulator/sentinel-store';
 import { ensureDevCertificates } from '../simulator/tls';
 import { cliEnvFile, loadOrCreateDevIdentity, removeStackRecord, writeStackRecord } from './dev-state';
