@@ -7,10 +7,10 @@ WORKDIR /app
 # Manifests first so the dependency layer is reused when only sources change.
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# tsconfig also includes test/ and bench/, which .dockerignore keeps out: only src/ is compiled.
-RUN npm run build \
+# The product only: tsconfig.build.json compiles src/ (tools/, test/ and bench/ are neither copied nor compiled).
+RUN npm run build:image \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime

@@ -13,11 +13,12 @@ import { promisify } from 'node:util';
 import type { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import type { VerificationActivities } from '../src/activities';
-import type { FaultStore } from '../src/simulator';
+import type { FaultStore } from '../tools/simulator';
 import { loadWorkerConfig } from '../src/config/worker';
-import { startLocalStack, type LocalStackWithoutWorker } from '../src/dev/local-stack';
-import { cacheDir, packageRoot, startTemporalDevServer, temporalCliPath, type TemporalDevServer } from '../src/dev/temporal-server';
-import { ensureDevCertificates } from '../src/simulator/tls';
+import { startLocalStack, type LocalStackWithoutWorker } from '../tools/dev/local-stack';
+import { cacheDir } from '../src/doctor/dev-stack-record';
+import { packageRoot, startTemporalDevServer, temporalCliPath, type TemporalDevServer } from '../tools/dev/temporal-server';
+import { ensureDevCertificates } from '../tools/simulator/tls';
 import { createTemporalClient } from '../src/temporal/connection';
 import { connectWorker, createVerificationWorker } from '../src/worker/create-worker';
 import { answerConfirmationPage } from '../test/helpers/stack';
@@ -1183,7 +1184,7 @@ function scaleRows(scale: ScaleResult): TableRow[] {
 async function main(): Promise<'done' | 'respawned'> {
   const certificates = ensureDevCertificates(path.join(cacheDir(), 'tls'));
   const hasGc = typeof (globalThis as { gc?: unknown }).gc === 'function';
-  // Node reads NODE_EXTRA_CA_CERTS only at start-up (as in src/dev.ts): run again with it so the SDKs trust
+  // Node reads NODE_EXTRA_CA_CERTS only at start-up (as in tools/dev.ts): run again with it so the SDKs trust
   // the simulator, and with --expose-gc so heap figures are measured after a full collection.
   if (process.env.NODE_EXTRA_CA_CERTS !== certificates.caCertPath || !hasGc) {
     if (process.env.BENCH_RESPAWNED === '1') throw new Error('re-spawned bench still lacks NODE_EXTRA_CA_CERTS or --expose-gc');

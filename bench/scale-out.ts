@@ -13,7 +13,7 @@
  */
 import fs from 'node:fs';
 import type { Client, Connection } from '@temporalio/client';
-import { startLocalStack, type LocalStackWithoutWorker } from '../src/dev/local-stack';
+import { startLocalStack, type LocalStackWithoutWorker } from '../tools/dev/local-stack';
 import { createTemporalClient } from '../src/temporal/connection';
 import { killReplica, startBalancer, startReplica, urlOf, type Balancer, type Replica } from '../test/helpers/replicas';
 import { answerConfirmationPage } from '../test/helpers/stack';

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const cacheDir = process.env.ITDR_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'itdr-verify');
-const { ensureDevCertificates } = require(path.join(root, 'dist', 'src', 'simulator', 'tls.js'));
+const { ensureDevCertificates } = require(path.join(root, 'dist', 'tools', 'simulator', 'tls.js'));
 const certificates = ensureDevCertificates(path.join(cacheDir, 'tls'));
 
 const started = Date.now();

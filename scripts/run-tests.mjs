@@ -49,16 +49,16 @@ if (tests.length === 0) {
   );
 }
 
-// Same resolution as scripts/temporal-cli.sh and src/dev/temporal-server.ts.
+// Same resolution as scripts/temporal-cli.sh and src/doctor/dev-stack-record.ts.
 const cacheDir =
   process.env.ITDR_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'itdr-verify');
 
 const tlsDir = path.join(cacheDir, 'tls');
-const { ensureDevCertificates } = require(path.join(dist, 'src', 'simulator', 'tls.js'));
+const { ensureDevCertificates } = require(path.join(dist, 'tools', 'simulator', 'tls.js'));
 const certificates = ensureDevCertificates(tlsDir);
 log(`test CA ${certificates.caCertPath}`);
 
-const { startTemporalDevServer } = require(path.join(dist, 'src', 'dev', 'temporal-server.js'));
+const { startTemporalDevServer } = require(path.join(dist, 'tools', 'dev', 'temporal-server.js'));
 
 let server;
 let testProcess;

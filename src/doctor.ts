@@ -6,7 +6,7 @@ import { KeyVaultIncodeSettings } from './clients/key-vault-settings';
 import { loadWorkerConfig } from './config/worker';
 import { loadWorkspaceRef } from './config/workspaces';
 import { ConfigError } from './config/parse';
-import { devStateDir, readRunningStack } from './dev/dev-state';
+import { devStateDir, readRunningStack } from './doctor/dev-stack-record';
 import { doctorPassed, formatDoctorTable, runDoctor } from './doctor/run';
 import { createTemporalClient } from './temporal/connection';
 

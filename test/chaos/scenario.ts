@@ -16,13 +16,14 @@ import type { Client, Connection } from '@temporalio/client';
 import { createAzureCredential } from '../../src/clients/azure-credential';
 import { loadGatewayConfig, type GatewayConfig } from '../../src/config/gateway';
 import { loadWorkerConfig } from '../../src/config/worker';
-import { freePort } from '../../src/dev/free-port';
-import { simulatedServicesEnv } from '../../src/dev/local-stack';
-import { cacheDir, startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-server';
+import { freePort } from '../../tools/dev/free-port';
+import { simulatedServicesEnv } from '../../tools/dev/local-stack';
+import { cacheDir } from '../../src/doctor/dev-stack-record';
+import { startTemporalDevServer, type TemporalDevServer } from '../../tools/dev/temporal-server';
 import { startGateway, type RunningGateway } from '../../src/gateway/create-gateway';
 import { createLogger } from '../../src/shared/logger';
-import { startSimulator, type Fault, type FaultSpec, type RunningSimulator } from '../../src/simulator';
-import { ensureDevCertificates } from '../../src/simulator/tls';
+import { startSimulator, type Fault, type FaultSpec, type RunningSimulator } from '../../tools/simulator';
+import { ensureDevCertificates } from '../../tools/simulator/tls';
 import { createTemporalClient } from '../../src/temporal/connection';
 import { workflowInterceptorModules } from '../../src/worker/create-worker';
 
@@ -172,7 +173,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     fs.writeFileSync(bundlePath, bundle.code);
     log(`workflow bundle in ${Date.now() - bundleStarted} ms`);
 
-    // Simulator, configured like src/dev/local-stack.ts, but the worker runs as a separate process.
+    // Simulator, configured like tools/dev/local-stack.ts, but the worker runs as a separate process.
     const simulator: RunningSimulator = await startSimulator({
       tls: { certPem: certificates.certPem, keyPem: certificates.keyPem },
       incode: { directory: plans.map((plan) => plan.user) },

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { VERIFICATION_PAGE_TITLE } from '../../src/simulator/verification-page';
+import { VERIFICATION_PAGE_TITLE } from '../../tools/simulator/verification-page';
 import { CHROMIUM, CHROMIUM_ARGS, missingChromium } from '../helpers/chromium';
 import { eventually } from '../helpers/temporal';
 import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
@@ -12,7 +12,7 @@ import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
 // Outside CI a missing Chromium skips this file with the reason printed; in CI it fails (see missingChromium).
 const skipReason = missingChromium();
 
-/** The mailbox the links are sent from, as src/dev/dev-stack.ts configures it (graph-email). */
+/** The mailbox the links are sent from, as tools/dev/dev-stack.ts configures it (graph-email). */
 const MAIL_FROM = 'security@contoso.com';
 
 /** The activity the seeded incident carries, which the page must show the user. */

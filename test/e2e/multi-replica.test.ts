@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startLocalStack, type LocalStackWithoutWorker } from '../../src/dev/local-stack';
-import { freePort } from '../../src/dev/free-port';
+import { startLocalStack, type LocalStackWithoutWorker } from '../../tools/dev/local-stack';
+import { freePort } from '../../tools/dev/free-port';
 import { sentinelTaskQueue } from '../../src/shared/task-queues';
 import { killReplica, startBalancer, startReplica, urlOf, type Balancer, type Replica } from '../helpers/replicas';
 import { answerConfirmationPage, DEMO_USER, OTHER_USER } from '../helpers/stack';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TokenCredential } from '@azure/identity';
 import { loadGatewayConfig } from '../../src/config/gateway';
-import { startTemporalDevServer, type TemporalDevServer } from '../../src/dev/temporal-server';
+import { startTemporalDevServer, type TemporalDevServer } from '../../tools/dev/temporal-server';
 import { startGateway, type RunningGateway } from '../../src/gateway/create-gateway';
 import { createLogger } from '../../src/shared/logger';
 import { verificationWorkflowId } from '../../src/shared/ids';

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startLocalStack, type LocalStackWithoutWorker } from '../../src/dev/local-stack';
+import { startLocalStack, type LocalStackWithoutWorker } from '../../tools/dev/local-stack';
 import { eventually } from '../helpers/temporal';
 import { answerConfirmationPage, DEMO_USER, OTHER_USER, startTestStack, type TestStack } from '../helpers/stack';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startLocalStack, type LocalStackWithoutWorker } from '../../src/dev/local-stack';
+import { startLocalStack, type LocalStackWithoutWorker } from '../../tools/dev/local-stack';
 import type { TiSyncResult, TiSyncSettings } from '../../src/shared/ti-sync';
 import { workflowInterceptorModules } from '../../src/worker/create-worker';
 import { connectTemporal, eventually, temporalAddress } from '../helpers/temporal';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { webhookTokenRequests } from '../../src/simulator/webhook-sender';
+import { webhookTokenRequests } from '../../tools/simulator/webhook-sender';
 import { eventually } from '../helpers/temporal';
 import { answerConfirmationPage, DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
 

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../src/dev/local-stack';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../tools/dev/local-stack';
 import { workflowInterceptorModules } from '../../src/worker/create-worker';
 import { connectTemporal, temporalAddress } from './temporal';
 

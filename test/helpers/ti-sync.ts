@@ -1,6 +1,6 @@
 import { loadWorkerConfig } from '../../src/config/worker';
 import type { TiSyncSettings } from '../../src/shared/ti-sync';
-import type { RunningSimulator, ThreatIntelRowInput } from '../../src/simulator';
+import type { RunningSimulator, ThreatIntelRowInput } from '../../tools/simulator';
 
 export const TI_FEED = 'baseVISION-SOC-TI-Feed';
 export const MICROSOFT_SOURCE = 'Microsoft Defender Threat Intelligence';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { execFileSync } from 'node:child_process';
-import { temporalCliPath } from '../../src/dev/temporal-server';
+import { temporalCliPath } from '../../tools/dev/temporal-server';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { incodeTaskQueue, sentinelTaskQueue } from '../../src/shared/task-queues';
 import { userAnswerUpdate, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
@@ -16,7 +16,7 @@ import { installQuietRuntime, workflowBundle } from '../helpers/temporal';
  * Records the histories the replay test runs against later versions of the workflow. Run it once per
  * released workflow version, against any Temporal server:
  *   npm run build && TEMPORAL_ADDRESS=127.0.0.1:7233 node dist/test/replay/record-histories.js v3
- * (the server needs the project's search attributes: `temporal server start-dev` as src/dev/temporal-server.ts
+ * (the server needs the project's search attributes: `temporal server start-dev` as tools/dev/temporal-server.ts
  * starts it). Payloads use the default converter (no encryption) so the replay test needs no key. Since v3 the
  * user answers the confirmation page first, as in production; v1 and v2 were recorded before it existed.
  */

@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { TiSyncActivities } from '../../src/activities/ti-sync-activities';
-import { temporalCliPath } from '../../src/dev/temporal-server';
+import { temporalCliPath } from '../../tools/dev/temporal-server';
 import type { TiSyncApplyResult, TiSyncBatch, TiSyncInput, TiSyncPlanRound, TiSyncSettings } from '../../src/shared/ti-sync';
 import { installQuietRuntime, workflowBundle } from '../helpers/temporal';
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { SentinelClient } from '../../src/clients/sentinel-client';
-import type { RunningSimulator } from '../../src/simulator';
-import { ARM_BUCKETS } from '../../src/simulator/arm-throttle';
+import type { RunningSimulator } from '../../tools/simulator';
+import { ARM_BUCKETS } from '../../tools/simulator/arm-throttle';
 import { startTestSimulator } from './helpers';
 
 /** ARM's throttling in the simulator, and the product's Sentinel client slowing down before it. */

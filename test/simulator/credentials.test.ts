@@ -27,7 +27,7 @@ import {
   type IncidentResource,
   type RunningSimulator,
   type TokenAuthMethod,
-} from '../../src/simulator';
+} from '../../tools/simulator';
 import { startTestSimulator } from './helpers';
 
 /**

@@ -8,7 +8,7 @@ import { GraphApiError, GraphPermissionError } from '../../src/clients/graph-err
 import { loadWorkerConfig } from '../../src/config/worker';
 import { createWorkerActivities } from '../../src/worker/dependencies';
 import { ConfigError } from '../../src/config/parse';
-import type { RunningSimulator, SentMail } from '../../src/simulator';
+import type { RunningSimulator, SentMail } from '../../tools/simulator';
 import { startTestSimulator, timed } from './helpers';
 
 const MEGAN = { id: '5f7c6e2a-1b3d-4c8e-9a0f-2d4b6c8e0a1b', userPrincipalName: 'megan.bowen@contoso.com' };

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator';
-import { ensureDevCertificates, type DevCertificates } from '../../src/simulator/tls';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../tools/simulator';
+import { ensureDevCertificates, type DevCertificates } from '../../tools/simulator/tls';
 
 /**
  * The certificates this test process trusts: NODE_EXTRA_CA_CERTS is read once at start-up, so the simulator

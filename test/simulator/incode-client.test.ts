@@ -6,7 +6,7 @@ import { IncodeClient } from '../../src/clients/incode-client';
 import { IncodeApiError } from '../../src/clients/incode-errors';
 import { KeyVaultIncodeSettings, SecretUnavailableError } from '../../src/clients/key-vault-settings';
 import { DEFAULT_SECRET_NAMES } from '../../src/config/key-vault';
-import type { RunningSimulator } from '../../src/simulator';
+import type { RunningSimulator } from '../../tools/simulator';
 import { startTestSimulator } from './helpers';
 
 /** The product's Incode client and Key Vault settings, with the real SDK, against the simulator. */

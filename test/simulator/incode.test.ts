@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { RunningSimulator } from '../../src/simulator';
+import type { RunningSimulator } from '../../tools/simulator';
 import { startTestSimulator, startWebhookReceiver } from './helpers';
 
 const USER = 'adele.vance@contoso.com';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
-import { INCODE_SECRET_NAMES, localhostSubdomainAgent, vaultLocalhostUrl, type RunningSimulator } from '../../src/simulator';
+import { INCODE_SECRET_NAMES, localhostSubdomainAgent, vaultLocalhostUrl, type RunningSimulator } from '../../tools/simulator';
 import { startTestSimulator, timed } from './helpers';
 
 const USER_ASSIGNED = '5f1b7c3e-2a4d-4e6f-8a9b-0c1d2e3f4a5b';

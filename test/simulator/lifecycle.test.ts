@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
 import pino from 'pino';
-import { startSimulator, type RunningSimulator } from '../../src/simulator';
+import { startSimulator, type RunningSimulator } from '../../tools/simulator';
 import { startTestSimulator, testCertificates, timed } from './helpers';
 
 describe('simulator lifecycle and robustness', () => {

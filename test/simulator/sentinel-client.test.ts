@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { SentinelClient, SentinelConflictError } from '../../src/clients/sentinel-client';
-import type { RunningSimulator } from '../../src/simulator';
+import type { RunningSimulator } from '../../tools/simulator';
 import { startTestSimulator } from './helpers';
 
 /** The product's Sentinel client (read-modify-write with etags) against the simulated ARM API. */

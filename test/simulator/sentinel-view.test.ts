@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { IncidentResource, RunningSimulator, WorkspaceInfo } from '../../src/simulator';
-import { SentinelStore, type WritableIncidentProperties } from '../../src/simulator/sentinel-store';
-import { collectIncidents, renderSentinelPage, type IncidentDetailView, type IncidentView } from '../../src/simulator/sentinel-view';
+import type { IncidentResource, RunningSimulator, WorkspaceInfo } from '../../tools/simulator';
+import { SentinelStore, type WritableIncidentProperties } from '../../tools/simulator/sentinel-store';
+import { collectIncidents, renderSentinelPage, type IncidentDetailView, type IncidentView } from '../../tools/simulator/sentinel-view';
 import { startTestSimulator } from './helpers';
 
 const XSS_TITLE = 'Sign-in <script>alert(1)</script> from Tor';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SecurityInsights, type Incident } from '@azure/arm-securityinsight';
 import { ManagedIdentityCredential } from '@azure/identity';
-import type { RunningSimulator, WorkspaceInfo } from '../../src/simulator';
+import type { RunningSimulator, WorkspaceInfo } from '../../tools/simulator';
 import { startTestSimulator, timed } from './helpers';
 
 const USER_ASSIGNED = '0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a';

@@ -5,7 +5,7 @@ import { DefenderApiError, DefenderIndicatorsClient } from '../../src/clients/de
 import { FEED_PAGE_SIZE, feedQuery, parseFeedQuery, ThreatIntelClient } from '../../src/clients/threat-intel-client';
 import { TiThrottledError, type TiApi } from '../../src/clients/ti-call-counter';
 import type { DesiredIndicator } from '../../src/shared/ti-sync';
-import type { RunningSimulator } from '../../src/simulator';
+import type { RunningSimulator } from '../../tools/simulator';
 import { startTestSimulator } from './helpers';
 
 const FEED = 'baseVISION-SOC-TI-Feed';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
-import { ensureDevCertificates } from '../../src/simulator/tls';
+import { ensureDevCertificates } from '../../tools/simulator/tls';
 
 const run = promisify(execFile);
 
@@ -79,7 +79,7 @@ describe('ensureDevCertificates', () => {
 
   it('gives concurrent processes one consistent set', async () => {
     const dir = path.join(root, 'concurrent');
-    const module = path.resolve(__dirname, '../../src/simulator/tls.js');
+    const module = path.resolve(__dirname, '../../tools/simulator/tls.js');
     const script = `const c=require(${JSON.stringify(module)}).ensureDevCertificates(${JSON.stringify(dir)});process.stdout.write(c.certPem)`;
     const outputs = await Promise.all([1, 2, 3].map(() => run(process.execPath, ['-e', script])));
     const pems = new Set(outputs.map((output) => output.stdout));

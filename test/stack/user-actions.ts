@@ -1,4 +1,4 @@
-import type { RunningSimulator } from '../../src/simulator';
+import type { RunningSimulator } from '../../tools/simulator';
 import { answerConfirmationPage } from '../helpers/stack';
 
 /**

@@ -19,7 +19,7 @@ import { loadGatewayConfig } from '../../src/config/gateway';
 import { loadWorkerConfig } from '../../src/config/worker';
 import type { AzureConfig } from '../../src/config/azure';
 import { ConfigError } from '../../src/config/parse';
-import { generateAppCertificate, generateFederatedToken } from '../../src/simulator/entra-store';
+import { generateAppCertificate, generateFederatedToken } from '../../tools/simulator/entra-store';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { packageRoot } from '../../src/dev/temporal-server';
+import { packageRoot } from '../../tools/dev/temporal-server';
 
 const root = packageRoot();
 /** Written by a run (`npm run bench`), not kept in the repository (.gitignore). */
 const RUN_OUTPUT = ['bench/results/'];
-const CITED = /(?:^|[\s(`'"])((?:bench|deploy|docs|scripts|shared|src|test)\/[\w./-]+\.(?:json|md|mjs|sh|ts|ya?ml))/g;
+const CITED = /(?:^|[\s(`'"])((?:bench|deploy|docs|scripts|shared|src|test|tools)\/[\w./-]+\.(?:json|md|mjs|sh|ts|ya?ml))/g;
 
 function files(dir: string): string[] {
   return fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -20,7 +20,7 @@ function files(dir: string): string[] {
 describe('cited files', () => {
   it('every repository file a comment or README cites exists', () => {
     const missing: string[] = [];
-    for (const file of ['README.md', ...files('src'), ...files('bench'), ...files('scripts')]) {
+    for (const file of ['README.md', ...files('src'), ...files('tools'), ...files('bench'), ...files('scripts')]) {
       for (const [, cited] of fs.readFileSync(path.join(root, file), 'utf8').matchAll(CITED)) {
         const target = cited.replace(/[.]+$/, '');
         if (RUN_OUTPUT.some((prefix) => target.startsWith(prefix))) continue;

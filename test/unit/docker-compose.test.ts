@@ -8,8 +8,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { Connection } from '@temporalio/client';
 import { parse } from 'yaml';
-import { freePort } from '../../src/dev/free-port';
-import { packageRoot, startTemporalDevServer } from '../../src/dev/temporal-server';
+import { freePort } from '../../tools/dev/free-port';
+import { packageRoot, startTemporalDevServer } from '../../tools/dev/temporal-server';
 import { ALL_SEARCH_ATTRIBUTES, searchAttributeCliArgs } from '../../src/shared/search-attributes';
 
 const root = packageRoot();

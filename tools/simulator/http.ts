@@ -6,7 +6,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { faultSpecSchema, type FaultStore } from './faults';
-import { SIMULATED_SERVICES, type SimulatedService } from './options';
+import { SIMULATED_SERVICES, type SimulatedService } from './services';
 
 /** Builds an error body in the shape of the simulated service. */
 export type ErrorBodyBuilder = (status: number, code: string, message: string, req: Request) => unknown;

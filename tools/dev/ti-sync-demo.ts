@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
-import type { TiSyncConfig } from '../config/ti-sync';
+import type { TiSyncConfig } from '../../src/config/ti-sync';
 import type { RunningSimulator, ThreatIntelRowInput } from '../simulator';
-import { tiSyncScheduleId } from '../worker/ti-sync-schedule';
+import { tiSyncScheduleId } from '../../src/worker/ti-sync-schedule';
 
 export const DEMO_TI_FEED = 'baseVISION-SOC-TI-Feed';
 

@@ -4,11 +4,7 @@ import { defaultAppCertificate, generateClientSecret, generateFederatedToken, ty
 import type { GraphSeed } from './graph-store';
 import type { DefenderOperation } from './defender-store';
 import type { RateLimit } from './rate-window';
-
-/** The simulated endpoints, each its own HTTPS server; also the `service` of a fault. */
-export type SimulatedService = 'incodeAuth' | 'incodeApi' | 'arm' | 'keyVault' | 'identity' | 'entra' | 'graph' | 'logAnalytics' | 'defender';
-
-export const SIMULATED_SERVICES: readonly SimulatedService[] = ['incodeAuth', 'incodeApi', 'arm', 'keyVault', 'identity', 'entra', 'graph', 'logAnalytics', 'defender'];
+import { SIMULATED_SERVICES, type SimulatedService } from './services';
 
 /** The threat-intelligence sync's two APIs: Log Analytics (ThreatIntelIndicators) and Defender's indicators. */
 export interface ThreatIntelOptions {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FeedQueryParameters } from '../clients/threat-intel-client';
+import type { FeedQueryParameters } from '../../src/clients/threat-intel-client';
 
 /** One row of the simulated ThreatIntelIndicators table (the STIX-shaped table Sentinel writes). */
 export interface ThreatIntelRow {

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { ALL_SEARCH_ATTRIBUTES, searchAttributeCliArgs } from '../shared/search-attributes';
+import { cacheDir } from '../../src/doctor/dev-stack-record';
+import { ALL_SEARCH_ATTRIBUTES, searchAttributeCliArgs } from '../../src/shared/search-attributes';
 import { freePort } from './free-port';
 
 export interface TemporalDevServerOptions {
@@ -46,7 +46,7 @@ const INDEXED_VALUE_TYPE: Record<string, number> = {
   KEYWORD_LIST: 7,
 };
 
-/** The directory holding package.json: `__dirname` is `src/dev` under ts-node and `dist/src/dev` when built. */
+/** The directory holding package.json: `__dirname` is `tools/dev` under ts-node and `dist/tools/dev` when built. */
 export function packageRoot(): string {
   let dir = __dirname;
   for (;;) {
@@ -55,13 +55,6 @@ export function packageRoot(): string {
     if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
     dir = parent;
   }
-}
-
-/** Same resolution as scripts/temporal-cli.sh, so the CLI, logs and test certificates share one place. */
-export function cacheDir(): string {
-  if (process.env.ITDR_CACHE_DIR) return process.env.ITDR_CACHE_DIR;
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'itdr-verify');
 }
 
 let cliPath: Promise<string> | undefined;

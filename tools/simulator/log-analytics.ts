@@ -1,5 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { parseFeedQuery } from '../clients/threat-intel-client';
+import { parseFeedQuery } from '../../src/clients/threat-intel-client';
 import { JSON_LIMIT } from './http';
 import type { AzureTokenStore } from './identity';
 import { RateWindows, type RateLimit } from './rate-window';

@@ -243,7 +243,7 @@ interface Workspace {
   incidents: Map<string, StoredIncident>;
 }
 
-/** Everything the store holds, for `npm run dev`'s DEV_PERSIST=1 (Maps and Dates kept; see src/dev/simulator-state.ts). */
+/** Everything the store holds, for `npm run dev`'s DEV_PERSIST=1 (Maps and Dates kept; see tools/dev/simulator-state.ts). */
 export interface SentinelSnapshot {
   nextIncidentNumber: number;
   workspaces: Array<[string, unknown]>;

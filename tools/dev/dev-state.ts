@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cacheDir } from './temporal-server';
+import { readStateFile, stackRecordFile, type DevStackRecord } from '../../src/doctor/dev-stack-record';
 
 /**
- * `npm run dev`'s state folder: one dev identity per machine, as `temporal server start-dev` keeps one
- * database. DEV_STATE_DIR, or `dev/` in the user cache (~/.cache/itdr-verify/dev), outside the work tree so no
- * clone or worktree commits it and every checkout on the machine shares it. Files are written atomically
- * (temporary file, then rename) and readable by the owner only: they hold the dev stack's generated secrets.
+ * `npm run dev`'s state folder (its location and the running-stack record: src/doctor/dev-stack-record.ts, which
+ * the doctor reads): one dev identity per machine, as `temporal server start-dev` keeps one database. Files are
+ * written atomically (temporary file, then rename) and readable by the owner only: they hold the dev stack's
+ * generated secrets.
  *
  *   identity.json   the generated secrets, reused on every run
  *   stack.json      the running stack (pid, addresses, the worker's environment), while `npm run dev` runs;
@@ -16,9 +16,6 @@ import { cacheDir } from './temporal-server';
  *   temporal.sqlite Temporal's database, with DEV_PERSIST=1
  *   simulator.json  the simulator's incidents, comments, sessions and outbox, with DEV_PERSIST=1
  */
-export function devStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DEV_STATE_DIR?.trim() || path.join(cacheDir(), 'dev');
-}
 
 /** The dev stack's secrets: generated once, then the same on every run, so the CLI's key stays valid. */
 export interface DevIdentity {
@@ -39,27 +36,12 @@ export function writeFileAtomic(file: string, content: string): void {
   }
 }
 
-function readJson<T>(file: string): T | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (error) {
-    throw new Error(`${file} is not valid JSON (${(error as Error).message}); delete it to start afresh`);
-  }
-}
-
 const isKey = (value: unknown, bytes: number) => typeof value === 'string' && Buffer.from(value, 'base64').length === bytes;
 
 /** Reads `identity.json`, or creates it with fresh secrets; a damaged file is refused, not silently replaced. */
 export function loadOrCreateDevIdentity(dir: string): { identity: DevIdentity; created: boolean; file: string } {
   const file = path.join(dir, 'identity.json');
-  const stored = readJson<Partial<DevIdentity>>(file);
+  const stored = readStateFile<Partial<DevIdentity>>(file);
   if (stored) {
     const valid =
       isKey(stored.payloadEncryptionKey, 32) &&
@@ -79,21 +61,6 @@ export function loadOrCreateDevIdentity(dir: string): { identity: DevIdentity; c
   return { identity, created: true, file };
 }
 
-/** What a running `npm run dev` tells the doctor (and anyone else on the machine) about itself. */
-export interface DevStackRecord {
-  pid: number;
-  startedAt: string;
-  gatewayUrl: string;
-  temporalAddress: string;
-  temporalUiUrl?: string;
-  sentinelPageUrl: string;
-  /** The test CA the simulator's HTTPS certificate is issued by (NODE_EXTRA_CA_CERTS for its clients). */
-  caCertPath: string;
-  /** The worker's environment (secrets included) plus the managed identity endpoint of the simulator. */
-  env: Record<string, string>;
-}
-
-export const stackRecordFile = (dir: string) => path.join(dir, 'stack.json');
 export const cliEnvFile = (dir: string) => path.join(dir, 'cli.env');
 
 export function writeStackRecord(dir: string, record: DevStackRecord, cliEnv: Record<string, string>): void {
@@ -103,23 +70,8 @@ export function writeStackRecord(dir: string, record: DevStackRecord, cliEnv: Re
 
 /** Removes the record, unless another `npm run dev` has replaced it meanwhile. */
 export function removeStackRecord(dir: string, pid: number = process.pid): void {
-  const record = readJson<DevStackRecord>(stackRecordFile(dir));
+  const record = readStateFile<DevStackRecord>(stackRecordFile(dir));
   if (record && record.pid !== pid) return;
   fs.rmSync(stackRecordFile(dir), { force: true });
   fs.rmSync(cliEnvFile(dir), { force: true });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The running dev stack's record; undefined when none runs (a record left by a killed run is ignored). */
-export function readRunningStack(dir: string): DevStackRecord | undefined {
-  const record = readJson<DevStackRecord>(stackRecordFile(dir));
-  return record && typeof record.pid === 'number' && alive(record.pid) ? record : undefined;
 }

@@ -2,16 +2,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { DestinationStream } from 'pino';
-import { SIMULATED_SERVICES, type SimulatedService } from '../simulator/options';
+import { SIMULATED_SERVICES, type SimulatedService } from '../simulator/services';
 import type { IncidentResource } from '../simulator/sentinel-store';
 import { ensureDevCertificates } from '../simulator/tls';
-import { cliEnvFile, devStateDir, loadOrCreateDevIdentity, removeStackRecord, writeStackRecord, type DevStackRecord } from './dev-state';
+import { cliEnvFile, loadOrCreateDevIdentity, removeStackRecord, writeStackRecord } from './dev-state';
 import { startLocalStack, type LocalStack } from './local-stack';
 import { persistSimulator, restoreSimulator, type SimulatorPersistence } from './simulator-state';
-import { cacheDir, startTemporalDevServer, type TemporalDevServer } from './temporal-server';
+import { startTemporalDevServer, type TemporalDevServer } from './temporal-server';
 import { DEMO_TI_FEED, startThreatIntelDemo } from './ti-sync-demo';
-import { loadWorkerConfig } from '../config/worker';
-import type { TiSyncConfig } from '../config/ti-sync';
+import { loadWorkerConfig } from '../../src/config/worker';
+import { cacheDir, devStateDir, type DevStackRecord } from '../../src/doctor/dev-stack-record';
+import type { TiSyncConfig } from '../../src/config/ti-sync';
 
 export const DEMO_USER = 'demo.user@contoso.com';
 /** The mailbox the dev stack's links are sent from (graph-email, as a deployment sends them). */
@@ -63,7 +64,7 @@ export function simulatorPorts(base: number): Record<SimulatedService, number> {
 /**
  * `npm run dev`: the Temporal dev server, the simulator, a worker and the gateway, with the dev identity of this
  * machine (the state folder's secrets) on stable ports. The process must trust the simulator's CA
- * (NODE_EXTRA_CA_CERTS) before it starts; src/dev.ts re-runs itself with it.
+ * (NODE_EXTRA_CA_CERTS) before it starts; tools/dev.ts re-runs itself with it.
  */
 export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
   const stateDir = options.stateDir ?? devStateDir();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { SIMULATED_SERVICES, type SimulatedService } from './options';
+import { SIMULATED_SERVICES, type SimulatedService } from './services';
 
 export const faultSpecSchema = z
   .object({

@@ -3,23 +3,23 @@ import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import type { DestinationStream } from 'pino';
-import { createAzureCredential } from '../clients/azure-credential';
-import { loadGatewayConfig, type GatewayConfig } from '../config/gateway';
-import { loadWorkerConfig } from '../config/worker';
-import { startGateway, type RunningGateway } from '../gateway/create-gateway';
-import type { WorkerMetrics } from '../observability/metrics';
-import { startMetricsServer, type MetricsServer } from '../observability/metrics-server';
-import { startTracing } from '../observability/tracing';
-import { createLogger } from '../shared/logger';
+import { createAzureCredential } from '../../src/clients/azure-credential';
+import { loadGatewayConfig, type GatewayConfig } from '../../src/config/gateway';
+import { loadWorkerConfig } from '../../src/config/worker';
+import { cacheDir } from '../../src/doctor/dev-stack-record';
+import { startGateway, type RunningGateway } from '../../src/gateway/create-gateway';
+import type { WorkerMetrics } from '../../src/observability/metrics';
+import { startMetricsServer, type MetricsServer } from '../../src/observability/metrics-server';
+import { startTracing } from '../../src/observability/tracing';
+import { createLogger } from '../../src/shared/logger';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../simulator';
 import { ensureDevCertificates } from '../simulator/tls';
-import { createTemporalClient } from '../temporal/connection';
-import { workerReadiness, type VerificationWorker } from '../worker/create-worker';
-import { createWorkerFromConfig } from '../worker/from-config';
-import { ensureSecretExpirySchedule } from '../worker/secret-expiry-schedule';
+import { createTemporalClient } from '../../src/temporal/connection';
+import { workerReadiness, type VerificationWorker } from '../../src/worker/create-worker';
+import { createWorkerFromConfig } from '../../src/worker/from-config';
+import { ensureSecretExpirySchedule } from '../../src/worker/secret-expiry-schedule';
 import type { DevIdentity } from './dev-state';
-import { ensureTiSyncSchedules } from '../worker/ti-sync-schedule';
-import { cacheDir } from './temporal-server';
+import { ensureTiSyncSchedules } from '../../src/worker/ti-sync-schedule';
 import { freePort } from './free-port';
 
 /** The settings that point the product at a running simulator: its Key Vault, ARM, Graph and workspace. */
@@ -70,7 +70,7 @@ export interface LocalStackOptions {
   simulatorPorts?: SimulatorOptions['ports'];
   /** Called with the simulator before the worker and gateway start, e.g. to restore its persisted state. */
   prepareSimulator?: (simulator: RunningSimulator) => void;
-  /** The simulated ARM's throttling per subscription and principal (on unless false; see src/simulator/arm-throttle.ts). */
+  /** The simulated ARM's throttling per subscription and principal (on unless false; see tools/simulator/arm-throttle.ts). */
   armThrottling?: boolean;
 }
 

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { devBanner, startDevStack, type DevStack } from './dev/dev-stack';
-import { devStateDir } from './dev/dev-state';
-import { cacheDir } from './dev/temporal-server';
+import { cacheDir, devStateDir } from '../src/doctor/dev-stack-record';
 import { ensureDevCertificates } from './simulator/tls';
 
 /**
