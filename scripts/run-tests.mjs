@@ -58,6 +58,13 @@ const { ensureDevCertificates } = require(path.join(dist, 'tools', 'simulator', 
 const certificates = ensureDevCertificates(tlsDir);
 log(`test CA ${certificates.caCertPath}`);
 
+// Our launcher, not @temporalio/testing's TestWorkflowEnvironment.createLocal({ server: { executable:
+// { type: 'existing-path', path } } }) (1.24.0), which would replace only its spawn: the SDK gives the server
+// 5 s to accept a gRPC connection and then kills it (sdk-core's ephemeral_server: 50 tries, 100 ms apart), and
+// this suite's server took 2.4-4.0 s on a loaded 2-core machine; it checks neither that the search attributes
+// are registered nor that the Web UI answers (both would still need our wait); it pipes the server's output into
+// the runner's instead of a log file; and `npm run dev`, the chaos run and the bench need fixed ports, a SQLite
+// file and a restart on it, so they would keep this launcher anyway.
 const { startTemporalDevServer } = require(path.join(dist, 'tools', 'dev', 'temporal-server.js'));
 
 let server;

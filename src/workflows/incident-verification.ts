@@ -1,6 +1,8 @@
 import {
   allHandlersFinished,
+  ApplicationFailure,
   type ChildWorkflowHandle,
+  type SignalDefinition,
   condition,
   setCurrentDetails,
   setHandler,
@@ -71,10 +73,10 @@ export async function incidentVerification(request: IncidentVerificationRequest)
   setHandler(verificationResultSignal, async (event) => {
     const targets = runs.filter((run) => !event.interviewId || run.session.interviewId === event.interviewId);
     if (targets.length === 0) state.ignoredEvents++;
-    for (const run of targets) if (!run.outcome) await run.child.signal(verificationResultSignal, event);
+    for (const run of targets) if (!run.outcome) await signalUnlessEnded(run, verificationResultSignal, event);
   });
   setHandler(cancelVerificationSignal, async (cancel) => {
-    for (const run of runs) if (!run.outcome) await run.child.signal(cancelVerificationSignal, cancel);
+    for (const run of runs) if (!run.outcome) await signalUnlessEnded(run, cancelVerificationSignal, cancel);
   });
 
   const setStatus = (status: VerificationStatus, details: string) => {
@@ -155,7 +157,7 @@ export async function incidentVerification(request: IncidentVerificationRequest)
     const failed = runs.filter((run) => run.outcome && run.outcome.status !== 'Verified');
     if (failed.length > 0) {
       const cancel = { reason: `another account of the incident was not verified (${failed.map((run) => run.subject.email).join(', ')})`, requestedBy: 'itdr-verify' };
-      for (const run of pending) await run.child.signal(cancelVerificationSignal, cancel);
+      for (const run of pending) await signalUnlessEnded(run, cancelVerificationSignal, cancel);
       const cancelledAll = failed.every((run) => run.outcome!.status === 'Cancelled');
       const summary = failed.map((run) => ({ user: run.subject.email, status: run.outcome!.status, reason: run.outcome!.reason }));
       if (cancelledAll) return finish('Cancelled', summary.map((entry) => entry.reason).join('; '), async () => 'None');
@@ -167,6 +169,19 @@ export async function incidentVerification(request: IncidentVerificationRequest)
 
   const reason = messages.accountsVerified(request, runs.map((run) => ({ user: run.subject.email, outcome: run.outcome! })));
   return finish('Verified', reason, () => closeWithComment(incident, policy, reason));
+}
+
+/**
+ * Signals an account's child. A child can end before its result reaches this workflow (it stopped on a cancel
+ * signal just sent, or timed out with another): the server then answers "not found", which says only that the
+ * child needs nothing more. Without this the whole incident's workflow failed with the child's result on its way.
+ */
+async function signalUnlessEnded<Args extends unknown[]>(run: AccountRun, signal: SignalDefinition<Args>, ...args: Args): Promise<void> {
+  try {
+    await run.child.signal(signal, ...args);
+  } catch (error) {
+    if (!(error instanceof ApplicationFailure && error.type === 'ExternalWorkflowExecutionNotFound')) throw error;
+  }
 }
 
 function pickLink(session: VerificationSession): Omit<AccountLink, 'user'> {

@@ -1,6 +1,6 @@
 import type { ApplicationFailure } from '@temporalio/common';
 import type { VerificationActivities } from '../../src/activities';
-import type { ConfirmedSessionState, IncidentUpdateResult, VerificationRequest } from '../../src/shared/types';
+import type { ConfirmedSessionState, IncidentUpdateResult, IncidentVerificationRequest, VerificationRequest } from '../../src/shared/types';
 
 /**
  * The workflow on the real Temporal server with in-memory activities: what it decides, on what evidence,
@@ -110,3 +110,13 @@ export function testRequest(incidentId: string, overrides: Partial<VerificationR
   };
 }
 
+
+/** testRequest for an incident naming several accounts, as the gateway hands it to incidentVerification. */
+export function testIncidentRequest(
+  incidentId: string,
+  users: readonly string[],
+  overrides: Partial<VerificationRequest['policy']> = {},
+): IncidentVerificationRequest {
+  const { subject: _subject, ...rest } = testRequest(incidentId, overrides);
+  return { ...rest, subjects: users.map((email) => ({ email })) };
+}

@@ -1,9 +1,9 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
-import type { ConfirmationLinks } from '../confirmation/confirmation-link';
-import type { ActivityAnswer } from '../shared/types';
-import { PAGE_CSP, pages, questionPage } from './confirmation-html';
-import type { VerificationService } from './verification-service';
+import type { ConfirmationLinks } from '../../confirmation/confirmation-link';
+import type { ActivityAnswer } from '../../shared/types';
+import { PAGE_CSP, pages, questionPage } from '../confirmation-html';
+import type { VerificationService } from '../verification-service';
 
 const TOKEN = /^[A-Za-z0-9_-]{1,2048}\.[A-Za-z0-9_-]{43}$/;
 
