@@ -4,6 +4,13 @@ import { latencyText, type TableRow } from './stats';
 /** Table rows of the scale-out phases (bench/scale-out.ts), with the baseline's CPU per item to compare. */
 export function scaleOutRows(result: ScaleOutResult, baselineCpuMsPerItem?: number): TableRow[] {
   const rows: TableRow[] = [];
+  for (const cost of result.verdictCosts ?? []) {
+    rows.push({
+      figure: `per ${cost.kind} verdict (${cost.verdicts} one at a time)`,
+      value: `${cost.writesPerVerdict} ARM writes, ${cost.readsPerVerdict} ARM reads, ${cost.historyEventsPerVerdict} history events`,
+      goal: cost.kind === 'verified' ? '2 writes' : '3 writes',
+    });
+  }
   const cpuText = (burst: BurstResult) =>
     `${burst.cpu.productMsPerVerdict} ms (worker ${burst.cpu.workerSeconds} s + gateways ${burst.cpu.gatewaySeconds} s)` +
     (burst.cpu.temporalMsPerVerdict !== undefined ? `; Temporal server ${burst.cpu.temporalMsPerVerdict} ms` : '') +

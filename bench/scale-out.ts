@@ -20,6 +20,7 @@ import { answerConfirmationPage } from '../test/helpers/stack';
 import { newErrors, nowMs, recordError, runPaced, runPool, withTimeout, type LoadErrors } from './load';
 import { round, summarize, type LatencySummary } from './stats';
 import { processCpuSeconds } from './system';
+import { measureVerdictCost, type VerdictCost, type VerdictKind } from './verdict-cost';
 
 export const SCALE_OUT_PHASES = ['subscriptions', 'replicas', 'noisy'] as const;
 export type ScaleOutPhase = (typeof SCALE_OUT_PHASES)[number];
@@ -96,6 +97,8 @@ export interface ScaleOutResult {
   warmUpVerdicts: number;
   workerProcesses: number;
   gatewayProcesses: number;
+  /** ARM writes, reads and history events of one verdict, verified and escalated apart (subscriptions phase). */
+  verdictCosts?: VerdictCost[];
   subscriptions?: BurstResult[];
   replicas?: BurstResult[];
   noisy?: NoisyResult;
@@ -240,6 +243,16 @@ export async function runScaleOut(
     const warmUp = await burst('warm-up', both, 2, workspaces, settings.warmUpIncidents);
     const result: ScaleOutResult = { workerProcesses: 1, gatewayProcesses: 2, warmUpVerdicts: warmUp.verdicts };
     if (settings.phases.includes('subscriptions')) {
+      const costs = {
+        client,
+        reset: () => stack.simulator.armThrottle.reset(),
+        served: (kind: 'reads' | 'writes') => stack.simulator.armThrottle.served({ kind }),
+        verify: (kind: VerdictKind, index: number) =>
+          verifyOne(driver, both, workspaces[0]!, seed(stack, workspaces[0]!, `cost ${kind} ${index}`), kind === 'verified' ? 'succeeded' : 'failed'),
+      };
+      const perKind = Math.max(1, Math.min(10, settings.incidentsPerSubscription));
+      result.verdictCosts = [await measureVerdictCost(costs, 'verified', perKind), await measureVerdictCost(costs, 'escalated', perKind)];
+      for (const cost of result.verdictCosts) log(`scale-out: per ${cost.kind} verdict: ${cost.writesPerVerdict} ARM writes, ${cost.readsPerVerdict} reads, ${cost.historyEventsPerVerdict} history events`);
       result.subscriptions = [];
       for (const k of settings.subscriptionCounts) {
         const incidents = Math.min(settings.maxIncidents, k * settings.incidentsPerSubscription);
@@ -280,9 +293,15 @@ function seed(stack: LocalStackWithoutWorker, workspace: { subscriptionId: strin
 
 /**
  * POST (the playbook's body) → link, the user answers "This was me" on the confirmation page, passes (Incode's
- * webhook), → the incident closed in Sentinel.
+ * webhook), → the incident closed in Sentinel; or, with `outcome: 'failed'`, fails → the incident escalated.
  */
-async function verifyOne(driver: Driver, balancer: Balancer, workspace: { subscriptionId: string; resourceGroup: string; workspaceName: string }, incidentId: string): Promise<Sample> {
+async function verifyOne(
+  driver: Driver,
+  balancer: Balancer,
+  workspace: { subscriptionId: string; resourceGroup: string; workspaceName: string },
+  incidentId: string,
+  outcome: 'succeeded' | 'failed' = 'succeeded',
+): Promise<Sample> {
   const { stack, client, settings } = driver;
   const deadline = Date.now() + settings.opTimeoutMs;
   const begin = nowMs();
@@ -300,11 +319,13 @@ async function verifyOne(driver: Driver, balancer: Balancer, workspace: { subscr
   const confirmed = await answerConfirmationPage(body.verificationUrl, 'was-me', { through: balancer.url, signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
   if (confirmed.status !== 303) throw new Error(`the confirmation page answered ${confirmed.status} to "This was me"`);
   const completeStart = nowMs();
-  const completion = await withTimeout(stack.simulator.incode.completeSession(body.interviewId, 'succeeded'), Math.max(1, deadline - Date.now()), 'completeSession');
+  const completion = await withTimeout(stack.simulator.incode.completeSession(body.interviewId, outcome), Math.max(1, deadline - Date.now()), 'completeSession');
   if (!completion.webhook.delivered) throw new Error(`webhook not delivered (last status ${completion.webhook.lastStatus})`);
   await client.withDeadline(deadline, () => client.workflow.getHandle(body.workflowId!).result());
-  const closing = stack.simulator.sentinel.auditLog(incidentId, workspace).find((entry) => entry.changes.status?.to === 'Closed');
-  if (!closing) throw new Error('the workflow ended but the incident is not closed');
+  const closing = stack.simulator.sentinel
+    .auditLog(incidentId, workspace)
+    .find((entry) => (outcome === 'succeeded' ? entry.changes.status?.to === 'Closed' : entry.kind === 'incidentUpdated'));
+  if (!closing) throw new Error(`the workflow ended but the incident is not ${outcome === 'succeeded' ? 'closed' : 'escalated'}`);
   return { postMs, webhookToUpdatedMs: closing.at.getTime() - completeStart, closedAt: closing.at.getTime(), workflowId: body.workflowId };
 }
 

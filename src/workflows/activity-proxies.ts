@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { VerificationActivities } from '../activities';
 import { incodeTaskQueue, sentinelTaskQueue } from '../shared/task-queues';
 import type { WorkspaceRef } from '../shared/types';
@@ -52,10 +52,15 @@ export const escalateIncident = onQueue('escalateIncident', onSubscriptionQueue,
 export const commentOnIncident = onQueue('commentOnIncident', onSubscriptionQueue, incidentWrites);
 
 // Graph reads and remediation: a few quick retries; a missing permission comes back as a result, not a failure.
-export const { lookUpUserProfile, remediateAccount, sendVerificationEmail } = proxyActivities<VerificationActivities>({
+const graphCalls: ActivityOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
-});
+};
+export const { lookUpUserProfile, remediateAccount, sendVerificationEmail } = proxyActivities<VerificationActivities>(graphCalls);
+// The profile look-up is a short, idempotent read that no task queue paces: a local activity (one marker in
+// the history instead of an activity's three events and a workflow task), with the same timeout and retries.
+// Calls paced by a rate-limited queue (Incode's, ARM's) stay ordinary activities: a local one would bypass it.
+export const { lookUpUserProfile: lookUpUserProfileLocally } = proxyLocalActivities<VerificationActivities>(graphCalls);
 
 /** What an incident activity's result means for the outcome: done, left to the analyst, or nothing. */
 export function actionFor(result: IncidentUpdateResult, done: IncidentAction): IncidentAction {

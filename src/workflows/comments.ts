@@ -210,6 +210,12 @@ export const messages = {
       : '\nEntra profile matching: not comparable (Incode reported no name); the session is bound to the user by its login hint.';
   },
 
+  /** A close's classification comment when the whole audit does not fit in it: its start, and where the rest is. */
+  auditInComment(audit: string, limit: number): string {
+    const pointer = `\n${PREFIX} The full audit is in this verification's decision comment on the incident.`;
+    return `${audit.slice(0, Math.max(0, limit - pointer.length - 1)).trimEnd()}…${pointer}`;
+  },
+
   analystAlreadyClosed(classification: string | undefined): string {
     return `\nThe incident had already been closed by an analyst${classification ? ` as ${classification}` : ''}; its status and classification were left as they were.`;
   },

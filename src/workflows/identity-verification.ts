@@ -1,12 +1,4 @@
-import {
-  allHandlersFinished,
-  condition,
-  log,
-  patched,
-  setCurrentDetails,
-  setHandler,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { condition, log, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   cancelVerificationSignal,
   joinVerificationUpdate,
@@ -22,7 +14,6 @@ import {
   LinkedIncidentsAttribute,
   PolicyAttribute,
   SessionStateAttribute,
-  VerificationStatusAttribute,
 } from '../shared/search-attributes';
 import type {
   CancelRequest,
@@ -45,6 +36,7 @@ import {
   commentOnIncident,
   createVerificationSession,
   lookUpUserProfile,
+  lookUpUserProfileLocally,
   readSessionResult,
   remediateAccount,
   sendVerificationEmail,
@@ -53,7 +45,8 @@ import { compareProfile } from '../identity/profile-match';
 import { applyGroupRules, needsEntraProfile } from '../policy/policy-rules';
 import type { EntraProfileLookup } from '../activities/graph-activities';
 import { describeSubject, messages } from './comments';
-import { closeWithComment, escalateWithComment, type IncidentTarget } from './incident-actions';
+import { closeWithAudit, closeWithComment, escalateWithComment, type IncidentTarget } from './incident-actions';
+import { verificationStatus } from './verification-status';
 import { decide, type Decision, type DecisionEvidence, type DecisionMode, type IncodeEvidence, type UserAnswer } from './decision';
 
 /** Polls slow down by this factor each time nothing changed, up to this multiple of the configured interval. */
@@ -69,6 +62,12 @@ type Trigger = 'webhook+read-back' | 'poll';
  * interview this workflow created, and only if Incode says it belongs to this incident's user.
  */
 export async function identityVerification(request: VerificationRequest): Promise<VerificationOutcome> {
+  // From this version on a verdict costs two ARM writes (the "requested" comment, then one PUT that closes
+  // with the audit as classification comment; escalations add their comment), the user's "This was me" goes
+  // out with the next write to the incident instead of its own, search attributes set back to back are one
+  // upsert, and the patches before this one are taken as applied. Histories recorded before it replay as
+  // they ran (test/replay).
+  const fewerWrites = patched('two-writes-per-verdict');
   // The effective policy: group rules apply once the user's Entra groups are known.
   let policy = request.policy;
   const state: VerificationState = {
@@ -98,7 +97,12 @@ export async function identityVerification(request: VerificationRequest): Promis
   // The rule that the user confirms the activity applies from this version on; a verification replayed from
   // a history recorded before it decides as it did then. One that was waiting at the upgrade decides under
   // the new rule from its next decision on, and having had no page it can no longer close on its own.
-  const confirmRule = () => patched('user-confirms-activity');
+  const confirmRule = () => fewerWrites || patched('user-confirms-activity');
+  const progress = verificationStatus(state, { foldsSearchAttributes: fewerWrites });
+  const { setStatus, setAttribute } = progress;
+  /** "This was me" answers not yet on the incidents: they go out with the next write to all of them. */
+  let unrecordedAnswers = '';
+  const withAnswers = (text: string) => (unrecordedAnswers ? `${unrecordedAnswers}\n${text}` : text);
   const mode = (): DecisionMode => (!confirmRule() || (!confirmationPage && request.subjectNamedBy === 'sentinel') ? 'incode-only' : 'confirm-then-verify');
   const evidence = (incode: IncodeEvidence, deadlinePassed: boolean): DecisionEvidence => ({
     subjectNamedBySentinel: confirmRule() ? request.subjectNamedBy === 'sentinel' : true,
@@ -190,6 +194,12 @@ export async function identityVerification(request: VerificationRequest): Promis
         return { kind: 'recorded' };
       }
       answer = 'was-me';
+      // One account of several records its answer on the incident at once: the incident's verdict, written
+      // by the parent workflow, carries only the accounts' outcomes.
+      if (fewerWrites && !request.accountOf) {
+        unrecordedAnswers = withAnswers(messages.confirmedActivity(request, input));
+        return { kind: 'continue', verificationUrl: session!.verificationUrl };
+      }
       const targets = incidents.length ? incidents : [{ workspace: request.workspace, incidentId: request.incidentId }];
       for (const incident of targets) {
         await commentOnIncident({ ...incident, commentKey: 'answer-was-me', message: messages.confirmedActivity(request, input) });
@@ -206,37 +216,23 @@ export async function identityVerification(request: VerificationRequest): Promis
     },
   );
 
-  const setStatus = (status: VerificationStatus, details: string) => {
-    state.status = status;
-    upsertSearchAttributes([{ key: VerificationStatusAttribute, value: status }]);
-    setCurrentDetails(details);
-  };
   const applyToAll = async (apply: (incident: IncidentTarget) => Promise<IncidentAction>): Promise<IncidentDecision[]> => {
     deciding = true;
     const decisions: IncidentDecision[] = [];
     for (const incident of incidents) decisions.push({ incidentId: incident.incidentId, action: await apply(incident) });
     return decisions;
   };
-  const finish = async (
-    status: VerificationStatus,
+  /** The verdict, applied to every incident; a join accepted just before it finishes its comment first. */
+  const finish = (
+    final: VerificationStatus,
     reason: string,
     apply: (incident: IncidentTarget) => Promise<IncidentAction>,
     extra: Partial<VerificationOutcome> = {},
-  ): Promise<VerificationOutcome> => {
-    setStatus(status, reason);
-    const decisions = await applyToAll(apply);
-    const outcome: VerificationOutcome = {
-      status,
-      reason,
-      incidentAction: decisions[0]?.action ?? 'None',
-      decidedAt: new Date().toISOString(),
-      ...extra,
-      ...(decisions.length > 1 ? { incidents: decisions } : {}),
-    };
-    state.outcome = outcome;
-    // A join that was accepted just before the decision finishes its comment first.
-    await condition(allHandlersFinished);
-    return outcome;
+  ): Promise<VerificationOutcome> => progress.finish(final, reason, () => applyToAll(apply), extra);
+  /** Nothing changes on the incident (an analyst stopped it), but an answer not yet recorded is. */
+  const leaveAsIs = async (incident: IncidentTarget): Promise<IncidentAction> => {
+    if (unrecordedAnswers) await commentOnIncident({ ...incident, commentKey: 'answer-was-me', message: unrecordedAnswers });
+    return 'None';
   };
   let remediation: string | undefined;
   /** Opt-in Graph remediation, once per verification, before the incidents are escalated. */
@@ -253,10 +249,10 @@ export async function identityVerification(request: VerificationRequest): Promis
   };
   const escalate = (commentKey: string, comment: string, withRemediation = false) => async (incident: IncidentTarget): Promise<IncidentAction> => {
     const done = withRemediation ? await remediate() : '';
-    comment += done;
-    return escalateWithComment(incident, policy, commentKey, comment);
+    return escalateWithComment(incident, policy, commentKey, withAnswers(comment) + done);
   };
-  const close = (reason: string) => (incident: IncidentTarget): Promise<IncidentAction> => closeWithComment(incident, policy, reason);
+  const close = (reason: string) => (incident: IncidentTarget): Promise<IncidentAction> =>
+    fewerWrites ? closeWithAudit(incident, policy, withAnswers(reason)) : closeWithComment(incident, policy, reason);
 
   /** No Incode session can settle it (unknown user, guest): a human decides, within the review timeout. */
   const reviewWithoutSession = async (why: string): Promise<VerificationOutcome> => {
@@ -271,8 +267,9 @@ export async function identityVerification(request: VerificationRequest): Promis
     state.reviewDeadline = new Date(reviewDeadline).toISOString();
     setStatus('AwaitingReview', `${why}; a reviewer decides before ${state.reviewDeadline}`);
     for (const incident of incidents) {
-      await commentOnIncident({ ...incident, commentKey: 'review-requested', message: messages.reviewRequested(request, why, state.reviewDeadline) });
+      await commentOnIncident({ ...incident, commentKey: 'review-requested', message: withAnswers(messages.reviewRequested(request, why, state.reviewDeadline)) });
     }
+    if (incidents.length > 0) unrecordedAnswers = '';
     const seen = answers;
     await condition(() => steering.review !== undefined || steering.cancel !== undefined || answers !== seen, Math.max(reviewDeadline - Date.now(), 1));
     const decision = decide(evidence(incode, false));
@@ -286,11 +283,12 @@ export async function identityVerification(request: VerificationRequest): Promis
   let profile: EntraProfileLookup | undefined;
   if (!request.accountOf && needsEntraProfile(policy)) {
     try {
-      profile = await lookUpUserProfile(request.subject.aadUserId ?? request.subject.email);
+      // A look-up: run by the workflow's own worker (one history event), with the same retries.
+      profile = await (fewerWrites ? lookUpUserProfileLocally : lookUpUserProfile)(request.subject.aadUserId ?? request.subject.email);
       policy = applyGroupRules(policy, profile.groupIds);
       // Comments and decisions from here on describe the effective policy.
       if (policy.policyName !== request.policy.policyName && policy.policyName) {
-        upsertSearchAttributes([{ key: PolicyAttribute, value: policy.policyName }]);
+        setAttribute({ key: PolicyAttribute, value: policy.policyName });
       }
       request = { ...request, policy };
       state.policyName = policy.policyName;
@@ -356,12 +354,12 @@ export async function identityVerification(request: VerificationRequest): Promis
 
   state.interviewId = session.interviewId;
   state.linkExpiresAt = session.expiresAt;
-  upsertSearchAttributes([{ key: InterviewIdAttribute, value: session.interviewId }]);
-  const reportsSessionState = patched('session-state-search-attribute');
+  setAttribute({ key: InterviewIdAttribute, value: session.interviewId });
+  const reportsSessionState = fewerWrites || patched('session-state-search-attribute');
   const reportSessionState = (sessionState: ConfirmedSessionResult['state']) => {
     if (state.lastSessionState === sessionState) return;
     state.lastSessionState = sessionState;
-    if (reportsSessionState) upsertSearchAttributes([{ key: SessionStateAttribute, value: sessionState }]);
+    if (reportsSessionState) setAttribute({ key: SessionStateAttribute, value: sessionState });
   };
   setStatus('AwaitingUser', `Waiting for ${request.subject.email} until ${state.deadline}`);
   const requested = request.accountOf
@@ -384,6 +382,8 @@ export async function identityVerification(request: VerificationRequest): Promis
     steering,
     setStatus,
     reportSessionState,
+    flushAttributes: progress.flush,
+    fewerWrites,
     currentSession: () => session!,
     renewSession: async (reminder) => {
       // An expired link cannot be used any more: a new session (and link) replaces it; results of the old
@@ -397,12 +397,13 @@ export async function identityVerification(request: VerificationRequest): Promis
       });
       state.interviewId = session.interviewId;
       state.linkExpiresAt = session.expiresAt;
-      upsertSearchAttributes([{ key: InterviewIdAttribute, value: session.interviewId }]);
+      setAttribute({ key: InterviewIdAttribute, value: session.interviewId });
+      progress.flush();
       return messages.reminder(request, reminder, session, true);
     },
     remind: async (message, reminder) => {
       // Every reminder (and renewed link) goes out through the policy's channel, not only to the incident.
-      if (mailsLinks && patched('reminders-through-the-channel')) {
+      if (mailsLinks && (fewerWrites || patched('reminders-through-the-channel'))) {
         try {
           await mailLink(reminder);
           message += `\nThe reminder was emailed to ${request.subject.email} from ${policy.mailFrom} (Microsoft Graph).`;
@@ -428,7 +429,7 @@ export async function identityVerification(request: VerificationRequest): Promis
     const evidenceOf = { interviewId, confirmedBy: confirmed?.trigger };
     if (decision.action === 'stop') {
       const cancel = steering.cancel!;
-      return finish('Cancelled', `Stopped by ${cancel.requestedBy}: ${cancel.reason}`, async () => 'None', { interviewId });
+      return finish('Cancelled', `Stopped by ${cancel.requestedBy}: ${cancel.reason}`, leaveAsIs, { interviewId });
     }
     if (decision.action === 'close' && decision.why === 'reviewer-approved') {
       const reason = messages.reviewed(request, steering.review!, interviewId ?? 'none');
@@ -510,6 +511,10 @@ interface WaitContext {
   steering: Steering;
   setStatus: (status: VerificationStatus, details: string) => void;
   reportSessionState: (sessionState: ConfirmedSessionResult['state']) => void;
+  /** Writes the search attributes set since the last status change (a read-back's session state). */
+  flushAttributes: () => void;
+  /** The version since `patched('two-writes-per-verdict')`: see identityVerification. */
+  fewerWrites: boolean;
   currentSession: () => VerificationSession;
   /** Creates a new session when the link expired; returns the reminder comment. */
   renewSession: (reminder: number) => Promise<string>;
@@ -548,6 +553,12 @@ async function waitForDecision(ctx: WaitContext): Promise<WaitResult> {
     const decision = decide(ctx.evidence(incode, deadlinePassed));
     return decision.action === 'wait' ? undefined : { kind: 'decided', decision, confirmed };
   };
+  // An answer given before the wait began ("This wasn't me" while the "requested" comment was being written)
+  // decides now, not at the next poll.
+  if (ctx.fewerWrites) {
+    const already = settle(false);
+    if (already) return already;
+  }
   for (;;) {
     const remaining = deadline - Date.now();
     const untilReminder = state.status === 'AwaitingReview' ? Infinity : nextReminder - Date.now();
@@ -615,11 +626,13 @@ async function waitForDecision(ctx: WaitContext): Promise<WaitResult> {
           }
         }
       }
+      // The session state goes out with the decision's status when one follows; otherwise now.
+      ctx.flushAttributes();
     }
     if (Date.now() >= deadline) {
       // A read that began before the deadline (and was slow, e.g. its worker died) may predate the user's
       // completion: read once more before escalating.
-      if (incode === 'none' && readStartedAt < deadline && patched('read-again-after-a-read-straddling-the-deadline')) continue;
+      if (incode === 'none' && readStartedAt < deadline && (ctx.fewerWrites || patched('read-again-after-a-read-straddling-the-deadline'))) continue;
       const atDeadline = settle(true);
       if (atDeadline) return atDeadline;
     }

@@ -1,13 +1,11 @@
 import {
-  allHandlersFinished,
   ApplicationFailure,
   type ChildWorkflowHandle,
   type SignalDefinition,
   condition,
-  setCurrentDetails,
+  patched,
   setHandler,
   startChild,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { cancelVerificationSignal, statusQuery, verificationLinkUpdate, verificationResultSignal } from '../shared/messages';
@@ -30,7 +28,8 @@ import type {
   VerificationSubject,
 } from '../shared/types';
 import { applicationFailureOf, commentOnIncident, createVerificationSession } from './activity-proxies';
-import { closeWithComment, escalateWithComment } from './incident-actions';
+import { closeWithAudit, closeWithComment, escalateWithComment } from './incident-actions';
+import { verificationStatus } from './verification-status';
 import { messages } from './comments';
 import { identityVerification } from './identity-verification';
 
@@ -47,6 +46,8 @@ interface AccountRun {
  * (the comment names who); the other verifications are then stopped.
  */
 export async function incidentVerification(request: IncidentVerificationRequest): Promise<VerificationOutcome> {
+  // The same change as identityVerification's: the close carries the audit in its classification comment.
+  const fewerWrites = patched('two-writes-per-verdict');
   const { policy } = request;
   const incident = { workspace: request.workspace, incidentId: request.incidentId };
   const state: VerificationState = {
@@ -79,20 +80,11 @@ export async function incidentVerification(request: IncidentVerificationRequest)
     for (const run of runs) if (!run.outcome) await signalUnlessEnded(run, cancelVerificationSignal, cancel);
   });
 
-  const setStatus = (status: VerificationStatus, details: string) => {
-    state.status = status;
-    upsertSearchAttributes([{ key: VerificationStatusAttribute, value: status }]);
-    setCurrentDetails(details);
-  };
+  const progress = verificationStatus(state, { foldsSearchAttributes: fewerWrites });
+  const { setStatus } = progress;
   const escalate = (commentKey: string, comment: string): Promise<IncidentAction> => escalateWithComment(incident, policy, commentKey, comment);
-  const finish = async (status: VerificationStatus, reason: string, action: () => Promise<IncidentAction>): Promise<VerificationOutcome> => {
-    setStatus(status, reason);
-    const incidentAction = await action();
-    const outcome: VerificationOutcome = { status, reason, incidentAction, decidedAt: new Date().toISOString() };
-    state.outcome = outcome;
-    await condition(allHandlersFinished);
-    return outcome;
-  };
+  const finish = (status: VerificationStatus, reason: string, action: () => Promise<IncidentAction>): Promise<VerificationOutcome> =>
+    progress.finish(status, reason, async () => [{ incidentId: request.incidentId, action: await action() }]);
 
   setStatus('CreatingSession', `Creating Incode sessions for ${state.user}`);
   const sessions: VerificationSession[] = [];
@@ -168,7 +160,7 @@ export async function incidentVerification(request: IncidentVerificationRequest)
   }
 
   const reason = messages.accountsVerified(request, runs.map((run) => ({ user: run.subject.email, outcome: run.outcome! })));
-  return finish('Verified', reason, () => closeWithComment(incident, policy, reason));
+  return finish('Verified', reason, () => (fewerWrites ? closeWithAudit(incident, policy, reason) : closeWithComment(incident, policy, reason)));
 }
 
 /**

@@ -641,7 +641,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const messages = comments.map((comment) => comment.properties.message);
       const repeated = messages.filter((message, i) => messages.indexOf(message) !== i);
       if (repeated.length > 0) failures.push(`${tag}: repeated comment(s): ${JSON.stringify(repeated.map((m) => m.slice(0, 120)))}`);
-      if (comments.length < 2) failures.push(`${tag}: only ${comments.length} comment(s)`);
+      // The "requested" comment, and the verdict's audit: a decision comment, or a close's classification comment.
+      if (comments.length < (p.status === 'Closed' && p.classificationComment ? 1 : 2)) failures.push(`${tag}: only ${comments.length} comment(s)`);
       if (messages.some((message) => /closed by an analyst/.test(message))) failures.push(`${tag}: a comment credits an analyst with our close`);
     }
     if (timeLeft() <= 0) failures.push(`run exceeded its deadline of ${options.deadlineMs / 1000} s`);

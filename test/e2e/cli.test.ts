@@ -257,8 +257,9 @@ describe('operator CLI against the running stack', () => {
     assert.equal(outcome.status, 'Verified');
     assert.equal(outcome.confirmedBy, 'reviewer');
     assert.equal(stack.simulator.sentinel.getIncident(verification.incidentId)!.properties.status, 'Closed');
-    assert.match(comments(verification.incidentId).at(-1)!, /Manual review APPROVED by cli:/);
-    assert.match(comments(verification.incidentId).at(-1)!, /called the user back on a known number/);
+    // The close carries the audit in its classification comment.
+    assert.match(String(stack.simulator.sentinel.getIncident(verification.incidentId)!.properties.classificationComment), /Manual review APPROVED by cli:/);
+    assert.match(String(stack.simulator.sentinel.getIncident(verification.incidentId)!.properties.classificationComment), /called the user back on a known number/);
 
     const late = await cli(['reject', verification.incidentId]);
     assert.equal(late.code, 1, show(late));

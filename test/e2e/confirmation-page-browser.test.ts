@@ -98,13 +98,15 @@ describe('the confirmation page in a browser, from the mailbox to Sentinel', { s
 
     await Promise.all([page.waitForURL((url) => url.pathname.startsWith('/verify/'), { timeout: 20_000 }), page.getByRole('button', { name: 'This was me' }).click()]);
     assert.equal(await page.title(), VERIFICATION_PAGE_TITLE, 'the answer leads on to the Incode check');
-    await eventually(async () => (comments(seeded.incidentId).some((message) => /answered "This was me"/.test(message)) ? true : undefined), 20_000, 'the answer recorded on the incident');
+    // The answer is recorded by the verification now, and on the incident with the verdict.
+    await eventually(async () => ((await stack.get(`/api/incidents/${seeded.incidentId}`)).body.answer?.answer === 'was-me' ? true : undefined), 20_000, 'the answer recorded');
     assert.equal(incident(seeded.incidentId).properties.status, 'New', 'the answer alone closes nothing');
 
     await Promise.all([page.waitForURL(/\/complete/), page.getByRole('button', { name: 'Verified' }).click()]);
     assert.equal(await page.locator('h1').textContent(), 'Identity verified');
     await eventually(async () => (incident(seeded.incidentId).properties.status === 'Closed' ? true : undefined), 30_000, 'the incident closed');
     assert.equal(incident(seeded.incidentId).properties.classification, 'FalsePositive');
+    assert.match(String(incident(seeded.incidentId).properties.classificationComment), /answered "This was me"/);
 
     // As the analyst sees it, on the simulated Sentinel page.
     await page.goto(`${stack.simulator.urls.arm}/simulator/sentinel`, { waitUntil: 'domcontentloaded' });

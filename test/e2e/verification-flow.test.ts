@@ -25,6 +25,8 @@ describe('verification end to end', () => {
   const incidentOf = (id: string) => stack.simulator.sentinel.getIncident(id)!;
   const commentsOf = (id: string) => stack.simulator.sentinel.listComments(id).map((comment) => comment.properties.message);
   const workflowIdOf = (id: string) => verificationWorkflowId(stack.simulator.sentinel.defaultWorkspace, id);
+  /** The ARM writes the product made to the incident, as the simulated Sentinel recorded them (not the seed's). */
+  const writesTo = (id: string) => stack.simulator.sentinel.auditLog(id).filter((entry) => entry.actor !== 'seed');
 
   it('verified: returns the link, and the incident is closed as a false positive once the user passes', async () => {
     const incident = seed();
@@ -64,13 +66,17 @@ describe('verification end to end', () => {
     assert.equal(outcome.status, 'Verified');
     assert.equal(outcome.confirmedBy, 'webhook+read-back');
     const comments = commentsOf(incident.name);
-    assert.equal(comments.length, 3, comments.join('\n---\n'));
+    assert.equal(comments.length, 1, comments.join('\n---\n'));
     assert.match(comments[0], /Identity verification requested for (demo\.user <)?demo\.user@contoso\.com/);
     assert.match(comments[0], /Requested by: local-dev/);
-    assert.match(comments[1], /answered "This was me" on the confirmation page at .*\nAnswered from IP address 127\.0\.0\.1/);
-    assert.match(comments[2], /confirmed the activity \("This was me", at .*\) and then passed the biometric identity verification/);
-    const closingChanges = stack.simulator.sentinel.auditLog(incident.name).filter((entry) => entry.changes.status?.to === 'Closed');
-    assert.equal(closingChanges.length, 1);
+    // The close's classification comment is the audit of every step since the request.
+    const audit = String(closed.properties.classificationComment);
+    assert.match(audit, /answered "This was me" on the confirmation page at .*\nAnswered from IP address 127\.0\.0\.1/);
+    assert.match(audit, /confirmed the activity \("This was me", at .*\) and then passed the biometric identity verification/);
+    // Exactly two ARM writes for a verified verdict: the "requested" comment and the closing PUT.
+    const writes = writesTo(incident.name);
+    assert.deepEqual(writes.map((entry) => entry.kind), ['commentCreated', 'incidentUpdated'], JSON.stringify(writes));
+    assert.equal(writes[1]!.changes.status?.to, 'Closed');
 
     const status = await stack.get(`/api/incidents/${incident.name}`);
     assert.equal(status.status, 200);
@@ -82,6 +88,7 @@ describe('verification end to end', () => {
     const incident = seed();
     const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
     assert.equal(started.status, 200);
+    assert.equal((await answerConfirmationPage(started.body.verificationUrl, 'was-me')).status, 303);
     const done = await fetch(`${stack.simulator.urls.incodeApi}/simulator/incode/sessions/${started.body.interviewId}/complete`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -96,8 +103,15 @@ describe('verification end to end', () => {
     });
     assert.equal(escalated.properties.status, 'Active');
     assert.deepEqual(escalated.properties.labels?.map((label) => label.labelName), ['identity-verification-failed']);
-    const comments = await eventually(async () => (commentsOf(incident.name).length === 2 ? commentsOf(incident.name) : undefined));
-    assert.match(comments[1], /FAILED the biometric identity verification/);
+    const outcome = await stack.client.workflow.getHandle(started.body.workflowId).result();
+    assert.equal(outcome.status, 'Failed');
+    const comments = commentsOf(incident.name);
+    assert.equal(comments.length, 2, comments.join('\n---\n'));
+    // The user's answer is recorded with the decision, before it.
+    assert.match(comments[1], /answered "This was me" on the confirmation page at [\s\S]*FAILED the biometric identity verification/);
+    // Exactly three ARM writes for an escalation: the "requested" comment, the PUT (severity, label, Active)
+    // and the decision's comment (an Active incident has no field for it).
+    assert.deepEqual(writesTo(incident.name).map((entry) => entry.kind), ['commentCreated', 'incidentUpdated', 'commentCreated']);
   });
 
   it('a close whose answer was lost is retried and recorded as our close, not as an analyst\'s', async () => {
@@ -119,9 +133,9 @@ describe('verification end to end', () => {
     assert.equal(outcome.incidentAction, 'Closed');
     assert.equal(incidentOf(incident.name).properties.status, 'Closed');
     const comments = commentsOf(incident.name);
-    assert.equal(comments.length, 3, comments.join('\n---\n'));
-    assert.match(comments[2], /passed the biometric identity verification/);
-    assert.doesNotMatch(comments[2], /already been closed by an analyst/);
+    assert.equal(comments.length, 1, comments.join('\n---\n'));
+    assert.match(String(incidentOf(incident.name).properties.classificationComment), /passed the biometric identity verification/);
+    assert.ok(comments.every((comment) => !/already been closed by an analyst/.test(comment)));
     assert.equal(stack.simulator.sentinel.auditLog(incident.name).filter((entry) => entry.changes.status?.to === 'Closed').length, 1);
   });
 

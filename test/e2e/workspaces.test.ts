@@ -54,7 +54,8 @@ describe('several Sentinel workspaces from one deployment', () => {
     const outcome = await stack.client.workflow.getHandle(started.body.workflowId).result();
     assert.equal(outcome.status, 'Verified');
     const comments = stack.simulator.sentinel.listComments(incident.name, customerB).map((comment) => comment.properties.message);
-    assert.match(comments.join('\n'), /passed the biometric identity verification/);
+    assert.match(comments.join('\n'), /Identity verification requested/);
+    assert.match(String(closed.properties.classificationComment), /passed the biometric identity verification/);
 
     const status = await stack.get(`/api/incidents/${incident.name}`);
     assert.equal(status.status, 200, JSON.stringify(status.body));

@@ -18,7 +18,8 @@ import { installQuietRuntime, workflowBundle } from '../helpers/temporal';
  *   npm run build && TEMPORAL_ADDRESS=127.0.0.1:7233 node dist/test/replay/record-histories.js v3
  * (the server needs the project's search attributes: `temporal server start-dev` as tools/dev/temporal-server.ts
  * starts it). Payloads use the default converter (no encryption) so the replay test needs no key. Since v3 the
- * user answers the confirmation page first, as in production; v1 and v2 were recorded before it existed.
+ * user answers the confirmation page first, as in production; v1 and v2 were recorded before it existed. v4:
+ * `patched('two-writes-per-verdict')` (the close carries the audit, folded search-attribute upserts).
  */
 async function main(label: string): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS;

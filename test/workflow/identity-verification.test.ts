@@ -5,7 +5,17 @@ import { ApplicationFailure } from '@temporalio/common';
 import { incodeTaskQueue, sentinelTaskQueue } from '../../src/shared/task-queues';
 import { createVerificationWorker, type VerificationWorker } from '../../src/worker/create-worker';
 import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
-import { resendLinkSignal, statusQuery, userAnswerUpdate, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
+import {
+  joinVerificationUpdate,
+  resendLinkSignal,
+  reviewDecisionUpdate,
+  statusQuery,
+  userAnswerUpdate,
+  verificationLinkUpdate,
+  verificationResultSignal,
+  WORKFLOW_TYPE,
+} from '../../src/shared/messages';
+import { CLASSIFICATION_COMMENT_LIMIT } from '../../src/workflows/incident-actions';
 import type { identityVerification } from '../../src/workflows';
 import type {
   VerificationOutcome,
@@ -78,17 +88,19 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     assert.equal(outcome.incidentAction, 'Closed');
     assert.equal(outcome.confirmedBy, 'webhook+read-back');
     const [close] = callsFor(id, 'closeIncident');
-    assert.deepEqual(
-      { classification: (close.input as { classification: string }).classification, reason: (close.input as { classificationReason: string }).classificationReason },
-      { classification: 'FalsePositive', reason: 'IncorrectAlertLogic' },
-    );
+    const closing = close.input as { classification: string; classificationReason: string; classificationComment: string };
+    assert.deepEqual({ classification: closing.classification, reason: closing.classificationReason }, { classification: 'FalsePositive', reason: 'IncorrectAlertLogic' });
     assert.equal(callsFor(id, 'escalateIncident').length, 0);
+    // Two writes: the "requested" comment, then the close, whose classification comment is the audit of every
+    // step since: the user's answer (time, IP, user agent), Incode's result, and what decided.
     const comments = callsFor(id, 'commentOnIncident').map((call) => (call.input as { commentKey: string; message: string }));
-    assert.deepEqual(comments.map((comment) => comment.commentKey), ['requested', 'answer-was-me', 'decision']);
-    assert.match(comments[1].message, /answered "This was me" .* IP address 198\.51\.100\.4, user agent: test-browser\/1\.0/s);
-    assert.match(comments[2].message, new RegExp(`iv-${id}`));
-    assert.match(comments[2].message, /Mode: confirmation page, then Incode/);
-    assert.ok(comments.every((comment) => !comment.message.includes('https://')), 'no link in incident comments');
+    assert.deepEqual(comments.map((comment) => comment.commentKey), ['requested']);
+    assert.match(closing.classificationComment, /answered "This was me" on the confirmation page at \d{4}-.* IP address 198\.51\.100\.4, user agent: test-browser\/1\.0/s);
+    assert.match(closing.classificationComment, new RegExp(`Incode interview iv-${id}: onboarding status ONBOARDING_FINISHED, score OK`));
+    assert.match(closing.classificationComment, /Mode: confirmation page, then Incode/);
+    assert.match(closing.classificationComment, /Closing as FalsePositive \/ IncorrectAlertLogic/);
+    assert.ok(closing.classificationComment.length <= CLASSIFICATION_COMMENT_LIMIT);
+    assert.ok([...comments.map((comment) => comment.message), closing.classificationComment].every((text) => !text.includes('https://')), 'no link on the incident');
 
     // Each service's calls were dispatched on its own task queue, where the server enforces its rate limit.
     const history = await handle.fetchHistory();
@@ -217,8 +229,82 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
     const outcome = await handle.result();
     assert.equal(outcome.status, 'Verified');
+    const [close] = callsFor(id, 'closeIncident');
+    assert.match((close.input as { classificationComment: string }).classificationComment, /Mode: direct Incode link/);
+  });
+
+  it('an escalation after "This was me" writes the answer with the decision, not on its own', async () => {
+    const id = randomUUID();
+    const { handle } = await start(request(id));
+    await answer(handle, 'was-me');
+    world.sessionState.set(`iv-${id}`, 'Failed');
+    await handle.signal(verificationResultSignal, { eventType: 'SESSION_FAILED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+    const outcome = await handle.result();
+    assert.equal(outcome.status, 'Failed');
+    const comments = callsFor(id, 'commentOnIncident').map((call) => call.input as { commentKey: string; message: string });
+    assert.deepEqual(comments.map((comment) => comment.commentKey), ['requested', 'decision']);
+    assert.match(comments[1].message, /answered "This was me" on the confirmation page at [\s\S]*IP address 198\.51\.100\.4[\s\S]*FAILED the biometric identity verification/);
+    assert.equal(callsFor(id, 'escalateIncident').length, 1);
+  });
+
+  it('a verified verdict on an incident an analyst already closed keeps their close and records the audit in a comment', async () => {
+    const id = randomUUID();
+    const { handle } = await start(request(id));
+    await answer(handle, 'was-me');
+    world.sessionState.set(`iv-${id}`, 'Succeeded');
+    world.incidentClosedByAnalyst = true;
+    try {
+      await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+      const outcome = await handle.result();
+      assert.equal(outcome.incidentAction, 'CommentedOnly');
+      const decision = callsFor(id, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'decision');
+      assert.match((decision?.input as { message: string }).message, /answered "This was me"[\s\S]*passed the biometric identity verification[\s\S]*already been closed by an analyst as TruePositive/);
+    } finally {
+      world.incidentClosedByAnalyst = false;
+    }
+  });
+
+  it('an audit longer than the classification comment holds goes into a comment too, and the field says so', async () => {
+    const id = randomUUID();
+    world.createFails = ApplicationFailure.nonRetryable('The user is not in the Incode directory (Incode error 5504)', 'IncodeUserNotFound');
+    let handle: WorkflowHandle<typeof identityVerification>;
+    try {
+      ({ handle } = await start(request(id, { unknownUserPath: 'review' })));
+    } finally {
+      world.createFails = undefined;
+    }
+    await eventually(async () => ((await handle.query(statusQuery)).status === 'AwaitingReview' ? true : undefined));
+    const note = `Checked with the user's manager by phone. ${'Details of the call. '.repeat(120)}`;
+    await handle.executeUpdate(reviewDecisionUpdate, { args: [{ decision: 'approve', reviewer: 'soc-lead', note }] });
+    const outcome = await handle.result();
+    assert.equal(outcome.status, 'Verified');
+    const classificationComment = (callsFor(id, 'closeIncident')[0].input as { classificationComment: string }).classificationComment;
+    assert.ok(classificationComment.length <= CLASSIFICATION_COMMENT_LIMIT, `${classificationComment.length} characters`);
+    assert.match(classificationComment, /Manual review APPROVED by soc-lead[\s\S]*…\n\[itdr-verify\] The full audit is in this verification's decision comment/);
     const decision = callsFor(id, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'decision');
-    assert.match((decision?.input as { message: string }).message, /Mode: direct Incode link/);
+    assert.ok((decision?.input as { message: string }).message.includes(note), 'the whole note is on the incident');
+  });
+
+  it('with remediation, every joined incident\'s decision states the remediation once', async () => {
+    const id = randomUUID();
+    const joined = [randomUUID(), randomUUID()];
+    world.profiles = new Map([['alice@contoso.com', { profile: { id: `oid-${id}`, userPrincipalName: 'alice@contoso.com', userType: 'Member', accountEnabled: true }, groupIds: [] }]]);
+    const { handle } = await start(request(id, { remediation: ['revokeSessions'] }));
+    for (const incidentId of joined) {
+      const link = await handle.executeUpdate(joinVerificationUpdate, {
+        args: [{ incidentId, userEmail: 'alice@contoso.com', workspace: request(id).workspace, requestedBy: 'sentinel-playbook' }],
+      });
+      assert.equal(link.kind, 'link');
+    }
+    await answer(handle, 'wasnt-me');
+    const outcome = await handle.result();
+    assert.equal(outcome.status, 'Denied');
+    assert.equal(outcome.incidents?.length, 3);
+    for (const incidentId of [id, ...joined]) {
+      const decision = callsFor(incidentId, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'decision');
+      const message = (decision?.input as { message: string }).message;
+      assert.equal(message.split('Remediation (Microsoft Graph)').length - 1, 1, `incident ${incidentId}: ${message}`);
+    }
   });
 
   it('finds the result by polling when the webhook is lost', async () => {
