@@ -479,7 +479,7 @@ async function startProduct(
     incodePerSecond: workerConfig.incodeActivitiesPerSecond ?? 0,
   };
   log(
-    `product: activity rate limits Sentinel ${limits.sentinelPerSecond || 'unlimited'}/s, Incode ${limits.incodePerSecond || 'unlimited'}/s`,
+    `product: activity rate limits Sentinel ${limits.sentinelPerSecond || 'unlimited'}/s, Incode ` + `${limits.incodePerSecond || 'unlimited'}/s`,
   );
   let worker: WorkerProcess | undefined;
   let stopWorker: (() => Promise<void>) | undefined;
@@ -845,7 +845,7 @@ async function runScale(bench: Bench): Promise<ScaleResult> {
   const workerRssAfter = bench.worker?.rss();
   const temporalRssAfter = processRssBytes(bench.temporal.pid);
   sampler.stop();
-  log(`scale: ${waitingIds.length} waiting; gateway+simulator RSS ${mb(memoryAfter.rss)}, heapUsed ${mb(memoryAfter.heapUsed)}${workerText(workerRssAfter)}`);
+  log(`scale: ${waitingIds.length} waiting; gateway+simulator RSS ${mb(memoryAfter.rss)}, heapUsed ` + `${mb(memoryAfter.heapUsed)}${workerText(workerRssAfter)}`);
 
   let runningAccordingToVisibility: number | undefined;
   try {
@@ -966,13 +966,13 @@ function usageText(usage: PhaseUsage, items?: number): string {
     seconds !== undefined && items && items > 0 ? String(Math.round((seconds * 1000) / items)) : '?';
   const worker = usage.workerCpuSeconds !== undefined;
   const cpu = worker
-    ? `CPU node ${usage.nodeCpuSeconds} s (gateway+simulator) + worker process ${usage.workerCpuSeconds} s + temporal ${usage.temporalCpuSeconds ?? '?'} s`
+    ? `CPU node ${usage.nodeCpuSeconds} s (gateway+simulator) + worker process ${usage.workerCpuSeconds} s + temporal ` + `${usage.temporalCpuSeconds ?? '?'} s`
     : `CPU node ${usage.nodeCpuSeconds} s + temporal ${usage.temporalCpuSeconds ?? '?'} s`;
   const per =
     items && items > 0
-      ? ` = ${perItem(usage.nodeCpuSeconds)}${worker ? ` + ${perItem(usage.workerCpuSeconds)}` : ''} + ${perItem(usage.temporalCpuSeconds)} ms per item`
+      ? ` = ${perItem(usage.nodeCpuSeconds)}${worker ? ` + ${perItem(usage.workerCpuSeconds)}` : ''} + ` + `${perItem(usage.temporalCpuSeconds)} ms per item`
       : '';
-  return `${usage.wallSeconds} s wall; ${cpu}${per}; event-loop delay p99 ${usage.eventLoopDelayMs.p99} ms (max ${usage.eventLoopDelayMs.max} ms)`;
+  return `${usage.wallSeconds} s wall; ${cpu}${per}; event-loop delay p99 ${usage.eventLoopDelayMs.p99} ms (max ` + `${usage.eventLoopDelayMs.max} ms)`;
 }
 
 function callText(report: CallRateReport, unit: string): string {
@@ -980,7 +980,7 @@ function callText(report: CallRateReport, unit: string): string {
     `peak ${report.peakPerSecond}/s in one second, ${report.peak10sPerSecond}/s over the busiest 10 s, mean ${report.meanPerSecond}/s, ` +
     `${report.calls} ${unit}` +
     (report.bucket
-      ? `; a ${report.bucket.size}-token bucket refilling ${report.bucket.refillPerSecond}/s would have refused ${report.wouldBeThrottled}` +
+      ? `; a ${report.bucket.size}-token bucket refilling ${report.bucket.refillPerSecond}/s would have refused ` + `${report.wouldBeThrottled}` +
         (report.bucketEmptyAfterMs !== undefined ? ` (empty after ${round(report.bucketEmptyAfterMs / 1000)} s)` : '')
       : '')
   );
@@ -1134,14 +1134,14 @@ function scaleRows(scale: ScaleResult): TableRow[] {
     });
     rows.push({
       figure: 'scale: WORKER process RSS peak while starting W (sampled every 1 s)',
-      value: `${mbOr(worker.rssPeakWhileStarting)}; ${mbOr(worker.rssAtReady)} once started (workflow bundle built); high-water mark of its life ${mbOr(worker.rssHighWaterMark)}`,
+      value: `${mbOr(worker.rssPeakWhileStarting)}; ${mbOr(worker.rssAtReady)} once started (workflow bundle built); high-water mark ` + `of its life ${mbOr(worker.rssHighWaterMark)}`,
       goal: `< ${goalMb} MB`,
       verdict: verdict(worker.rssPeakWhileStarting),
     });
     if (scale.started > 0 && worker.rssBefore !== undefined && worker.rssAfter !== undefined && worker.rssAfter > worker.rssBefore) {
       rows.push({
         figure: 'scale: WORKER RSS per waiting verification',
-        value: `${round((worker.rssAfter - worker.rssBefore) / 1024 / scale.started)} KB (not linear: the worker caches at most WORKER_MAX_CACHED_WORKFLOWS)`,
+        value: `${round((worker.rssAfter - worker.rssBefore) / 1024 / scale.started)} KB (not linear: the worker caches at most ` + `WORKER_MAX_CACHED_WORKFLOWS)`,
       });
     }
   }
@@ -1161,11 +1161,11 @@ function scaleRows(scale: ScaleResult): TableRow[] {
   }
   rows.push({
     figure: 'scale: seeding W incidents into the simulator (not product memory)',
-    value: `RSS ${signedMb(scale.memoryBefore.rss - scale.memoryBeforeSeeding.rss)}, heapUsed ${signedMb(scale.memoryBefore.heapUsed - scale.memoryBeforeSeeding.heapUsed)}`,
+    value: `RSS ${signedMb(scale.memoryBefore.rss - scale.memoryBeforeSeeding.rss)}, heapUsed ` + `${signedMb(scale.memoryBefore.heapUsed - scale.memoryBeforeSeeding.heapUsed)}`,
   });
   rows.push({
     figure: `scale: ${processName} main-thread heapUsed before → with W waiting (after GC)`,
-    value: `${mb(scale.memoryBefore.heapUsed)} → ${mb(scale.memoryAfter.heapUsed)} (${signedMb(scale.memoryAfter.heapUsed - scale.memoryBefore.heapUsed)})`,
+    value: `${mb(scale.memoryBefore.heapUsed)} → ${mb(scale.memoryAfter.heapUsed)} ` + `(${signedMb(scale.memoryAfter.heapUsed - scale.memoryBefore.heapUsed)})`,
   });
   if (scale.temporalRssBefore !== undefined && scale.temporalRssAfter !== undefined) {
     rows.push({ figure: 'scale: Temporal dev server RSS before → after', value: `${mb(scale.temporalRssBefore)} → ${mb(scale.temporalRssAfter)}` });

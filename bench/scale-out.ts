@@ -185,7 +185,7 @@ export async function runScaleOut(
       temporal: processCpuSeconds(options.temporalPid),
     });
     const burst = async (label: string, balancer: Balancer, gatewayCount: number, used: typeof workspaces, incidents: number): Promise<BurstResult> => {
-      log(`scale-out: ${label}: ${incidents} incidents over ${used.length} subscription(s), ${gatewayCount} gateway(s), concurrency ${settings.concurrency}`);
+      log(`scale-out: ${label}: ${incidents} incidents over ${used.length} subscription(s), ${gatewayCount} gateway(s), concurrency ` + `${settings.concurrency}`);
       stack.simulator.armThrottle.reset();
       const ids = Array.from({ length: incidents }, (_, index) => {
         const workspace = used[index % used.length]!;
@@ -235,7 +235,7 @@ export async function runScaleOut(
         wallSeconds: round((nowMs() - started) / 1000, 1),
         errors,
       };
-      log(`scale-out: ${label}: ${result.verdictsPerSecond} verdicts/s (limit ${result.physicalLimitPerSecond}/s), ${result.throttled} 429s, p99 ${result.webhookToUpdated.p99} ms, ${result.cpu.productMsPerVerdict} ms product CPU per verdict`);
+      log(`scale-out: ${label}: ${result.verdictsPerSecond} verdicts/s (limit ${result.physicalLimitPerSecond}/s), ` + `${result.throttled} 429s, p99 ${result.webhookToUpdated.p99} ms, ${result.cpu.productMsPerVerdict} ms product CPU per ` + `verdict`);
       return result;
     };
 

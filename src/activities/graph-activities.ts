@@ -192,7 +192,7 @@ ${activities.join('\n')}
 <p><a href="${escapeHtml(url.toString())}" style="display: inline-block; padding: 10px 18px; background: #0f6cbd; color: #ffffff; text-decoration: none; border-radius: 4px;">${confirm ? 'Review this sign-in' : 'Verify my identity'}</a></p>
 <p>${
     confirm
-      ? 'On that page, choose "This was me" to go on to a short identity check (your ID document and a selfie), or "This wasn&#39;t me" if you do not recognise it.'
+      ? 'On that page, choose "This was me" to go on to a short identity check (your ID document and a selfie), or "This ' + 'wasn&#39;t me" if you do not recognise it.'
       : 'If you did not sign in recently, do not complete the check: report it to your security team.'
   } The link expires on ${escapeHtml(expiry)}.</p>
 <p>If you did not expect this message, do not enter any password: report it to your security team (choosing "This wasn&#39;t me" on the page reports it too). We never ask for your password or codes.</p>

@@ -56,7 +56,7 @@ export async function withTemporal<T>(action: (client: Client, config: TemporalC
 /** The key is at fault, not the worker: say so, with the key id, never the key. */
 function keyMismatch(config: TemporalConfig): CliError {
   return new CliError(
-    `${PAYLOAD_KEY_MISMATCH}: the verification's data does not decrypt with this PAYLOAD_ENCRYPTION_KEY (key id ${config.payloadKey.id}); ` +
+    `${PAYLOAD_KEY_MISMATCH}: the verification's data does not decrypt with this PAYLOAD_ENCRYPTION_KEY (key id ` + `${config.payloadKey.id}); ` +
       'set it to the key the gateway and worker use (npm run dev prints it)',
   );
 }
@@ -177,7 +177,7 @@ function describeVerification(
   const decided = outcome
     ? '\n' +
       keyValues([
-        ['Outcome', `${outcome.status}; incident ${outcome.incidentAction}${outcome.confirmedBy ? `; confirmed by ${outcome.confirmedBy}` : ''}`],
+        ['Outcome', `${outcome.status}; incident ` + `${outcome.incidentAction}${outcome.confirmedBy ? `; confirmed by ${outcome.confirmedBy}` : ''}`],
         ['Decided', formatTime(outcome.decidedAt)],
         ['Reason', outcome.reason],
       ])
@@ -301,7 +301,7 @@ export async function reviewCommand(output: Output, id: string, decision: Review
     if (output.json) {
       printJson(output, { workflowId: target.workflowId, incidentId: target.summary.incidentId, decision, reviewer, note, outcome });
     } else {
-      output.out(`${decision === 'approve' ? 'Approved' : 'Rejected'} by ${reviewer}: ${target.workflowId} (incident ${target.summary.incidentId ?? '-'})`);
+      output.out(`${decision === 'approve' ? 'Approved' : 'Rejected'} by ${reviewer}: ${target.workflowId} (incident ` + `${target.summary.incidentId ?? '-'})`);
       output.out(
         outcome
           ? `Verification ended: ${outcome.status} (incident ${outcome.incidentAction})`

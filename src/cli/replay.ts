@@ -75,7 +75,7 @@ async function codecFor(history: HistoryJson): Promise<EncryptionCodec | undefin
   const key = loadPayloadKey();
   if (!key) {
     if (!encrypted) return undefined;
-    throw new CliError('the history has encrypted payloads: set PAYLOAD_ENCRYPTION_KEY (and PAYLOAD_ENCRYPTION_KEY_ID) to the key they were written with', 2);
+    throw new CliError('the history has encrypted payloads: set PAYLOAD_ENCRYPTION_KEY (and PAYLOAD_ENCRYPTION_KEY_ID) to the key they were ' + 'written with', 2);
   }
   const codec = new EncryptionCodec(key);
   if (encrypted) {
@@ -142,7 +142,7 @@ export async function replayCommand(output: Output, file: string, options: { wor
   if (output.json) {
     printJson(output, report);
   } else if (report.compatible) {
-    output.out(`compatible: ${report.file} (${report.workflowType ?? 'workflow'} ${report.workflowId}, ${report.events} events) replays against the current workflow code`);
+    output.out(`compatible: ${report.file} (${report.workflowType ?? 'workflow'} ${report.workflowId}, ${report.events} events) replays ` + `against the current workflow code`);
   } else {
     output.out(`INCOMPATIBLE: ${report.file} (${report.workflowType ?? 'workflow'} ${report.workflowId}, ${report.events} events)`);
     output.out(`${report.error!.name}: ${shortReason(report.error!.message)}`);

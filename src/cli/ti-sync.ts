@@ -37,7 +37,7 @@ function pick(syncs: ConfiguredSync[], name: string | undefined): ConfiguredSync
     throw new CliError(`several syncs are configured; choose one with --sync: ${syncs.map((sync) => sync.input.settings.syncId).join(', ')}`);
   }
   const found = syncs.find((sync) => sync.input.settings.syncId === name || sync.input.settings.feedName === name);
-  if (!found) throw new CliError(`no sync "${name}"; configured: ${syncs.map((sync) => `${sync.input.settings.syncId} (${sync.input.settings.feedName})`).join(', ')}`);
+  if (!found) throw new CliError(`no sync "${name}"; configured: ` + `${syncs.map((sync) => `${sync.input.settings.syncId} (${sync.input.settings.feedName})`).join(', ')}`);
   return found;
 }
 
@@ -54,7 +54,7 @@ function summaryLines(result: TiSyncResult): string {
     [result.dryRun ? 'Would update' : 'Updated', result.dryRun ? result.plan.toUpdate : result.updated],
     [
       result.dryRun ? 'Would delete' : 'Deleted',
-      result.dryRun ? `${result.plan.toDeleteExpired + result.plan.toDeleteGone} (${result.plan.toDeleteExpired} expired, ${result.plan.toDeleteGone} gone from the feed)` : result.deleted,
+      result.dryRun ? `${result.plan.toDeleteExpired + result.plan.toDeleteGone} (${result.plan.toDeleteExpired} expired, ` + `${result.plan.toDeleteGone} gone from the feed)` : result.deleted,
     ],
     ['Unchanged', result.plan.unchanged],
     ['Refused by Defender', result.failed ? `${result.failed}: ${result.failureReasons.join('; ')}` : undefined],

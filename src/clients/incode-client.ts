@@ -202,7 +202,7 @@ export class IncodeClient {
       await response.body?.cancel();
       throw new IncodeApiError(
         'CredentialsRejected',
-        `Incode refused the client credentials (HTTP ${response.status}); check the Key Vault secrets incode-client-id and incode-client-secret`,
+        `Incode refused the client credentials (HTTP ${response.status}); check the Key Vault secrets incode-client-id and ` + `incode-client-secret`,
         { httpStatus: response.status },
       );
     }
@@ -247,7 +247,7 @@ export class IncodeClient {
         throw new IncodeApiError('ApiVersionRejected', `Incode answered 406 Not Acceptable for ${path}: the api-version header was refused`, details);
       case 401:
       case 403:
-        throw new IncodeApiError('CredentialsRejected', `Incode rejected the credentials for ${path} (HTTP ${response.status})${suffix}; check the API key and client secrets in Key Vault`, details);
+        throw new IncodeApiError('CredentialsRejected', `Incode rejected the credentials for ${path} (HTTP ${response.status})${suffix}; check the API key and client secrets ` + `in Key Vault`, details);
       case 404:
         throw new IncodeApiError('NotFound', `Incode has no such resource: ${path.split('?')[0]}${suffix}`, details);
       case 429:

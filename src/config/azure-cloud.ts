@@ -213,7 +213,7 @@ function resolveCloud(env: AzureEnv, problems: Problems): AzureCloud | undefined
       `${trimUrl(given)} is not the ${cloud.name} cloud's (${cloud[field]}). ` +
         (owner
           ? `It belongs to the ${owner.name} cloud: set AZURE_CLOUD=${owner.name}, or remove ${name} (AZURE_CLOUD sets it).`
-          : `Remove ${name} (AZURE_CLOUD=${cloud.name} sets it), or set AZURE_CLOUD=custom with AZURE_AUTHORITY_HOST, ARM_ENDPOINT and AZURE_KEY_VAULT_SUFFIX.`),
+          : `Remove ${name} (AZURE_CLOUD=${cloud.name} sets it), or set AZURE_CLOUD=custom with AZURE_AUTHORITY_HOST, ` + `ARM_ENDPOINT and AZURE_KEY_VAULT_SUFFIX.`),
     );
   };
   mustAgree('AZURE_AUTHORITY_HOST', env.AZURE_AUTHORITY_HOST, 'authorityHost');
@@ -323,7 +323,7 @@ function checkCertificateFile(path: string, password: string | undefined, proble
   if (!certificateBlock || !keyBlock) {
     problems.add(
       'AZURE_CLIENT_CERTIFICATE_PATH',
-      `${path} must be a PEM file holding the certificate and its private key (convert a .pfx with: openssl pkcs12 -in app.pfx -out app.pem -nodes)`,
+      `${path} must be a PEM file holding the certificate and its private key (convert a .pfx with: openssl pkcs12 -in app.pfx ` + `-out app.pem -nodes)`,
     );
     return;
   }
@@ -370,7 +370,7 @@ export function checkKeyVaultUrl(url: string, azure: Pick<AzureEnvironment, 'clo
       ? 'Use a vault under AZURE_KEY_VAULT_SUFFIX, or correct AZURE_KEY_VAULT_SUFFIX.'
       : `Use the vault's URL as the portal shows it (https://<name>.${suffix}), or set AZURE_CLOUD to the vault's cloud.`;
   throw new ConfigError(
-    `Invalid worker configuration:\n  AZURE_KEY_VAULT_URL: ${host} is not a Key Vault of the ${azure.cloud.name} cloud (vault hosts end with .${suffix}). ${fix}`,
+    `Invalid worker configuration:\n  AZURE_KEY_VAULT_URL: ${host} is not a Key Vault of the ${azure.cloud.name} cloud (vault ` + `hosts end with .${suffix}). ${fix}`,
   );
 }
 

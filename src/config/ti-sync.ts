@@ -178,7 +178,7 @@ function resolveEndpoints(
   let logAnalyticsEndpoint = knownLogs;
   if (logAnalytics) {
     if (loopback(logAnalytics) || origin(logAnalytics) === knownLogs) logAnalyticsEndpoint = origin(logAnalytics);
-    else problems.push(`TI_SYNC_LOG_ANALYTICS_ENDPOINT: ${origin(logAnalytics)} is not the ${cloud.name} cloud's Log Analytics query endpoint (${knownLogs}); remove it (AZURE_CLOUD sets it)`);
+    else problems.push(`TI_SYNC_LOG_ANALYTICS_ENDPOINT: ${origin(logAnalytics)} is not the ${cloud.name} cloud's Log Analytics query endpoint ` + `(${knownLogs}); remove it (AZURE_CLOUD sets it)`);
   }
   const knownDefender = DEFENDER_ENDPOINTS[cloud.name];
   if (defender && loopback(defender)) return { logAnalyticsEndpoint, defenderEndpoint: origin(defender), defenderAudience: origin(defender) };
@@ -188,7 +188,7 @@ function resolveEndpoints(
   }
   const chosen = defender ? knownDefender.find((known) => known.endpoint === origin(defender)) : knownDefender[0];
   if (!chosen) {
-    problems.push(`TI_SYNC_DEFENDER_ENDPOINT: ${origin(defender!)} is not a Defender for Endpoint API host of the ${cloud.name} cloud (${knownDefender.map((known) => known.endpoint).join(', ')})`);
+    problems.push(`TI_SYNC_DEFENDER_ENDPOINT: ${origin(defender!)} is not a Defender for Endpoint API host of the ${cloud.name} cloud ` + `(${knownDefender.map((known) => known.endpoint).join(', ')})`);
     return undefined;
   }
   return { logAnalyticsEndpoint, defenderEndpoint: chosen.endpoint, defenderAudience: chosen.audience };

@@ -107,11 +107,11 @@ export function messagePage(title: string, paragraphs: string[]): string {
 export const pages = {
   denied: () =>
     messagePage('Thank you: your security team has been told', [
-      'You reported that this activity was not you. Your security team has been alerted and treats it as a possible compromise of your account; your sign-in sessions may be ended, so you may have to sign in again.',
+      'You reported that this activity was not you. Your security team has been alerted and treats it as a possible compromise ' + 'of your account; your sign-in sessions may be ended, so you may have to sign in again.',
       'Someone from the security team may contact you. Do not reply to messages asking for your password or codes.',
     ]),
   decided: () =>
-    messagePage('This check is complete', ['Your answer has been recorded and the security team has what it needs. Nothing more is needed from you; this page changes nothing any more.']),
+    messagePage('This check is complete', ['Your answer has been recorded and the security team has what it needs. Nothing more is needed from you; this page changes ' + 'nothing any more.']),
   expired: () =>
     messagePage('This link has expired', ['This confirmation link is no longer valid. If you still need to confirm a sign-in, contact your security team.']),
   invalid: () => messagePage('This link is not valid', ['This confirmation link is not valid. Use the link exactly as you received it, or contact your security team.']),

@@ -109,7 +109,7 @@ export async function startGateway(options: {
           : [400, 'bad_request', 'Malformed HTTP request'];
     const body = JSON.stringify({ error: { code, message } });
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ` + `${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
   // An Expect header other than 100-continue: Node would answer a bare 417.

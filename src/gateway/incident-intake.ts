@@ -81,7 +81,7 @@ export async function prepareVerification(
       served,
       request.incidentId,
       deterministicGuid('no-account', served.workspaceName, request.incidentId),
-      '[itdr-verify] No identity verification was started: the incident has no account entity with a user principal name. Verify the user manually.',
+      '[itdr-verify] No identity verification was started: the incident has no account entity with a user principal name. ' + 'Verify the user manually.',
     );
     throw new HttpError(422, 'no_account', `Incident ${request.incidentId} names no user account to verify`);
   }

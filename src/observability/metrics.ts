@@ -43,13 +43,13 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const verificationsStarted = new Counter({
     name: 'itdr_verifications_started_total',
-    help: 'Verifications the gateway started or joined and answered with a link or a reason (a repeated request for the same incident counts again)',
+    help: 'Verifications the gateway started or joined and answered with a link or a reason (a repeated request for the same incident ' + 'counts again)',
     labelNames: ['source', 'joined'] as const,
     registers: [registry],
   });
   const webhookEvents = new Counter({
     name: 'itdr_webhook_events_total',
-    help: 'Incode session webhooks by outcome: signalled (woke the workflow), acknowledged (no result event), finished (verification already over), unknown (no verification), unauthenticated, invalid, rate_limited, error',
+    help: 'Incode session webhooks by outcome: signalled (woke the workflow), acknowledged (no result event), finished (verification ' + 'already over), unknown (no verification), unauthenticated, invalid, rate_limited, error',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

@@ -36,7 +36,7 @@ export function createTiSyncMetrics(registry: Registry): TiSyncMetrics {
   });
   const skipped = new Counter({
     name: 'itdr_ti_sync_skipped_total',
-    help: 'Feed indicators a run left out of Defender, by sync and reason (low-confidence, weak-hash, unsupported-type, covered-by-microsoft, over-cap, ...)',
+    help: 'Feed indicators a run left out of Defender, by sync and reason (low-confidence, weak-hash, unsupported-type, ' + 'covered-by-microsoft, over-cap, ...)',
     labelNames: ['sync', 'reason'] as const,
     registers: [registry],
   });

@@ -65,7 +65,7 @@ export function parsePolicyDocument(text: string, source: string): PolicyDocumen
   try {
     raw = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new ConfigError(`Invalid gateway configuration:\n  POLICY_FILE: ${source} is not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+    throw new ConfigError(`Invalid gateway configuration:\n  POLICY_FILE: ${source} is not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ` + `${(error as Error).message}`);
   }
   const parsed = documentSchema.safeParse(raw ?? {});
   if (!parsed.success) {
@@ -84,7 +84,7 @@ export function parsePolicyDocument(text: string, source: string): PolicyDocumen
     // Incode's own e-mail carries Incode's link, which skips the confirmation page.
     if (value.linkDelivery === 'incode-email' && (value.verificationLink ?? parsed.data.defaults.verificationLink) !== 'incode-direct') {
       throw new ConfigError(
-        `Invalid gateway configuration:\n  POLICY_FILE ${source}: ${where}: linkDelivery incode-email sends Incode's own link, which skips the confirmation page; it needs verificationLink: incode-direct`,
+        `Invalid gateway configuration:\n  POLICY_FILE ${source}: ${where}: linkDelivery incode-email sends Incode's own link, ` + `which skips the confirmation page; it needs verificationLink: incode-direct`,
       );
     }
   }

@@ -346,7 +346,7 @@ export async function identityVerification(request: VerificationRequest): Promis
   if (mailsLinks) {
     try {
       await mailLink();
-      delivery = `emailed to ${request.subject.email} from ${policy.mailFrom} (Microsoft Graph)${confirmationPage ? " as the confirmation page's link" : ''}, and returned to the caller`;
+      delivery = `emailed to ${request.subject.email} from ${policy.mailFrom} (Microsoft ` + `Graph)${confirmationPage ? " as the confirmation page's link" : ''}, and returned to the caller`;
     } catch (error) {
       delivery = `returned to the caller; emailing it failed (${(applicationFailureOf(error) ?? (error as Error)).message})`;
     }

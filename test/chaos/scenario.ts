@@ -535,7 +535,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const t0 = Date.now();
         try {
           await drive(run);
-          if (Date.now() - t0 > 20_000) log(`incident ${run.plan.index} took ${((Date.now() - t0) / 1000).toFixed(1)} s to drive (${JSON.stringify(run.plan)}, ${run.gatewayAttempts} gateway calls)`);
+          if (Date.now() - t0 > 20_000) log(`incident ${run.plan.index} took ${((Date.now() - t0) / 1000).toFixed(1)} s to drive (${JSON.stringify(run.plan)}, ` + `${run.gatewayAttempts} gateway calls)`);
         } catch (err) {
           run.error = (err as Error).message;
         }
@@ -573,7 +573,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let conflictsResolved = 0;
     for (const run of runs) {
       const { plan } = run;
-      const tag = `incident ${plan.index} (${plan.incidentId}, planned ${plan.outcome}${run.workflowId ? `, workflow ${run.workflowId}` : ''})`;
+      const tag = `incident ${plan.index} (${plan.incidentId}, planned ` + `${plan.outcome}${run.workflowId ? `, workflow ${run.workflowId}` : ''})`;
       if (run.error || !run.workflowId) {
         failures.push(`${tag}: not started: ${run.error ?? 'no workflow id'}`);
         continue;
@@ -624,7 +624,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       );
       ourChanges += decisive.length;
       if (decisive.length !== 1) {
-        failures.push(`${tag}: ${decisive.length} closing/escalating changes by our identity: ${JSON.stringify(decisive.map((e) => ({ at: e.at, changes: e.changes })))}`);
+        failures.push(`${tag}: ${decisive.length} closing/escalating changes by our identity: ` + `${JSON.stringify(decisive.map((e) => ({ at: e.at, changes: e.changes })))}`);
       }
       if (run.etagConflictForced && decisive.length === 1) {
         // Our write must carry the etag the analyst's edit produced: the held PUT (older etag) lost with 409
@@ -633,7 +633,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         // write came after it (so it was re-read and re-applied) and kept it (checked above).
         const edit = audit.find((entry) => entry.kind === 'analystEdit' && entry.changes.description);
         if (edit && audit.indexOf(decisive[0]) > audit.indexOf(edit)) conflictsResolved += 1;
-        else failures.push(`${tag}: our change was not applied on top of the analyst's edit (etag ${decisive[0].etagBefore}, analyst ${edit?.etagAfter})`);
+        else failures.push(`${tag}: our change was not applied on top of the analyst's edit (etag ${decisive[0].etagBefore}, analyst ` + `${edit?.etagAfter})`);
       }
       const comments = simulator.sentinel.listComments(plan.incidentId);
       const ids = comments.map((comment) => comment.name.toLowerCase());

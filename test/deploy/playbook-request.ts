@@ -2,7 +2,7 @@ import { loadTemplate, RenderedTemplate, TEMPLATE_PATHS } from './arm-template';
 import { evaluateCondition, renderWorkflowValue, type WorkflowRun } from './logic-app-expressions';
 
 export const SAMPLE_PLAYBOOK_IDENTITY =
-  '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-itdr-verify/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-itdr-verify-playbook';
+  '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-itdr-verify/providers/Microsoft.ManagedIdentity' + '/userAssignedIdentities/id-itdr-verify-playbook';
 
 export interface RenderedPlaybook {
   definition: { triggers: Record<string, any>; actions: Record<string, any> };

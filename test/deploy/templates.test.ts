@@ -280,7 +280,7 @@ describe('ARM templates (deploy/azure)', () => {
       for (const setting of settings) {
         assert.equal(
           setting.properties.workspaceId,
-          `/subscriptions/${SAMPLE_WORKSPACE.subscriptionId}/resourceGroups/${SAMPLE_WORKSPACE.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${SAMPLE_WORKSPACE.name}`,
+          `/subscriptions/${SAMPLE_WORKSPACE.subscriptionId}/resourceGroups/${SAMPLE_WORKSPACE.resourceGroup}/providers` + `/Microsoft.OperationalInsights/workspaces/${SAMPLE_WORKSPACE.name}`,
         );
       }
     });
@@ -353,7 +353,7 @@ describe('ARM templates (deploy/azure)', () => {
   });
 
   describe('automation rule', () => {
-    const playbookResourceId = '/subscriptions/00000000-0000-4000-8000-000000000003/resourceGroups/rg-playbooks/providers/Microsoft.Logic/workflows/itdr-verify-playbook';
+    const playbookResourceId = '/subscriptions/00000000-0000-4000-8000-000000000003/resourceGroups/rg-playbooks/providers/Microsoft.Logic/workflows' + '/itdr-verify-playbook';
     const render = (parameters: Record<string, unknown> = {}) =>
       new RenderedTemplate(loadTemplate(TEMPLATE_PATHS.automationRule), {
         parameters: { workspaceName: 'law-sentinel', playbookResourceId, analyticsRuleIds: ['rule-guid-1', 'rule-guid-2'], azureSecurityInsightsObjectId: 'sp-object-id', ...parameters },
@@ -368,8 +368,8 @@ describe('ARM templates (deploy/azure)', () => {
       const ruleCondition = created!.properties.triggeringLogic.conditions[0].conditionProperties;
       assert.equal(ruleCondition.propertyName, 'IncidentRelatedAnalyticRuleIds');
       assert.deepEqual(ruleCondition.propertyValues, [
-        `/subscriptions/${'00000000-0000-4000-8000-000000000001'}/resourceGroups/rg-itdr-verify/providers/Microsoft.OperationalInsights/workspaces/law-sentinel/providers/Microsoft.SecurityInsights/alertRules/rule-guid-1`,
-        `/subscriptions/${'00000000-0000-4000-8000-000000000001'}/resourceGroups/rg-itdr-verify/providers/Microsoft.OperationalInsights/workspaces/law-sentinel/providers/Microsoft.SecurityInsights/alertRules/rule-guid-2`,
+        `/subscriptions/${'00000000-0000-4000-8000-000000000001'}/resourceGroups/rg-itdr-verify/providers` + `/Microsoft.OperationalInsights/workspaces/law-sentinel/providers/Microsoft.SecurityInsights/alertRules/rule-guid-1`,
+        `/subscriptions/${'00000000-0000-4000-8000-000000000001'}/resourceGroups/rg-itdr-verify/providers` + `/Microsoft.OperationalInsights/workspaces/law-sentinel/providers/Microsoft.SecurityInsights/alertRules/rule-guid-2`,
       ]);
       assert.deepEqual(created!.properties.actions, [{ order: 1, actionType: 'RunPlaybook', actionConfiguration: { logicAppResourceId: playbookResourceId, tenantId: '00000000-0000-4000-8000-0000000000aa' } }]);
       assert.equal(closed!.properties.triggeringLogic.triggersWhen, 'Updated');

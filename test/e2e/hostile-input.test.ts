@@ -212,7 +212,7 @@ describe('hostile input', () => {
     const armId = (mayBeLegit: boolean) =>
       fc.tuple(fc.oneof(fc.constant(stack.simulator.sentinel.defaultWorkspace.subscriptionId), fc.uuid(), weirdString), ids(mayBeLegit)).map(
         ([sub, id]) =>
-          `/subscriptions/${sub}/resourceGroups/${stack.simulator.sentinel.defaultWorkspace.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${stack.simulator.sentinel.defaultWorkspace.workspaceName}/providers/Microsoft.SecurityInsights/Incidents/${id}`,
+          `/subscriptions/${sub}/resourceGroups/${stack.simulator.sentinel.defaultWorkspace.resourceGroup}/providers` + `/Microsoft.OperationalInsights/workspaces/${stack.simulator.sentinel.defaultWorkspace.workspaceName}/providers` + `/Microsoft.SecurityInsights/Incidents/${id}`,
       );
     const playbookBody = (mayBeLegit: boolean) =>
       fc.record(
@@ -464,7 +464,7 @@ describe('hostile input', () => {
             if (encodingName) headers['content-encoding'] = encodingName;
           }
           return {
-            what: `${verb} ${path.slice(0, 80)} [${cred.what}] ${hasBody ? `${parts.body.what} as ${parts.contentType || 'no content type'}${encodingName ? ` (${encodingName})` : ''}` : ''} ${Object.keys(parts.extraHeaders).join(',')}`,
+            what: `${verb} ${path.slice(0, 80)} [${cred.what}] ` + `${hasBody ? `${parts.body.what} as ${parts.contentType || 'no content type'}${encodingName ? ` (${encodingName})` : ''}` : ''} ${Object.keys(parts.extraHeaders).join(',')}`,
             method: verb,
             path: path,
             headers,

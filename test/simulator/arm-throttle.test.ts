@@ -20,7 +20,7 @@ describe('ARM throttling', () => {
   });
 
   const commentUrl = (workspace: { subscriptionId: string; resourceGroup: string; workspaceName: string }, incidentId: string, commentId: string) =>
-    `${sim.urls.arm}/subscriptions/${workspace.subscriptionId}/resourceGroups/${workspace.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${workspace.workspaceName}/providers/Microsoft.SecurityInsights/incidents/${incidentId}/comments/${commentId}?api-version=2024-09-01`;
+    `${sim.urls.arm}/subscriptions/${workspace.subscriptionId}/resourceGroups/${workspace.resourceGroup}/providers` + `/Microsoft.OperationalInsights/workspaces/${workspace.workspaceName}/providers/Microsoft.SecurityInsights/incidents` + `/${incidentId}/comments/${commentId}?api-version=2024-09-01`;
 
   it('answers 429 with Retry-After once a principal has spent its subscription\'s writes, and changes nothing', async () => {
     sim.armThrottle.reset();

@@ -308,7 +308,7 @@ describe('Azure credentials of every auth mode, through the real SDK clients', (
       // Accepted by the simulated ARM like any managed identity token.
       const ws = sim.sentinel.defaultWorkspace;
       const arm = await fetch(
-        `${sim.urls.arm}/subscriptions/${ws.subscriptionId}/resourceGroups/${ws.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${ws.workspaceName}/providers/Microsoft.SecurityInsights/incidents/${incident.name}?api-version=2024-09-01`,
+        `${sim.urls.arm}/subscriptions/${ws.subscriptionId}/resourceGroups/${ws.resourceGroup}/providers` + `/Microsoft.OperationalInsights/workspaces/${ws.workspaceName}/providers/Microsoft.SecurityInsights/incidents` + `/${incident.name}?api-version=2024-09-01`,
         { headers: { authorization: `Bearer ${String(body.access_token)}` } },
       );
       assert.equal(arm.status, 200);

@@ -190,7 +190,7 @@ describe('simulated Sentinel (ARM), through the real SecurityInsights client', (
 
   it('checks the token, its audience and the api-version, on case-insensitive paths', async () => {
     const seeded = seed();
-    const path = `/subscriptions/${ws.subscriptionId}/resourcegroups/${ws.resourceGroup.toUpperCase()}/providers/microsoft.operationalinsights/workspaces/${ws.workspaceName}/providers/MICROSOFT.SECURITYINSIGHTS/incidents/${seeded.name}`;
+    const path = `/subscriptions/${ws.subscriptionId}/resourcegroups/${ws.resourceGroup.toUpperCase()}/providers` + `/microsoft.operationalinsights/workspaces/${ws.workspaceName}/providers/MICROSOFT.SECURITYINSIGHTS/incidents/${seeded.name}`;
     const armToken = (await credential.getToken(`${sim.urls.arm}/.default`)).token;
     const call = (query: string, token?: string) =>
       fetch(`${sim.urls.arm}${path}${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });

@@ -21,7 +21,7 @@ describe('configuration', () => {
   it('gives the worker one Sentinel queue per served subscription, each once', () => {
     const config = loadWorkerConfig({
       ...workerEnv,
-      SENTINEL_ALLOWED_WORKSPACES: 'AAAAAAAA-2222-3333-4444-555555555555/rg-a/ws-aaa,aaaaaaaa-2222-3333-4444-555555555555/rg-b/ws-bbb,11111111-2222-3333-4444-555555555555/rg-c/ws-ccc',
+      SENTINEL_ALLOWED_WORKSPACES: 'AAAAAAAA-2222-3333-4444-555555555555/rg-a/ws-aaa,aaaaaaaa-2222-3333-4444-555555555555/rg-b' + '/ws-bbb,11111111-2222-3333-4444-555555555555/rg-c/ws-ccc',
     });
     assert.deepEqual(config.sentinelSubscriptions, ['11111111-2222-3333-4444-555555555555', 'aaaaaaaa-2222-3333-4444-555555555555']);
     assert.equal(config.sentinelActivitiesPerSecond, 10);

@@ -4,7 +4,7 @@ import { emailOfAccount, IncidentRequestError, parseIncidentRequest } from '../.
 
 const SUB = '11111111-2222-3333-4444-555555555555';
 const INCIDENT = '7f3b2c1a-0000-4000-8000-000000000042';
-const ARM_ID = `/subscriptions/${SUB}/resourceGroups/soc-rg/providers/Microsoft.OperationalInsights/workspaces/soc-ws/providers/Microsoft.SecurityInsights/Incidents/${INCIDENT}`;
+const ARM_ID = `/subscriptions/${SUB}/resourceGroups/soc-rg/providers/Microsoft.OperationalInsights/workspaces/soc-ws/providers` + `/Microsoft.SecurityInsights/Incidents/${INCIDENT}`;
 
 function playbookBody(overrides: Record<string, unknown> = {}) {
   return {

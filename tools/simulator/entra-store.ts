@@ -113,7 +113,7 @@ export class EntraDirectory {
       return fail(
         400,
         'unauthorized_client',
-        `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${this.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+        `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${this.tenantId}'. This can ` + `happen if the application has not been installed by the administrator of the tenant or consented to by any user in the ` + `tenant. You may have sent your authentication request to the wrong tenant.`,
       );
     }
     const secret = stringField(form.client_secret);
@@ -128,7 +128,7 @@ export class EntraDirectory {
       return fail(
         401,
         'invalid_client',
-        `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${entry.app.clientId}'.`,
+        `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, ` + `not the client secret ID, for a secret added to app '${entry.app.clientId}'.`,
       );
     }
     if (assertion === undefined) {
@@ -148,7 +148,7 @@ export class EntraDirectory {
     return fail(
       400,
       'invalid_request',
-      `AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: '${String(claims.iss ?? '')}'. Assertion Subject: '${String(claims.sub ?? '')}'. Assertion Audience: '${String(claims.aud ?? '')}'.`,
+      `AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: ` + `'${String(claims.iss ?? '')}'. Assertion Subject: '${String(claims.sub ?? '')}'. Assertion Audience: ` + `'${String(claims.aud ?? '')}'.`,
     );
   }
 
@@ -163,11 +163,11 @@ export class EntraDirectory {
       return fail(
         401,
         'invalid_client',
-        `AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${thumbprint}']`,
+        `AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application. ` + `[Reason - The key was not found., Thumbprint of key used by client: '${thumbprint}']`,
       );
     }
     if (header.alg !== 'RS256' && header.alg !== 'PS256') {
-      return fail(401, 'invalid_client', `AADSTS700027: Client assertion contains an invalid signature. [Reason - The key algorithm '${String(header.alg)}' is not supported.]`);
+      return fail(401, 'invalid_client', `AADSTS700027: Client assertion contains an invalid signature. [Reason - The key algorithm '${String(header.alg)}' is not ` + `supported.]`);
     }
     const signed = Buffer.from(jwt.signingInput);
     const valid =
@@ -178,7 +178,7 @@ export class EntraDirectory {
       return fail(
         401,
         'invalid_client',
-        `AADSTS700027: Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '${thumbprint}']`,
+        `AADSTS700027: Client assertion contains an invalid signature. [Reason - The provided signature value did not match the ` + `expected signature value., Thumbprint of key used by client: '${thumbprint}']`,
       );
     }
     if (payload.iss !== entry.app.clientId || payload.sub !== entry.app.clientId) {

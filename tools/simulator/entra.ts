@@ -48,7 +48,7 @@ export function entraRouter(directory: EntraDirectory, tokens: AzureTokenStore, 
       .json(
         entraError(
           'invalid_tenant',
-          `AADSTS90002: Tenant '${tenant.slice(0, 100)}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+          `AADSTS90002: Tenant '${tenant.slice(0, 100)}' not found. Check to make sure you have the correct tenant ID and are ` + `signing into the correct cloud.`,
         ),
       );
     return undefined;
@@ -96,7 +96,7 @@ export function entraRouter(directory: EntraDirectory, tokens: AzureTokenStore, 
       reject(
         400,
         'invalid_scope',
-        `AADSTS1002012: The provided value for scope ${scopes.join(' ').slice(0, 200)} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+        `AADSTS1002012: The provided value for scope ${scopes.join(' ').slice(0, 200)} is not valid. Client credential flows ` + `must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
       );
       return;
     }

@@ -150,7 +150,7 @@ export function graphRouter(store: GraphStore, tokens: AzureTokenStore, auth: Gr
     if (!select) return;
     const top = Number(queryParam(req, '$top') ?? DEFAULT_PAGE_SIZE);
     if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE_SIZE) {
-      fail(res, 400, 'Request_BadRequest', `Invalid page size specified: '${String(queryParam(req, '$top')).slice(0, 20)}'. Must be between 1 and ${MAX_PAGE_SIZE} inclusive.`);
+      fail(res, 400, 'Request_BadRequest', `Invalid page size specified: '${String(queryParam(req, '$top')).slice(0, 20)}'. Must be between 1 and ${MAX_PAGE_SIZE} ` + `inclusive.`);
       return;
     }
     const pageSize = Math.min(top, store.maxPageSize);

@@ -552,7 +552,7 @@ export class SentinelStore {
 
 /** ARM ids: the resource path with the service's own casing. */
 export function workspaceArmId(ref: WorkspaceRef): string {
-  return `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces/${ref.workspaceName}`;
+  return `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces` + `/${ref.workspaceName}`;
 }
 
 function incidentArmId(incident: StoredIncident): string {
@@ -676,7 +676,7 @@ function workspaceNotFound(ref: WorkspaceRef): { ok: false; status: number; code
     ok: false,
     status: 404,
     code: 'ResourceNotFound',
-    message: `The Resource 'Microsoft.OperationalInsights/workspaces/${ref.workspaceName}' under resource group '${ref.resourceGroup}' was not found.`,
+    message: `The Resource 'Microsoft.OperationalInsights/workspaces/${ref.workspaceName}' under resource group '${ref.resourceGroup}' ` + `was not found.`,
   };
 }
 

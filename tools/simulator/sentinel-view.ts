@@ -72,7 +72,7 @@ export function renderSentinelPage(incidents: readonly IncidentView[], now: Date
     (forms ? `${forms.notice ? `\n    <p class="notice" role="status">${escapeHtml(forms.notice)}</p>` : ''}${renderSeedForm(forms.playbookConfigured)}${renderSessions(forms.sessions, now.getTime(), forms.confirmationLink)}` : '') +
     (incidents.length
       ? incidents.map((incident) => renderIncident(incident, forms)).join('')
-      : `\n    <p class="empty">No incidents yet. Seed one${forms ? ' above' : ' (POST /simulator/sentinel/incidents)'} or start a verification.</p>`);
+      : `\n    <p class="empty">No incidents yet. Seed one${forms ? ' above' : ' (POST /simulator/sentinel/incidents)'} or start ` + `a verification.</p>`);
   const closed = incidents.filter((incident) => incident.properties.status === 'Closed').length;
   return `<!doctype html>
 <html lang="en">

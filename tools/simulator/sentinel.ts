@@ -90,7 +90,7 @@ export function sentinelRouter(store: SentinelStore, tokens: AzureTokenStore, au
       res.set(`x-ms-ratelimit-remaining-subscription-${kind}`, String(decision.remaining));
       if (!decision.ok) {
         res.set('retry-after', String(decision.retryAfterSeconds));
-        armError(res, 429, 'TooManyRequests', `The request is being throttled: the subscription's ${kind} budget for this principal is spent. Retry after ${decision.retryAfterSeconds} seconds.`);
+        armError(res, 429, 'TooManyRequests', `The request is being throttled: the subscription's ${kind} budget for this principal is spent. Retry after ` + `${decision.retryAfterSeconds} seconds.`);
         return;
       }
     }
@@ -293,7 +293,7 @@ function armAuthFailure(check: Exclude<TokenCheck, { ok: true }>, audiences: str
     case 'audience':
       return [
         'InvalidAuthenticationTokenAudience',
-        `The access token has been obtained for wrong audience or resource '${check.resource}'. It should exactly match with one of the allowed audiences '${audiences.join("','")}'.`,
+        `The access token has been obtained for wrong audience or resource '${check.resource}'. It should exactly match with ` + `one of the allowed audiences '${audiences.join("','")}'.`,
       ];
     default:
       return ['InvalidAuthenticationToken', 'The access token is invalid.'];
