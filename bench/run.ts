@@ -7,6 +7,7 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import type { identityVerification } from '../src/workflows';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -572,7 +573,7 @@ async function postIncident(bench: Bench, incidentId: string, timeoutMs = settin
   const postMs = nowMs() - begin;
   let body: { status?: string; workflowId?: string; interviewId?: string; verificationUrl?: string; error?: { code?: string } } = {};
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(text) as typeof body;
   } catch {
     // reported below
   }
@@ -604,7 +605,7 @@ async function verifyOne(bench: Bench, incidentId: string, timeoutMs = settings.
   // Wait for the workflow to finish (a long poll on Temporal, no busy polling of the store), then take the
   // close time from the simulated Sentinel's audit log: the moment ARM accepted the write.
   const outcome = await bench.client.withDeadline(deadline, () =>
-    bench.client.workflow.getHandle(posted.workflowId).result(),
+    bench.client.workflow.getHandle<typeof identityVerification>(posted.workflowId).result(),
   );
   const closing = bench.stack.simulator.sentinel.auditLog(incidentId).find((entry) => entry.changes.status?.to === 'Closed');
   if (!closing) throw new Error(`workflow ended ${(outcome as { status?: string })?.status ?? '?'} but the incident is not closed`);
@@ -826,7 +827,7 @@ async function runScale(bench: Bench): Promise<ScaleResult> {
   // ... but leave time for the extra starts and terminating everything before the watchdog.
   const reserveMs = 120_000 + waitingIds.length * 15;
   const settleDeadline = Math.min(Date.now() + 120_000 + (pendingComments() / drainRate) * 1000, hardStopAt - reserveMs);
-  let commentsPendingAtMeasurement = 0;
+  let commentsPendingAtMeasurement: number;
   for (let lastLog = Date.now(); ; ) {
     const pending = pendingComments();
     if (pending === 0 || Date.now() > settleDeadline) {
@@ -1334,7 +1335,7 @@ function runPhaseChild<T>(temporal: TemporalDevServer, resultsDir: string, phase
         if (code !== 0) throw new Error(`${phase} process ended with ${signal ?? `exit code ${code}`}`);
         resolve(JSON.parse(fs.readFileSync(resultFile, 'utf8')) as T);
       } catch (error) {
-        reject(error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       } finally {
         fs.rmSync(resultFile, { force: true });
       }
@@ -1419,8 +1420,8 @@ async function orchestrate(resultsDir: string): Promise<void> {
       `load average at start ${loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}\n\n`,
   );
   process.stdout.write(`${formatTable(rows)}\n\n`);
-  for (const [name, result] of Object.entries(results)) {
-    const errors = [result.errors, (result as ScaleResult).extraErrors].filter((e): e is LoadErrors => Boolean(e && e.count));
+  for (const [name, result] of Object.entries(results) as Array<[string, { errors?: LoadErrors; extraErrors?: LoadErrors }]>) {
+    const errors = [result.errors, result.extraErrors].filter((e): e is LoadErrors => Boolean(e && e.count));
     for (const e of errors) process.stdout.write(`${name}: ${e.count} errors, e.g. ${e.samples.join(' | ')}\n`);
   }
   process.stdout.write(`JSON: ${path.relative(process.cwd(), file)}\n`);
@@ -1432,7 +1433,7 @@ main().then(
     if (how === 'done') process.exit(0);
   },
   async (error: unknown) => {
-    log(`failed: ${(error as Error)?.stack ?? error}`);
+    log(`failed: ${error instanceof Error && error.stack ? error.stack : String(error)}`);
     await cleanup();
     process.exit(1);
   },

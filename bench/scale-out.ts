@@ -120,7 +120,7 @@ export async function runScaleOut(
   options: { temporalAddress: string; temporalPid: number; taskQueue: string; logFile: string },
   settings: ScaleOutSettings,
 ): Promise<ScaleOutResult> {
-  const { log } = settings;
+  const log = (message: string) => settings.log(message);
   const tenants = Math.max(2, ...settings.subscriptionCounts);
   const logDestination = fs.createWriteStream(options.logFile);
   // The stack's simulator, configuration and Temporal client; its in-process gateway is closed at once and
@@ -168,10 +168,10 @@ export async function runScaleOut(
       startReplica('gateway-1', 'gateway', env, /"gateway listening"/),
       startReplica('gateway-2', 'gateway', env, /"gateway listening"/),
     ]);
-    replicas.push(worker!, ...gateways);
+    replicas.push(worker, ...gateways);
     // Probed every 5 s, as a cloud load balancer does: each probe is a Temporal health check, counted in the gateways' CPU.
     const both = await startBalancer(gateways.map(urlOf), { probeIntervalMs: 5_000 });
-    const one = await startBalancer([urlOf(gateways[0]!)], { probeIntervalMs: 5_000 });
+    const one = await startBalancer([urlOf(gateways[0])], { probeIntervalMs: 5_000 });
     balancers.push(both, one);
     stack.simulator.setWebhookTarget(`${both.url}/api/webhooks/incode`, { [stack.gatewayConfig.webhook.headerName]: stack.webhookSecret });
     const temporal = await createTemporalClient(stack.gatewayConfig.temporal);
@@ -180,7 +180,7 @@ export async function runScaleOut(
     const driver: Driver = { stack, client, settings, apiKey: stack.apiKey };
 
     const cpuOf = () => ({
-      worker: processCpuSeconds(worker!.child.pid!) ?? Number.NaN,
+      worker: processCpuSeconds(worker.child.pid!) ?? Number.NaN,
       gateways: gateways.reduce((sum, gateway) => sum + (processCpuSeconds(gateway.child.pid!) ?? Number.NaN), 0),
       temporal: processCpuSeconds(options.temporalPid),
     });
@@ -188,7 +188,7 @@ export async function runScaleOut(
       log(`scale-out: ${label}: ${incidents} incidents over ${used.length} subscription(s), ${gatewayCount} gateway(s), concurrency ` + `${settings.concurrency}`);
       stack.simulator.armThrottle.reset();
       const ids = Array.from({ length: incidents }, (_, index) => {
-        const workspace = used[index % used.length]!;
+        const workspace = used[index % used.length];
         return { workspace, incidentId: seed(stack, workspace, `${label} ${index}`) };
       });
       const errors = newErrors();
@@ -197,7 +197,7 @@ export async function runScaleOut(
       const started = nowMs();
       await runPool(ids.length, settings.concurrency, Date.now() + settings.opTimeoutMs * 4, async (index) => {
         try {
-          samples.push(await verifyOne(driver, balancer, ids[index]!.workspace, ids[index]!.incidentId));
+          samples.push(await verifyOne(driver, balancer, ids[index].workspace, ids[index].incidentId));
         } catch (error) {
           recordError(errors, error);
         }
@@ -266,7 +266,7 @@ export async function runScaleOut(
         await burst('two gateways', both, 2, workspaces, settings.replicaIncidents),
       ];
     }
-    if (settings.phases.includes('noisy')) result.noisy = await runNoisy(driver, both, workspaces[1]!, workspaces[0]!);
+    if (settings.phases.includes('noisy')) result.noisy = await runNoisy(driver, both, workspaces[1], workspaces[0]);
     return result;
   } finally {
     for (const balancer of balancers) await balancer.close().catch(() => undefined);

@@ -82,7 +82,7 @@ main().then(
       if (!process.env[DEV_STACK_MARKER]) console.error('(To check the local dev stack instead, run the doctor beside `npm run dev`, without these variables.)');
       process.exit(2);
     }
-    console.error(`doctor failed: ${(error as Error).stack ?? error}`);
+    console.error(`doctor failed: ${error instanceof Error && error.stack ? error.stack : String(error)}`);
     process.exit(1);
   },
 );

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     'gateway listening',
   );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, async () => {
+    const shutDown = async () => {
       // Readiness fails first; then no new connection; the requests in flight finish (GATEWAY_SHUTDOWN_TIMEOUT).
       logger.info({ signal, drainDelayMs: config.shutdown.drainDelayMs, timeoutMs: config.shutdown.timeoutMs }, 'draining');
       const { cutConnections } = await gateway.drain();
@@ -27,6 +27,13 @@ async function main(): Promise<void> {
       await connection.close();
       await tracing?.shutdown().catch(() => undefined);
       process.exit(0);
+    };
+    // A listener's promise is dropped by the emitter: a failed drain is logged and exits non-zero here.
+    process.once(signal, () => {
+      shutDown().catch((error: unknown) => {
+        logger.error({ reason: error instanceof Error ? error.message : String(error) }, 'shutdown failed');
+        process.exit(1);
+      });
     });
   }
 }
@@ -36,6 +43,6 @@ main().catch((error: unknown) => {
     console.error(error.message);
     process.exit(2);
   }
-  console.error(`gateway failed: ${(error as Error).stack ?? error}`);
+  console.error(`gateway failed: ${error instanceof Error && error.stack ? error.stack : String(error)}`);
   process.exit(1);
 });

@@ -88,6 +88,6 @@ main().catch((error: unknown) => {
     console.error(error.message);
     process.exit(2);
   }
-  console.error(`worker failed: ${(error as Error).stack ?? error}`);
+  console.error(`worker failed: ${error instanceof Error && error.stack ? error.stack : String(error)}`);
   process.exit(1);
 });

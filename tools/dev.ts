@@ -70,6 +70,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`npm run dev failed: ${(error as Error).stack ?? error}`);
+  console.error(`npm run dev failed: ${error instanceof Error && error.stack ? error.stack : String(error)}`);
   process.exit(1);
 });

@@ -18,8 +18,14 @@ export interface ReplayReport {
   error?: { name: string; message: string };
 }
 
+/** What the CLI reads of the first event: the workflow's id and type, when the history names them. */
+interface StartedAttributes {
+  workflowId?: string;
+  workflowType?: { name?: string };
+}
+
 interface HistoryJson {
-  events: Array<Record<string, any>>;
+  events: Array<{ workflowExecutionStartedEventAttributes?: StartedAttributes } & Record<string, unknown>>;
 }
 
 /**
@@ -46,7 +52,7 @@ export async function readHistory(file: string): Promise<HistoryJson> {
   return history as HistoryJson;
 }
 
-function startedAttributes(history: HistoryJson): Record<string, any> | undefined {
+function startedAttributes(history: HistoryJson): StartedAttributes | undefined {
   return history.events[0]?.workflowExecutionStartedEventAttributes;
 }
 

@@ -1,6 +1,7 @@
 import type { Client, ScheduleDescription } from '@temporalio/client';
 import type { TiSyncInput, TiSyncResult } from '../shared/ti-sync';
 import { TI_SYNC_SCHEDULE_PREFIX } from '../worker/ti-sync-schedule';
+import type { tiSync } from '../workflows';
 import { withTemporal } from './commands';
 import { CliError, EXIT_FAILURE, EXIT_OK } from './errors';
 import { formatTime, keyValues, printJson, table, type Output } from './output';
@@ -33,7 +34,7 @@ async function configuredSyncs(client: Client): Promise<ConfiguredSync[]> {
 function pick(syncs: ConfiguredSync[], name: string | undefined): ConfiguredSync {
   if (syncs.length === 0) throw new CliError('no threat-intelligence sync is configured: the worker creates one schedule per TI_SYNC_FEEDS entry');
   if (name === undefined) {
-    if (syncs.length === 1) return syncs[0]!;
+    if (syncs.length === 1) return syncs[0];
     throw new CliError(`several syncs are configured; choose one with --sync: ${syncs.map((sync) => sync.input.settings.syncId).join(', ')}`);
   }
   const found = syncs.find((sync) => sync.input.settings.syncId === name || sync.input.settings.feedName === name);
@@ -75,7 +76,7 @@ export async function tiSyncRunCommand(output: Output, options: { sync?: string;
     const description = sync.description.action as { taskQueue: string };
     const workflowId = `${sync.scheduleId}-${options.dryRun ? 'dry-run' : 'cli'}-${Date.now()}`;
     output.note(`${options.dryRun ? 'planning' : 'running'} ${sync.input.settings.syncId} as workflow ${workflowId} ...`);
-    const result: TiSyncResult = await client.workflow.execute('tiSync', {
+    const result: TiSyncResult = await client.workflow.execute<typeof tiSync>('tiSync', {
       taskQueue: description.taskQueue,
       workflowId,
       args: [{ settings: sync.input.settings, ...(options.dryRun ? { dryRun: true } : {}) } satisfies TiSyncInput],

@@ -56,7 +56,7 @@ export class DefenderIndicatorsClient {
   async listIndicators(filter?: { application: string }): Promise<DefenderIndicator[]> {
     const all: DefenderIndicator[] = [];
     for (let page = 0; page < MAX_LIST_PAGES; page += 1) {
-      const response = await this.client.path('/indicators').get({
+      const response = await this.client.pathUnchecked('/indicators').get({
         queryParameters: {
           $top: LIST_PAGE_SIZE,
           $skip: page * LIST_PAGE_SIZE,
@@ -75,7 +75,7 @@ export class DefenderIndicatorsClient {
   /** Creates or updates (Defender matches on type and value) at most 500 indicators in one call. */
   async importIndicators(indicators: readonly DesiredIndicator[]): Promise<ImportOutcome[]> {
     if (indicators.length > 500) throw new Error('Defender imports at most 500 indicators per call');
-    const response = await this.client.path('/indicators/import').post({
+    const response = await this.client.pathUnchecked('/indicators/import').post({
       body: {
         Indicators: indicators.map((indicator) => ({
           indicatorValue: indicator.indicatorValue,
@@ -91,9 +91,9 @@ export class DefenderIndicatorsClient {
     });
     const body = this.check(response) as { value?: Array<Record<string, unknown>> };
     return (body.value ?? []).map((item) => ({
-      indicatorValue: String(item.indicator ?? item.indicatorValue ?? ''),
-      indicatorType: String(item.indicatorType ?? ''),
-      ...(item.id !== undefined && item.id !== null ? { id: String(item.id) } : {}),
+      indicatorValue: textOf(item.indicator ?? item.indicatorValue),
+      indicatorType: textOf(item.indicatorType),
+      ...(item.id !== undefined && item.id !== null ? { id: textOf(item.id) } : {}),
       isFailed: item.isFailed === true,
       ...(typeof item.failureReason === 'string' ? { failureReason: item.failureReason } : {}),
     }));
@@ -102,7 +102,7 @@ export class DefenderIndicatorsClient {
   /** Deletes at most 500 indicators by id; ids already gone are no error (a repeated batch changes nothing). */
   async batchDelete(ids: readonly string[]): Promise<void> {
     if (ids.length > 500) throw new Error('Defender deletes at most 500 indicators per call');
-    const response = await this.client.path('/indicators/BatchDelete').post({
+    const response = await this.client.pathUnchecked('/indicators/BatchDelete').post({
       body: { IndicatorIds: [...ids] },
       abortSignal: AbortSignal.timeout(this.timeoutMs),
     });
@@ -121,14 +121,19 @@ export class DefenderIndicatorsClient {
 function toIndicator(item: Record<string, unknown>): DefenderIndicator {
   const text = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : undefined);
   return {
-    id: String(item.id),
-    indicatorValue: String(item.indicatorValue ?? ''),
-    indicatorType: String(item.indicatorType ?? ''),
-    action: String(item.action ?? ''),
+    id: textOf(item.id),
+    indicatorValue: textOf(item.indicatorValue),
+    indicatorType: textOf(item.indicatorType),
+    action: textOf(item.action),
     title: text(item.title),
     description: text(item.description),
     application: text(item.application),
     expirationTime: text(item.expirationTime),
     creationTimeDateTimeUtc: text(item.creationTimeDateTimeUtc),
   };
+}
+
+/** A field of Defender's JSON as text: a string as it is, a number written out, anything else (absent, an object) ''. */
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
 }

@@ -107,7 +107,7 @@ export class ThreatIntelClient {
       indicators.push(...rows);
       onPage?.(indicators.length);
       if (rows.length < FEED_PAGE_SIZE) return indicators;
-      afterId = rows[rows.length - 1]!.id;
+      afterId = rows[rows.length - 1].id;
     }
     throw new Error(`the feed ${query.feedName} has more than ${MAX_FEED_PAGES * FEED_PAGE_SIZE} indicators: not synced rather than synced in part`);
   }
@@ -149,10 +149,10 @@ function rowsOf(table: LogsTable): FeedIndicator[] {
   const text = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
   return table.rows.map((row) => ({
     id: String(cell(row, 'Id')),
-    observableKey: String(cell(row, 'ObservableKey') ?? ''),
-    observableValue: String(cell(row, 'ObservableValue') ?? ''),
+    observableKey: textOf(cell(row, 'ObservableKey')),
+    observableValue: textOf(cell(row, 'ObservableValue')),
     confidence: Number(cell(row, 'Confidence') ?? 0),
-    sourceSystem: String(cell(row, 'SourceSystem') ?? ''),
+    sourceSystem: textOf(cell(row, 'SourceSystem')),
     isActive: cell(row, 'IsActive') === true,
     isDeleted: cell(row, 'IsDeleted') === true,
     validFrom: time(cell(row, 'ValidFrom')),
@@ -162,4 +162,9 @@ function rowsOf(table: LogsTable): FeedIndicator[] {
     description: text(cell(row, 'Description')),
     coveredByMicrosoft: cell(row, 'CoveredByMicrosoft') === true,
   }));
+}
+
+/** A cell as text: a string as it is, a number written out, anything else (null, an object) ''. */
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
 }

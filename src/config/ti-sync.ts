@@ -51,6 +51,7 @@ export const ACTION_VARIABLES: Readonly<Record<SyncedIndicatorType, string>> = {
 };
 
 const actionSchema = z.enum(DEFENDER_ACTIONS);
+// eslint-disable-next-line no-control-regex -- a feed name may hold anything but control characters
 const FEED_NAME = /^[^\u0000-\u001f\u007f]{1,256}$/;
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 

@@ -57,7 +57,7 @@ export class ConfirmationLinks {
     if (!timingSafeEqual(expected, Buffer.from(mac))) return { ok: false, reason: 'invalid' };
     let parsed: { w?: unknown; u?: unknown; e?: unknown };
     try {
-      parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof parsed;
     } catch {
       return { ok: false, reason: 'invalid' };
     }

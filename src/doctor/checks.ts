@@ -183,7 +183,13 @@ export async function checkIncodeToken(incode: Pick<IncodeClient, 'verifyCredent
           );
         case 'Network':
           return fail(check, `Incode's token endpoint did not answer${error.message.includes('no answer') ? ' in time' : ''}`, `check the URL in the Key Vault secret "${names.authUrl}" and outbound HTTPS from this host`);
-        default:
+        case 'ApiVersionRejected':
+        case 'BadRequest':
+        case 'NotFound':
+        case 'RateLimited':
+        case 'ServerError':
+        case 'UnexpectedResponse':
+        case 'UserNotFound':
           return fail(check, `${error.kind}${status}`, `check the URL in the Key Vault secret "${names.authUrl}"; retry if Incode was briefly unavailable`);
       }
     }
@@ -222,7 +228,7 @@ export async function checkTemporal(connection: Pick<Connection, 'workflowServic
   }
   try {
     const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-    const wrong = ALL_SEARCH_ATTRIBUTES.filter((key) => customAttributes?.[key.name] !== SEARCH_ATTRIBUTE_TYPES[key.type]?.code);
+    const wrong = ALL_SEARCH_ATTRIBUTES.filter((key) => Number(customAttributes?.[key.name]) !== SEARCH_ATTRIBUTE_TYPES[key.type]?.code);
     if (wrong.length === 0) {
       rows.push(ok('Temporal search attributes', `all ${ALL_SEARCH_ATTRIBUTES.length} registered`));
     } else {

@@ -65,7 +65,7 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       deps.logger.info(
-        { method: req.method, path: req.route?.path ?? 'unmatched', status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        { method: req.method, path: (req.route as { path?: string } | undefined)?.path ?? 'unmatched', status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
         'request',
       );
     });

@@ -7,7 +7,7 @@ import type { IncidentActivity } from '../shared/types';
  * sizes), accessible (landmarks, labelled lists, real buttons, visible focus, sufficient contrast).
  */
 const STYLE = `
-body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1d2630;background:#f5f7f9;line-height:1.5}
+body{margin:0;font-family:system-ui,-apple-system,"Segoe ` + `UI",Roboto,Arial,sans-serif;color:#1d2630;background:#f5f7f9;line-height:1.5}
 main{max-width:36rem;margin:0 auto;padding:1.25rem}
 h1{font-size:1.5rem;margin:.5rem 0 1rem}
 h2{font-size:1.1rem;margin:1.25rem 0 .5rem}
@@ -16,7 +16,7 @@ dl{margin:0;display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}
 dt{font-weight:600}
 dd{margin:0;overflow-wrap:anywhere}
 form{margin:.75rem 0}
-button{font:inherit;font-size:1.05rem;width:100%;padding:.85rem 1rem;border-radius:.5rem;border:2px solid transparent;cursor:pointer}
+button{font:inherit;font-size:1.05rem;width:100%;padding:.85rem 1rem;border-radius:.5rem;border:2px solid ` + `transparent;cursor:pointer}
 button.yes{background:#0f6cbd;color:#fff}
 button.no{background:#fff;color:#a4262c;border-color:#a4262c}
 button:focus-visible{outline:3px solid #1d2630;outline-offset:2px}
@@ -81,7 +81,7 @@ ${shown.length ? `<dl>${shown.map(([term, value]) => `<dt>${escapeHtml(term)}</d
 }
 
 export function questionPage(options: { activities: IncidentActivity[]; action: string; nonce: string; answeredWasMe: boolean }): string {
-  const forms = (answer: 'was-me' | 'wasnt-me', label: string, className: string) => `<form method="post" action="${escapeHtml(options.action)}">
+  const forms = (answer: 'was-me' | 'wasnt-me', label: string, className: string) => `<form method="post" ` + `action="${escapeHtml(options.action)}">
 <input type="hidden" name="nonce" value="${escapeHtml(options.nonce)}">
 <input type="hidden" name="answer" value="${answer}">
 <button type="submit" class="${className}">${label}</button>
@@ -96,7 +96,7 @@ ${intro}
 ${options.activities.map(activitySection).join('\n')}
 ${forms('was-me', options.answeredWasMe ? 'Continue to the identity check' : 'This was me', 'yes')}
 ${forms('wasnt-me', 'This wasn\u2019t me', 'no')}
-<p class="note">"This was me" takes you to a short identity check (your ID document and a selfie). If you do not recognise this activity, choose "This wasn\u2019t me": your security team is told at once.</p>`,
+<p class="note">"This was me" takes you to a short identity check (your ID document and a selfie). If you do not recognise this ` + `activity, choose "This wasn\u2019t me": your security team is told at once.</p>`,
   );
 }
 

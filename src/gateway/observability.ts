@@ -18,7 +18,8 @@ export function httpObservability(metrics: GatewayMetrics | undefined) {
     const started = process.hrtime.bigint();
     const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method } });
     res.once('close', () => {
-      const route: string = req.route?.path ?? 'unmatched';
+      // Express types the matched route `any`; its path is the pattern the router matched.
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
       const status = res.writableFinished ? String(res.statusCode) : 'aborted';
       const labels = { method: req.method, route, status };
       metrics?.httpRequests.inc(labels);

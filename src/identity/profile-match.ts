@@ -104,7 +104,7 @@ export function compareProfile(entra: EntraProfileForMatch, verified: VerifiedId
       namesCompared++;
     }
     if (given.length > 0) {
-      const ok = full.includes(given[0]!);
+      const ok = full.includes(given[0]);
       details.push(`given name: ${ok ? 'found in the full name on the document' : 'not found in the full name on the document'}`);
       outcomes.push(ok);
       namesCompared++;
@@ -174,7 +174,7 @@ function surnameMatch(entra: string[], document: string[]): { ok: boolean; note?
 
 function givenMatch(entra: string[], document: string[]): { ok: boolean; note?: string } {
   if (entra[0] === document[0]) return { ok: true };
-  if (document.includes(entra[0]!) || entra.includes(document[0]!)) return { ok: true, note: 'order of given names differs' };
+  if (document.includes(entra[0]) || entra.includes(document[0])) return { ok: true, note: 'order of given names differs' };
   if (entra.join('') === document.join('')) return { ok: true, note: 'written together' };
   return { ok: false };
 }

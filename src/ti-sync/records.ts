@@ -1,4 +1,3 @@
-import type { DefenderAction } from '../shared/ti-sync';
 
 /** The latest ThreatIntelIndicators row of one indicator of the feed, as the Log Analytics client reads it. */
 export interface FeedIndicator {
@@ -27,7 +26,8 @@ export interface DefenderIndicator {
   id: string;
   indicatorValue: string;
   indicatorType: string;
-  action: DefenderAction | string;
+  /** One of DEFENDER_ACTIONS for the indicators we write; Defender may report others for the rest. */
+  action: string;
   title?: string;
   description?: string;
   application?: string;

@@ -58,7 +58,7 @@ export async function createWorkerFromConfig(
               tiSync: {
                 config: config.tiSync,
                 onCall: metrics.tiSync.observeCall,
-                onRunFinished: metrics.tiSync.recordRun,
+                onRunFinished: (result) => metrics.tiSync.recordRun(result),
                 ...(options.logger ? { logger: options.logger } : {}),
               },
             }

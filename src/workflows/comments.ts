@@ -195,7 +195,7 @@ export const messages = {
 
   remediation(results: Array<{ action: string; result: string; reason?: string }>): string {
     const label: Record<string, string> = { revokeSessions: 'revoke sign-in sessions', disableAccount: 'disable the account' };
-    return `\nRemediation (Microsoft Graph): ${results
+    return `\nRemediation (Microsoft Graph): ` + `${results
       .map((entry) => `${label[entry.action] ?? entry.action}: ${entry.result}${entry.reason ? ` (${entry.reason})` : ''}`)
       .join('; ')}.`;
   },

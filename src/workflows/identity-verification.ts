@@ -21,6 +21,7 @@ import type {
   IncidentAction,
   IncidentDecision,
   IncodeSessionEvent,
+  LinkedIncident,
   ReviewDecision,
   UserAnswerInput,
   UserAnswerResult,
@@ -154,7 +155,7 @@ export async function identityVerification(request: VerificationRequest): Promis
   });
   setHandler(
     joinVerificationUpdate,
-    async (linked): Promise<VerificationLinkResult> => {
+    async (linked: LinkedIncident): Promise<VerificationLinkResult> => {
       await condition(() => session !== undefined || noLinkReason !== undefined);
       if (!session || deciding) return linkResult();
       if (!incidents.some((incident) => incident.incidentId === linked.incidentId)) {
@@ -172,7 +173,7 @@ export async function identityVerification(request: VerificationRequest): Promis
       return linkResult();
     },
     {
-      validator: (linked) => {
+      validator: (linked: LinkedIncident) => {
         // A different user never joins, and nothing joins a verification that is deciding or done.
         if (linked.userEmail.toLowerCase() !== request.subject.email.toLowerCase()) throw new Error('another user');
         if (deciding || noLinkReason !== undefined) throw new Error('verification is no longer waiting');
@@ -478,7 +479,7 @@ export async function identityVerification(request: VerificationRequest): Promis
         const reason = messages.identityMismatch(request, confirmed!.result, identityMismatch(request, confirmed!.result)!);
         return finish('IdentityMismatch', reason, escalate('decision', reason, true), evidenceOf);
       }
-      default: {
+      case 'timed-out': {
         const reason =
           state.status === 'AwaitingReview'
             ? messages.reviewTimedOut(request, state.reviewReason ?? 'review needed')

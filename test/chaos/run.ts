@@ -40,7 +40,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`chaos run failed: ${(error as Error).stack ?? error}`);
+    console.error(`chaos run failed: ${error instanceof Error && error.stack ? error.stack : String(error)}`);
     process.exit(1);
   },
 );

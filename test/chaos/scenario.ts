@@ -221,7 +221,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       worker = child;
       counters.workerStarts += 1;
       const stderrLog = fs.createWriteStream(path.join(workDir, `worker-${counters.workerStarts}.log`));
-      child.stderr!.pipe(stderrLog);
+      child.stderr.pipe(stderrLog);
       workerExited = new Promise((resolve) =>
         child.once('exit', (code, signal) => {
           if (worker === child && !workerStopping) {
@@ -236,7 +236,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await new Promise<void>((resolve, reject) => {
         let out = '';
         const timer = setTimeout(() => reject(new Error('worker not ready within 60 s')), 60_000);
-        child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
           out += chunk;
           if (out.includes('chaos-worker ready')) {
             clearTimeout(timer);
@@ -518,7 +518,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         try {
           await event.run();
         } catch (err) {
-          failures.push(`${event.name} failed: ${(err as Error).stack ?? err}`);
+          failures.push(`${event.name} failed: ${err instanceof Error && err.stack ? err.stack : String(err)}`);
         }
         log(`${event.name}: done in ${Date.now() - t} ms`);
       }

@@ -26,6 +26,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`chaos worker failed: ${(error as Error).stack ?? error}\n`);
+  process.stderr.write(`chaos worker failed: ${error instanceof Error && error.stack ? error.stack : String(error)}\n`);
   process.exit(1);
 });

@@ -171,12 +171,12 @@ function resourceIdOf(args: unknown[], context: ArmContext, scope: 'group' | 'su
   // resourceId([subscriptionId], [resourceGroupName], type, name1, name2, ...): the type is the first with a "/".
   const typeIndex = strings.findIndex((part) => part.includes('/'));
   if (typeIndex < 0) throw new Error(`resourceId(${strings.join(', ')}): no resource type`);
-  const [namespace, ...types] = strings[typeIndex]!.split('/');
+  const [namespace, ...types] = strings[typeIndex].split('/');
   const names = strings.slice(typeIndex + 1);
   if (names.length !== types.length) throw new Error(`resourceId: ${types.length} type segment(s), ${names.length} name(s)`);
   const leading = strings.slice(0, typeIndex);
-  const subscriptionId = leading.length >= (scope === 'group' ? 2 : 1) ? leading[0]! : context.subscription.subscriptionId;
-  const group = scope === 'group' ? (leading.length === 2 ? leading[1]! : leading.length === 1 ? leading[0]! : context.resourceGroup.name) : undefined;
+  const subscriptionId = leading.length >= (scope === 'group' ? 2 : 1) ? leading[0] : context.subscription.subscriptionId;
+  const group = scope === 'group' ? (leading.length === 2 ? leading[1] : leading.length === 1 ? leading[0] : context.resourceGroup.name) : undefined;
   const path = types.map((type, index) => `${type}/${names[index]}`).join('/');
   return `/subscriptions/${subscriptionId}${group ? `/resourceGroups/${group}` : ''}/providers/${namespace}/${path}`;
 }
@@ -189,7 +189,7 @@ function guidOf(parts: string[]): string {
 
 const FUNCTIONS: Record<string, Fn> = {
   parameters: ([name], context) => {
-    if (!(str(name) in context.parameters)) throw new Error(`parameters('${name}'): not given and no default`);
+    if (!(str(name) in context.parameters)) throw new Error(`parameters('${String(name)}'): not given and no default`);
     return context.parameters[str(name)];
   },
   variables: ([name], context) => context.variables(str(name)),
@@ -200,7 +200,7 @@ const FUNCTIONS: Record<string, Fn> = {
   and: (args) => args.every(Boolean),
   or: (args) => args.some(Boolean),
   empty: ([value]) =>
-    value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0) || (typeof value === 'object' && Object.keys(value as object).length === 0),
+    value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0) || (typeof value === 'object' && Object.keys(value).length === 0),
   length: ([value]) => (typeof value === 'string' || Array.isArray(value) ? value.length : Object.keys(value as object).length),
   endsWith: ([text, suffix]) => str(text).toLowerCase().endsWith(str(suffix).toLowerCase()),
   take: ([value, count]) => (typeof value === 'string' || Array.isArray(value) ? value.slice(0, num(count)) : value),
@@ -247,7 +247,7 @@ export function evaluateArmExpression(expression: ArmExpression, context: ArmCon
   let value: unknown;
   if (expression.name === 'if') {
     const [condition, whenTrue, whenFalse] = expression.args;
-    value = evaluateArmExpression(condition!, context) ? evaluateArmExpression(whenTrue!, context) : evaluateArmExpression(whenFalse!, context);
+    value = evaluateArmExpression(condition, context) ? evaluateArmExpression(whenTrue, context) : evaluateArmExpression(whenFalse, context);
   } else {
     value = fn(
       expression.args.map((arg) => evaluateArmExpression(arg, context)),

@@ -89,7 +89,7 @@ export function referencesOf(template: ArmTemplate): ReferenceUse {
       try {
         expression = parseArmExpression(text);
       } catch (error) {
-        throw new Error(`${at}: ${(error as Error).message}`);
+        throw new Error(`${at}: ${(error as Error).message}`, { cause: error });
       }
       for (const call of callsIn(expression)) {
         use.functions.add(call.name);

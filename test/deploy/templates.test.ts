@@ -104,7 +104,7 @@ function processEnv(rendered: RenderedTemplate, name: 'gateway' | 'worker', secr
     (container.env as Array<{ name: string; value?: string; secretRef?: string }>).map((entry) => {
       if (entry.secretRef === undefined) return [entry.name, String(entry.value)];
       assert.ok(entry.secretRef in secretValues, `${name}: ${entry.name} refers to secret ${entry.secretRef}`);
-      return [entry.name, secretValues[entry.secretRef]!];
+      return [entry.name, secretValues[entry.secretRef]];
     }),
   );
 }
@@ -232,7 +232,7 @@ describe('ARM templates (deploy/azure)', () => {
         for (const value of secretValues) assert.ok(!plain.includes(value), `${name}: a secret is a plain environment value`);
         for (const secret of app.properties.configuration.secrets as Array<{ name: string; keyVaultUrl?: string; identity?: string; value?: string }>) {
           if (secret.name === 'temporal-server-ca') continue;
-          assert.equal(secret.keyVaultUrl, `https://${rendered.context.parameters.keyVaultName}.vault.azure.net/secrets/${secret.name}`);
+          assert.equal(secret.keyVaultUrl, `https://${String(rendered.context.parameters.keyVaultName)}.vault.azure.net/secrets/${secret.name}`);
           assert.match(String(secret.identity), new RegExp(`/userAssignedIdentities/id-itdr-verify-${name}$`), 'read with the app\'s own identity');
         }
       }
@@ -260,9 +260,9 @@ describe('ARM templates (deploy/azure)', () => {
 
     it('makes the Key Vault RBAC-only with soft delete and purge protection', () => {
       const [vault] = rendered.resources('Microsoft.KeyVault/vaults');
-      assert.equal(vault!.properties.enableRbacAuthorization, true);
-      assert.equal(vault!.properties.enableSoftDelete, true);
-      assert.equal(vault!.properties.enablePurgeProtection, true);
+      assert.equal(vault.properties.enableRbacAuthorization, true);
+      assert.equal(vault.properties.enableSoftDelete, true);
+      assert.equal(vault.properties.enablePurgeProtection, true);
     });
 
     it('grants both services Microsoft Sentinel Responder on the workspace\'s resource group, through a deployment at that scope', () => {
@@ -363,30 +363,30 @@ describe('ARM templates (deploy/azure)', () => {
       const rules = render().resources('Microsoft.SecurityInsights/automationRules');
       assert.equal(rules.length, 2);
       const [created, closed] = rules;
-      assert.equal(created!.properties.triggeringLogic.triggersWhen, 'Created');
-      assert.equal(created!.scope, 'Microsoft.OperationalInsights/workspaces/law-sentinel');
-      const ruleCondition = created!.properties.triggeringLogic.conditions[0].conditionProperties;
+      assert.equal(created.properties.triggeringLogic.triggersWhen, 'Created');
+      assert.equal(created.scope, 'Microsoft.OperationalInsights/workspaces/law-sentinel');
+      const ruleCondition = created.properties.triggeringLogic.conditions[0].conditionProperties;
       assert.equal(ruleCondition.propertyName, 'IncidentRelatedAnalyticRuleIds');
       assert.deepEqual(ruleCondition.propertyValues, [
         `/subscriptions/${'00000000-0000-4000-8000-000000000001'}/resourceGroups/rg-itdr-verify/providers` + `/Microsoft.OperationalInsights/workspaces/law-sentinel/providers/Microsoft.SecurityInsights/alertRules/rule-guid-1`,
         `/subscriptions/${'00000000-0000-4000-8000-000000000001'}/resourceGroups/rg-itdr-verify/providers` + `/Microsoft.OperationalInsights/workspaces/law-sentinel/providers/Microsoft.SecurityInsights/alertRules/rule-guid-2`,
       ]);
-      assert.deepEqual(created!.properties.actions, [{ order: 1, actionType: 'RunPlaybook', actionConfiguration: { logicAppResourceId: playbookResourceId, tenantId: '00000000-0000-4000-8000-0000000000aa' } }]);
-      assert.equal(closed!.properties.triggeringLogic.triggersWhen, 'Updated');
-      assert.deepEqual(closed!.properties.triggeringLogic.conditions[1], {
+      assert.deepEqual(created.properties.actions, [{ order: 1, actionType: 'RunPlaybook', actionConfiguration: { logicAppResourceId: playbookResourceId, tenantId: '00000000-0000-4000-8000-0000000000aa' } }]);
+      assert.equal(closed.properties.triggeringLogic.triggersWhen, 'Updated');
+      assert.deepEqual(closed.properties.triggeringLogic.conditions[1], {
         conditionType: 'PropertyChanged',
         conditionProperties: { propertyName: 'IncidentStatus', changeType: 'ChangedTo', operator: 'Equals', propertyValues: ['Closed'] },
       });
-      assert.notEqual(created!.name, closed!.name);
+      assert.notEqual(created.name, closed.name);
       assert.equal(render({ stopVerificationOnClose: false }).resources('Microsoft.SecurityInsights/automationRules').length, 1);
     });
 
     it('lets Sentinel run playbooks in the playbook\'s resource group', () => {
       const [nested] = render().resources('Microsoft.Resources/deployments');
-      assert.equal(nested!.subscriptionId, '00000000-0000-4000-8000-000000000003');
-      assert.equal(nested!.resourceGroup, 'rg-playbooks');
-      assert.ok(String(nested!.properties.parameters.roleDefinitionId.value).endsWith(ROLE_IDS.sentinelAutomationContributor));
-      assert.equal(nested!.properties.parameters.principalId.value, 'sp-object-id');
+      assert.equal(nested.subscriptionId, '00000000-0000-4000-8000-000000000003');
+      assert.equal(nested.resourceGroup, 'rg-playbooks');
+      assert.ok(String(nested.properties.parameters.roleDefinitionId.value).endsWith(ROLE_IDS.sentinelAutomationContributor));
+      assert.equal(nested.properties.parameters.principalId.value, 'sp-object-id');
     });
   });
 });

@@ -73,9 +73,9 @@ describe('operator CLI against the running stack', () => {
     const started = await stack.post('/api/incidents', { incidentId: incident.name, userEmail: DEMO_USER });
     assert.equal(started.status, 200, JSON.stringify(started.body));
     const body = started.body as { workflowId: string; interviewId: string; verificationUrl: string; expiresAt: string };
-    return { incident, incidentId: incident.name as string, ...body, handle: stack.client.workflow.getHandle(body.workflowId) };
+    return { incident, incidentId: incident.name, ...body, handle: stack.client.workflow.getHandle(body.workflowId) };
   }
-  const comments = (id: string) => stack.simulator.sentinel.listComments(id).map((comment) => comment.properties.message as string);
+  const comments = (id: string) => stack.simulator.sentinel.listComments(id).map((comment) => comment.properties.message);
   const awaitingReview = async (handle: ReturnType<TestStack['client']['workflow']['getHandle']>) =>
     eventually(async () => ((await handle.query(statusQuery)).status === 'AwaitingReview' ? true : undefined), 15_000, 'AwaitingReview');
 
@@ -153,7 +153,7 @@ describe('operator CLI against the running stack', () => {
     assert.match(table.stdout, /^WORKFLOW ID\s+INCIDENT\s+USER\s+STATUS\s+SESSION\s+STARTED/);
     const line = table.stdout.split('\n').find((entry) => entry.startsWith(verification.workflowId));
     assert.ok(line, show(table));
-    assert.match(line!, new RegExp(`${verification.incidentId}\\s+${DEMO_USER.replace('.', '\\.')}\\s+AwaitingUser\\s+\\S+\\s+\\d{4}-\\d\\d-\\d\\d`));
+    assert.match(line, new RegExp(`${verification.incidentId}\\s+${DEMO_USER.replace('.', '\\.')}\\s+AwaitingUser\\s+\\S+\\s+\\d{4}-\\d\\d-\\d\\d`));
     assert.match(table.stderr, /Visibility query .*WorkflowType IN \('identityVerification', 'incidentVerification'\)/);
 
     for (const id of [verification.incidentId, verification.workflowId]) {
@@ -178,7 +178,7 @@ describe('operator CLI against the running stack', () => {
       assert.equal(wrongKey.code, 1, `${args[0]}: ${show(wrongKey)}`);
       assert.match(wrongKey.stderr, /payload_key_mismatch: .*does not decrypt with this PAYLOAD_ENCRYPTION_KEY \(key id k1\)/, show(wrongKey));
       assert.ok(!/worker polling/.test(wrongKey.stderr), `the worker is not blamed: ${show(wrongKey)}`);
-      assert.ok(!wrongKey.stderr.includes(otherKey) && !wrongKey.stderr.includes(stack.env.PAYLOAD_ENCRYPTION_KEY!), 'no key printed');
+      assert.ok(!wrongKey.stderr.includes(otherKey) && !wrongKey.stderr.includes(stack.env.PAYLOAD_ENCRYPTION_KEY), 'no key printed');
     }
 
     const unknown = await cli(['show', 'no-such-incident']);

@@ -166,7 +166,7 @@ describe('decision safety: only a confirmed success of the right user closes', (
     if (handle) {
       if (expectedAnswered(c) !== 'unchanged') await handle.result();
       else {
-        await eventually(async () => (await handle!.query(statusQuery)).lastCheckedAt !== undefined, 60_000, `the read-back for ${JSON.stringify(c)}`);
+        await eventually(async () => (await handle.query(statusQuery)).lastCheckedAt !== undefined, 60_000, `the read-back for ${JSON.stringify(c)}`);
         await handle.terminate('test done');
       }
     }

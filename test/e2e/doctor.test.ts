@@ -43,7 +43,7 @@ describe('doctor', () => {
       });
     secretValues = [
       ...Object.values(DEFAULT_SECRET_NAMES).map((name) => stack.simulator.keyVault.getSecret(name)!.value),
-      stack.env.PAYLOAD_ENCRYPTION_KEY!,
+      stack.env.PAYLOAD_ENCRYPTION_KEY,
       stack.apiKey,
       stack.webhookSecret,
     ];

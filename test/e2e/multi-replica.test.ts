@@ -117,7 +117,7 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
 
     const exits = (await stopped) as Array<{ code: number | null; signal: NodeJS.Signals | null }>;
     assert.deepEqual(exits, [{ code: 0, signal: null }, { code: 0, signal: null }], 'the stopped gateway and worker drained and exited 0');
-    assert.ok(balancer.sentTo.get(urlOf(gatewayToStop))! > 0 && balancer.sentTo.get(urlOf(replicas[1]!))! > 0, 'both gateways served');
+    assert.ok(balancer.sentTo.get(urlOf(gatewayToStop))! > 0 && balancer.sentTo.get(urlOf(replicas[1]))! > 0, 'both gateways served');
     assert.ok(balancer.notReadySeen.has(urlOf(gatewayToStop)), 'the draining gateway failed readiness before it closed');
     assert.ok(gatewayToStop.logs.some((line) => line.includes('"cutConnections":false')), 'it finished its requests in flight itself');
 
@@ -144,7 +144,7 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
           .filter((scheduled) => scheduled && /Incident$/.test(scheduled.activityType?.name ?? ''))
           .map((scheduled) => scheduled!.taskQueue?.name),
       );
-      assert.deepEqual([...queues], [sentinelTaskQueue(stack.env.TEMPORAL_TASK_QUEUE!, plan.workspace.subscriptionId)], tag);
+      assert.deepEqual([...queues], [sentinelTaskQueue(stack.env.TEMPORAL_TASK_QUEUE, plan.workspace.subscriptionId)], tag);
       for (const event of history.events ?? []) {
         const identity = event.activityTaskStartedEventAttributes?.identity;
         if (identity) workerIdentities.add(identity);

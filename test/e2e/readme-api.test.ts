@@ -40,9 +40,9 @@ export function parseGatewayApi(readme: string): { endpoints: Map<string, Docume
     }
     if (!/^\d{3}( \/ \d{3})*$/.test(first)) continue;
     const statuses = first.split(' / ').map(Number);
-    const codes = [...second.matchAll(/`([a-z_]+)`/g)].map((match) => match[1]!);
+    const codes = [...second.matchAll(/`([a-z_]+)`/g)].map((match) => match[1]);
     codes.forEach((code, index) => {
-      const status = statuses.length === codes.length ? statuses[index]! : statuses[0]!;
+      const status = statuses.length === codes.length ? statuses[index] : statuses[0];
       if (!errors.has(code)) errors.set(code, new Set());
       errors.get(code)!.add(status);
     });
@@ -91,7 +91,7 @@ describe('README: the Gateway API tables match the gateway', () => {
     stack.simulator.sentinel.seedIncident({
       title: 'Suspicious sign-in',
       severity,
-      accounts: accounts.map((upn) => ({ accountName: upn.split('@')[0]!, upnSuffix: upn.split('@')[1]! })),
+      accounts: accounts.map((upn) => ({ accountName: upn.split('@')[0], upnSuffix: upn.split('@')[1] })),
       ...(workspaceName ? { workspace: { workspaceName } } : {}),
     });
 
@@ -194,7 +194,7 @@ describe('README: the Gateway API tables match the gateway', () => {
 
     // No worker on the task queue within the link deadline: 503 verification_pending.
     const idle: LocalStackWithoutWorker = await startLocalStack({
-      temporalAddress: stack.env.TEMPORAL_ADDRESS!,
+      temporalAddress: stack.env.TEMPORAL_ADDRESS,
       taskQueue: `nobody-polls-${Date.now()}`,
       directory: [DEMO_USER],
       worker: false,

@@ -45,15 +45,15 @@ describe('secret expiry check', () => {
     stack.simulator.keyVault.setSecret(far, stack.simulator.keyVault.getSecret(far)!.value, { expiresOn: new Date(Date.now() + 200 * 86_400_000) });
 
     const result: SecretExpiryResult = await stack.client.workflow.execute('secretExpiryCheck', {
-      taskQueue: stack.env.TEMPORAL_TASK_QUEUE!,
+      taskQueue: stack.env.TEMPORAL_TASK_QUEUE,
       workflowId: `secret-expiry-test-${Date.now()}`,
     });
     assert.equal(result.warningDays, 90);
     assert.equal(result.secrets.length, 6);
     assert.ok(result.secrets.every((secret) => secret.state === 'enabled'));
     assert.deepEqual(result.warnings.map((warning) => warning.name), [name]);
-    assert.ok([29, 30].includes(result.warnings[0]!.daysLeft), String(result.warnings[0]!.daysLeft));
-    assert.equal(new Date(result.warnings[0]!.expiresOn).getTime(), Math.floor(expiresOn.getTime() / 1000) * 1000);
+    assert.ok([29, 30].includes(result.warnings[0].daysLeft), String(result.warnings[0].daysLeft));
+    assert.equal(new Date(result.warnings[0].expiresOn).getTime(), Math.floor(expiresOn.getTime() / 1000) * 1000);
     assert.equal(result.notified, true);
 
     assert.equal(notifications.length, 1);
@@ -71,7 +71,7 @@ describe('secret expiry check', () => {
 
     const gauge = await stack.workerMetrics.secretExpiryDays.get();
     const byName = Object.fromEntries(gauge.values.map((sample) => [sample.labels.secret, sample.value]));
-    assert.ok([29, 30].includes(byName[name]!), JSON.stringify(byName));
+    assert.ok([29, 30].includes(byName[name]), JSON.stringify(byName));
     assert.ok(byName[far]! >= 199);
     assert.equal(byName[DEFAULT_SECRET_NAMES.clientId], undefined, 'no expiry date, no series');
 
@@ -88,8 +88,8 @@ describe('secret expiry check', () => {
     assert.equal(described.policies.overlap, ScheduleOverlapPolicy.SKIP);
     assert.deepEqual(described.spec.intervals?.map((interval) => interval.every), [86_400_000]);
 
-    assert.equal(await ensureSecretExpirySchedule(stack.client, { taskQueue: stack.env.TEMPORAL_TASK_QUEUE! }), 'updated');
-    assert.equal(await ensureSecretExpirySchedule(stack.client, { taskQueue: stack.env.TEMPORAL_TASK_QUEUE! }), 'updated');
+    assert.equal(await ensureSecretExpirySchedule(stack.client, { taskQueue: stack.env.TEMPORAL_TASK_QUEUE }), 'updated');
+    assert.equal(await ensureSecretExpirySchedule(stack.client, { taskQueue: stack.env.TEMPORAL_TASK_QUEUE }), 'updated');
     const again = await handle.describe();
     assert.equal(again.action.type === 'startWorkflow' && again.action.workflowType, 'secretExpiryCheck');
     assert.equal(again.policies.overlap, ScheduleOverlapPolicy.SKIP);

@@ -82,7 +82,7 @@ describe('the Sentinel page: every path by plain forms', { skip: skipReason }, (
   it('the user answers "Manual review": the verification waits for a reviewer', async () => {
     const incidentId = await seed('one', 'Low');
     const [session] = await eventually(async () => (sessionsOf(incidentId).length === 1 ? sessionsOf(incidentId) : undefined), 20_000, 'the session');
-    await Promise.all([page.waitForURL(/#sessions/), page.locator(`#session-${session!.interviewId} button`, { hasText: 'Manual review' }).click()]);
+    await Promise.all([page.waitForURL(/#sessions/), page.locator(`#session-${session.interviewId} button`, { hasText: 'Manual review' }).click()]);
     const status = await eventually(async () => {
       const answer = await stack.get(`/api/incidents/${incidentId}`);
       return answer.body.status === 'AwaitingReview' ? answer.body : undefined;

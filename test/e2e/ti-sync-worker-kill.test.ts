@@ -24,8 +24,8 @@ async function startWorkerProcess(env: Record<string, string>, bundlePath: strin
       output += chunk.toString();
       if (output.includes('chaos-worker ready')) resolve();
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready:\n${output}`)));
   });
   return child;
@@ -72,7 +72,7 @@ describe('threat-intelligence sync: worker killed mid-run', () => {
 
     workers.push(await startWorkerProcess(stack.env, bundlePath));
     const handle = await stack.client.workflow.start('tiSync', {
-      taskQueue: stack.env.TEMPORAL_TASK_QUEUE!,
+      taskQueue: stack.env.TEMPORAL_TASK_QUEUE,
       workflowId: `ti-sync-kill-${Date.now()}`,
       args: [{ settings }],
     });
@@ -80,8 +80,8 @@ describe('threat-intelligence sync: worker killed mid-run', () => {
     // Kill while the next import is held in the simulator (1.5 s), not between two batches.
     const importsSeen = slowImports.hits;
     await eventually(async () => slowImports.hits > importsSeen || undefined, 60_000, 'the next import batch in flight');
-    workers[0]!.kill('SIGKILL');
-    await new Promise((resolve) => workers[0]!.once('exit', resolve));
+    workers[0].kill('SIGKILL');
+    await new Promise((resolve) => workers[0].once('exit', resolve));
     const createdBeforeKill = stack.simulator.defender.audit.filter((entry) => entry.operation === 'create').length;
     assert.ok(createdBeforeKill < 2_300, `the kill came mid-run (${createdBeforeKill} created)`);
 

@@ -19,7 +19,7 @@ describe('threat-intelligence sync (Sentinel → Defender indicators)', () => {
 
   const run = (input: Partial<TiSyncInput> = {}): Promise<TiSyncResult> =>
     stack.client.workflow.execute('tiSync', {
-      taskQueue: stack.env.TEMPORAL_TASK_QUEUE!,
+      taskQueue: stack.env.TEMPORAL_TASK_QUEUE,
       workflowId: `ti-sync-test-${Date.now()}-${(runs += 1)}`,
       args: [{ settings, ...input }],
     });
@@ -77,10 +77,10 @@ describe('threat-intelligence sync (Sentinel → Defender indicators)', () => {
     const later = new Date(Date.now() + 60 * 86_400_000).toISOString();
     const [first, second, third, fourth] = ipRows(4, '10.30');
     seedFeed(stack.simulator, [
-      { ...first!, ValidUntil: later, LastUpdateTime: new Date(Date.now() + 1000).toISOString() },
-      { ...second!, Data: { name: 'renamed' }, LastUpdateTime: new Date(Date.now() + 1000).toISOString() },
-      { ...third!, IsDeleted: true, LastUpdateTime: new Date(Date.now() + 1000).toISOString() },
-      { ...fourth!, ValidUntil: new Date(Date.now() - 1000).toISOString(), LastUpdateTime: new Date(Date.now() + 1000).toISOString() },
+      { ...first, ValidUntil: later, LastUpdateTime: new Date(Date.now() + 1000).toISOString() },
+      { ...second, Data: { name: 'renamed' }, LastUpdateTime: new Date(Date.now() + 1000).toISOString() },
+      { ...third, IsDeleted: true, LastUpdateTime: new Date(Date.now() + 1000).toISOString() },
+      { ...fourth, ValidUntil: new Date(Date.now() - 1000).toISOString(), LastUpdateTime: new Date(Date.now() + 1000).toISOString() },
     ]);
     // and one of ours expired in Defender that the feed no longer has
     stack.simulator.defender.seed({ indicatorValue: '10.99.0.1', indicatorType: 'IpAddress', action: 'Block', title: 't', description: 'd', application: settings.application, expirationTime: new Date(Date.now() - 60_000).toISOString() });
@@ -121,8 +121,8 @@ describe('threat-intelligence sync (Sentinel → Defender indicators)', () => {
     assert.equal(result.plan.skipped['over-cap'], 200);
     // newest first: the 200 oldest (index 0..199) are out
     const held = new Set(heldBy(stack.simulator, settings.application));
-    assert.ok(held.has(`IpAddress:${rows[1_199]!.ObservableValue}`));
-    assert.ok(!held.has(`IpAddress:${rows[0]!.ObservableValue}`));
+    assert.ok(held.has(`IpAddress:${rows[1_199].ObservableValue}`));
+    assert.ok(!held.has(`IpAddress:${rows[0].ObservableValue}`));
     assert.equal(stack.simulator.defender.activeCount(), 1_003);
     const imports = stack.simulator.defender.audit.filter((entry) => entry.operation === 'create').length;
     assert.equal(imports, 1_003, '3 seeded + 1,000 imported');
@@ -180,10 +180,10 @@ describe('threat-intelligence sync (Sentinel → Defender indicators)', () => {
   it('the worker\'s schedule: every 30 minutes, overlaps skipped, catch-up bounded to one interval; a triggered run syncs', async () => {
     const config = loadWorkerConfig(stack.env).tiSync!;
     const scheduled = { ...config, syncs: [{ ...settings, syncId: `${settings.syncId}-sched`, application: `${settings.application}-sched` }] };
-    const [created] = await ensureTiSyncSchedules(stack.client, { taskQueue: stack.env.TEMPORAL_TASK_QUEUE!, config: scheduled });
-    assert.equal(created!.outcome, 'created');
-    const again = await ensureTiSyncSchedules(stack.client, { taskQueue: stack.env.TEMPORAL_TASK_QUEUE!, config: scheduled });
-    assert.equal(again[0]!.outcome, 'updated');
+    const [created] = await ensureTiSyncSchedules(stack.client, { taskQueue: stack.env.TEMPORAL_TASK_QUEUE, config: scheduled });
+    assert.equal(created.outcome, 'created');
+    const again = await ensureTiSyncSchedules(stack.client, { taskQueue: stack.env.TEMPORAL_TASK_QUEUE, config: scheduled });
+    assert.equal(again[0].outcome, 'updated');
     const handle = stack.client.schedule.getHandle(tiSyncScheduleId(`${settings.syncId}-sched`));
     try {
       const description = await handle.describe();

@@ -47,7 +47,7 @@ describe('verification end to end', () => {
     assert.equal(answered.location, `${stack.simulator.urls.incodeApi}/verify/${session.interviewId}`);
 
     // The user goes on to Incode and clicks "Verified" on the (simulated) Incode page.
-    const incodeUrl = answered.location!;
+    const incodeUrl = answered.location;
     const page = await fetch(incodeUrl);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /Verified/);

@@ -32,8 +32,8 @@ export function startReplica(name: string, entry: 'gateway' | 'worker', env: Nod
         }
       }
     };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited (${code ?? signal}) before it was ready:\n${logs.slice(-20).join('\n')}`));
@@ -110,7 +110,7 @@ export async function startBalancer(backends: string[], options: { probeInterval
           res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":{"code":"no_backend"}}');
           return;
         }
-        const backend = candidates[next++ % candidates.length]!;
+        const backend = candidates[next++ % candidates.length];
         const target = new URL(req.url ?? '/', backend);
         const upstream = http.request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
           sentTo.set(backend, (sentTo.get(backend) ?? 0) + 1);

@@ -26,7 +26,7 @@ describe('ARM throttling', () => {
     sim.armThrottle.reset();
     sim.armThrottle.shapes.writes = { capacity: 3, refillPerSecond: 0.5 };
     try {
-      const token = (await credential().getToken(`${sim.urls.arm}/.default`))!.token;
+      const token = (await credential().getToken(`${sim.urls.arm}/.default`)).token;
       const workspace = sim.sentinel.defaultWorkspace;
       const other = sim.sentinel.addWorkspace({ subscriptionId: '0b7d2a1c-3e4f-4c3a-9e5f-6a0c4f2e8d1b', resourceGroup: 'rg-other', workspaceName: 'law-other' });
       const incident = sim.sentinel.seedIncident({ title: 'Throttled', severity: 'Low' });
@@ -70,7 +70,7 @@ describe('ARM throttling', () => {
       await Promise.all(
         Array.from({ length: 10 }, async () => {
           while (next < ids.length) {
-            const id = ids[next++]!;
+            const id = ids[next++];
             await sentinel.upsertComment(sim.sentinel.defaultWorkspace, incident.name, id, `comment ${id}`);
           }
         }),

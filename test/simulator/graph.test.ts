@@ -134,8 +134,8 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
 
     const results = await activities.remediateAccount({ user: user.id, actions: ['revokeSessions', 'disableAccount'] });
     assert.deepEqual(results.map((entry) => [entry.action, entry.result]), [['revokeSessions', 'skipped'], ['disableAccount', 'skipped']]);
-    assert.match(results[0]!.reason!, /User\.RevokeSessions\.All/);
-    assert.match(results[1]!.reason!, /User\.EnableDisableAccount\.All/);
+    assert.match(results[0].reason!, /User\.RevokeSessions\.All/);
+    assert.match(results[1].reason!, /User\.EnableDisableAccount\.All/);
     assert.equal(sim.graph.getUser(user.id)!.accountEnabled, true);
     assert.equal(sim.graph.revokeCount(user.id), 0);
 
@@ -173,8 +173,8 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
       return true;
     });
     const [result] = await activities.remediateAccount({ user: ADMIN, actions: ['disableAccount'] });
-    assert.equal(result!.result, 'skipped');
-    assert.match(result!.reason!, /higher privileged role/);
+    assert.equal(result.result, 'skipped');
+    assert.match(result.reason!, /higher privileged role/);
     assert.equal(sim.graph.getUser(ADMIN)!.accountEnabled, true);
 
     sim.graph.privilegedRole = true;

@@ -66,19 +66,19 @@ describe('threat-intelligence APIs (simulated) through the real clients', () => 
     }));
     sim.threatIntel.addRows(workspace, rows);
     // a later version of the first: deleted
-    sim.threatIntel.addRows(workspace, [{ ...rows[0]!, IsDeleted: true, LastUpdateTime: '2026-12-02T00:00:00Z' }]);
-    sim.threatIntel.addRows(workspace, [{ ObservableKey: 'ipv4-addr:value', ObservableValue: rows[1]!.ObservableValue, SourceSystem: MICROSOFT }]);
+    sim.threatIntel.addRows(workspace, [{ ...rows[0], IsDeleted: true, LastUpdateTime: '2026-12-02T00:00:00Z' }]);
+    sim.threatIntel.addRows(workspace, [{ ObservableKey: 'ipv4-addr:value', ObservableValue: rows[1].ObservableValue, SourceSystem: MICROSOFT }]);
     sim.threatIntel.addRows(workspace, [{ ObservableKey: 'ipv4-addr:value', ObservableValue: '192.0.2.1', SourceSystem: 'another feed' }]);
     calls.length = 0;
     const pages: number[] = [];
     const feed = await logs.readFeed(workspace, { feedName: FEED, microsoftSources: [MICROSOFT], lookbackMs: 86_400_000 }, (count) => pages.push(count));
     assert.equal(feed.length, FEED_PAGE_SIZE + 7);
     assert.deepEqual(pages, [FEED_PAGE_SIZE, FEED_PAGE_SIZE + 7]);
-    assert.equal(feed[0]!.isDeleted, true);
-    assert.equal(feed[1]!.coveredByMicrosoft, true);
-    assert.equal(feed[2]!.coveredByMicrosoft, false);
+    assert.equal(feed[0].isDeleted, true);
+    assert.equal(feed[1].coveredByMicrosoft, true);
+    assert.equal(feed[2].coveredByMicrosoft, false);
     assert.ok(feed.every((row) => row.sourceSystem === FEED));
-    assert.equal(feed[5]!.lastUpdated, '2026-12-01T00:00:00.000Z');
+    assert.equal(feed[5].lastUpdated, '2026-12-01T00:00:00.000Z');
     assert.equal(calls.filter(([api]) => api === 'loganalytics').length, 2);
     const token = sim.identity.issued().find((issued) => issued.resource.includes(new URL(sim.urls.logAnalytics).port));
     assert.ok(token, 'managed identity token for the Log Analytics endpoint');
@@ -92,20 +92,20 @@ describe('threat-intelligence APIs (simulated) through the real clients', () => 
     sim.defender.seed({ indicatorValue: 'other.example', indicatorType: 'DomainName', action: 'Warn', title: 'theirs', description: 'd', application: 'SOAR' });
     const first = await defender.importIndicators([desired('198.51.100.1'), desired('198.51.100.2'), desired('203.0.113.0/24'), desired('evil.example', { indicatorType: 'DomainName', action: 'BlockAndRemediate' })]);
     assert.deepEqual(first.map((item) => item.isFailed), [false, false, true, true]);
-    assert.match(first[2]!.failureReason!, /CIDR/);
-    assert.match(first[3]!.failureReason!, /BlockAndRemediate/);
+    assert.match(first[2].failureReason!, /CIDR/);
+    assert.match(first[3].failureReason!, /BlockAndRemediate/);
     const again = await defender.importIndicators([desired('198.51.100.1', { action: 'Audit' })]);
-    assert.equal(again[0]!.id, first[0]!.id, 'the same indicator, updated');
+    assert.equal(again[0].id, first[0].id, 'the same indicator, updated');
     const ours = await defender.listIndicators({ application: 'itdr-verify ti-sync test' });
     assert.deepEqual(ours.map((indicator) => [indicator.indicatorValue, indicator.action]), [['198.51.100.1', 'Audit'], ['198.51.100.2', 'Block']]);
     assert.equal((await defender.listIndicators()).length, 3);
-    await defender.batchDelete([first[1]!.id!, 'no-such-id']);
+    await defender.batchDelete([first[1].id!, 'no-such-id']);
     assert.deepEqual((await defender.listIndicators({ application: "it's not" })).length, 0);
     assert.equal((await defender.listIndicators()).length, 2);
     // cap 5, 2 held: 3 more fit, the 4th new one is refused by the cap
     const capped = await defender.importIndicators(['198.51.100.11', '198.51.100.12', '198.51.100.13', '198.51.100.14'].map((value) => desired(value)));
     assert.deepEqual(capped.map((item) => item.isFailed), [false, false, false, true]);
-    assert.match(capped[3]!.failureReason!, /maximum of 5 active indicators/);
+    assert.match(capped[3].failureReason!, /maximum of 5 active indicators/);
   });
 
   it('beyond the documented calls per minute: 429 with the seconds until a call frees up', async () => {

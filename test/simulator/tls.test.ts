@@ -51,7 +51,7 @@ describe('ensureDevCertificates', () => {
     const dir = path.join(root, 'expiring');
     const first = ensureDevCertificates(dir);
     // Re-issue both with the same key but a 3-day life: still consistent, only too short-lived.
-    const key = forge.pki.privateKeyFromPem(first.keyPem) as forge.pki.rsa.PrivateKey;
+    const key = forge.pki.privateKeyFromPem(first.keyPem);
     const publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
     const issue = (ca: boolean) => {
       const cert = forge.pki.createCertificate();

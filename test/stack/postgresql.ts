@@ -66,10 +66,10 @@ export async function startPostgreSql(dir: string, logFile: string): Promise<Pos
     logFile,
     ...owner,
   });
-  await waitFor('PostgreSQL to accept connections', async () => ((await portOpen(port!)) ? true : undefined), { timeoutMs: 60_000, process: server });
+  await waitFor('PostgreSQL to accept connections', async () => ((await portOpen(port)) ? true : undefined), { timeoutMs: 60_000, process: server });
   return {
     host: '127.0.0.1',
-    port: port!,
+    port: port,
     user: 'temporal',
     password,
     process: server,

@@ -68,7 +68,7 @@ describe('configuration', () => {
     assert.throws(() => loadWorkerConfig({ PAYLOAD_ENCRYPTION_KEY: KEY, AZURE_KEY_VAULT_URL: 'http://vault' }), /AZURE_KEY_VAULT_URL: must be an https/);
     assert.throws(
       () => loadWorkerConfig({ ...workerEnv, SENTINEL_ALLOWED_WORKSPACES: 'not-a-guid/rg/ws' }),
-      /Invalid worker configuration:\n  SENTINEL_ALLOWED_WORKSPACES: "not-a-guid\/rg\/ws" its subscription id is not a GUID/,
+      /Invalid worker configuration:\n {2}SENTINEL_ALLOWED_WORKSPACES: "not-a-guid\/rg\/ws" its subscription id is not a GUID/,
     );
   });
 

@@ -13,7 +13,7 @@ describe('EncryptionCodec', () => {
     const payload = defaultPayloadConverter.toPayload({ verificationUrl: secretLink });
     const [encoded] = await codec.encode([payload]);
     assert.ok(!Buffer.from(encoded.data!).toString('latin1').includes('very-secret'));
-    assert.equal(Buffer.from(encoded.metadata!.encoding!).toString(), 'binary/encrypted');
+    assert.equal(Buffer.from(encoded.metadata!.encoding).toString(), 'binary/encrypted');
     const [decoded] = await codec.decode([encoded]);
     assert.deepEqual(defaultPayloadConverter.fromPayload(decoded), { verificationUrl: secretLink });
   });

@@ -70,7 +70,7 @@ describe('Key Vault secret names and the expiry check settings', () => {
     };
     const client = {
       getSecret: async (name: string) => {
-        const found = attributes[name]!;
+        const found = attributes[name];
         if (typeof found === 'number') {
           throw Object.assign(new Error(found === 403 ? 'Operation get is not allowed on a disabled secret.' : 'not found'), { statusCode: found });
         }
@@ -79,17 +79,17 @@ describe('Key Vault secret names and the expiry check settings', () => {
     };
     const posts: unknown[] = [];
     const gauge: Record<string, number | undefined> = {};
-    const { checkSecretExpiry } = createSecretExpiryActivities(client, DEFAULT_SECRET_NAMES, {
+    const activities = createSecretExpiryActivities(client, DEFAULT_SECRET_NAMES, {
       warningDays: 90,
       webhookUrl: 'https://hooks.example.com/x',
       now: () => now,
       onExpiryDays: (secret, days) => (gauge[secret] = days),
       fetch: (async (_url: string, init: RequestInit) => {
-        posts.push(JSON.parse(String(init.body)));
+        posts.push(JSON.parse(init.body as string));
         return new Response(null, { status: 204 });
       }) as typeof fetch,
     });
-    const result = await checkSecretExpiry();
+    const result = await activities.checkSecretExpiry();
     assert.deepEqual(result.warnings, [
       { name: 'incode-client-id', expiresOn: '2026-01-11T00:00:00.000Z', daysLeft: 10 },
       { name: 'incode-auth-url', expiresOn: '2025-12-30T00:00:00.000Z', daysLeft: -2 },

@@ -25,22 +25,22 @@ describe('TI_SYNC_* configuration', () => {
     const config = load({ TI_SYNC_FEEDS: 'baseVISION-SOC-TI-Feed, Other Feed', TI_SYNC_WORKSPACE_ID: WORKSPACE })!;
     assert.equal(config.syncs.length, 2);
     const [sync] = config.syncs;
-    assert.equal(sync!.feedName, 'baseVISION-SOC-TI-Feed');
-    assert.match(sync!.syncId, /^basevision-soc-ti-feed-[0-9a-f]{8}$/);
-    assert.equal(sync!.application, `itdr-verify/${sync!.syncId}`);
-    assert.deepEqual(sync!.actions, { IpAddress: 'Audit', DomainName: 'Audit', Url: 'Audit', FileSha256: 'Audit' });
-    assert.equal(sync!.minConfidence, 100);
-    assert.equal(sync!.tenantCap, 15_000);
+    assert.equal(sync.feedName, 'baseVISION-SOC-TI-Feed');
+    assert.match(sync.syncId, /^basevision-soc-ti-feed-[0-9a-f]{8}$/);
+    assert.equal(sync.application, `itdr-verify/${sync.syncId}`);
+    assert.deepEqual(sync.actions, { IpAddress: 'Audit', DomainName: 'Audit', Url: 'Audit', FileSha256: 'Audit' });
+    assert.equal(sync.minConfidence, 100);
+    assert.equal(sync.tenantCap, 15_000);
     assert.equal(config.intervalMs, 30 * 60_000);
     assert.equal(config.logAnalyticsEndpoint, 'https://api.loganalytics.io');
     assert.equal(config.defenderEndpoint, 'https://api.securitycenter.microsoft.com');
     assert.equal(config.defenderAudience, 'https://api.securitycenter.microsoft.com');
-    assert.notEqual(config.syncs[1]!.syncId, sync!.syncId);
+    assert.notEqual(config.syncs[1].syncId, sync.syncId);
   });
 
   it('actions per type: BlockAndRemediate for files only, with an error naming the setting', () => {
     const config = load({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_ACTION: 'Block', TI_SYNC_ACTION_FILE_SHA256: 'BlockAndRemediate', TI_SYNC_ACTION_URL: 'Warn' })!;
-    assert.deepEqual(config.syncs[0]!.actions, { IpAddress: 'Block', DomainName: 'Block', Url: 'Warn', FileSha256: 'BlockAndRemediate' });
+    assert.deepEqual(config.syncs[0].actions, { IpAddress: 'Block', DomainName: 'Block', Url: 'Warn', FileSha256: 'BlockAndRemediate' });
     rejects({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_ACTION: 'BlockAndRemediate' }, /TI_SYNC_ACTION: BlockAndRemediate is not an action Defender allows for IpAddress.*TI_SYNC_ACTION_FILE_SHA256=BlockAndRemediate/);
     rejects({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_ACTION_DOMAIN_NAME: 'BlockAndRemediate' }, /TI_SYNC_ACTION_DOMAIN_NAME: BlockAndRemediate is not an action Defender allows for DomainName/);
     rejects({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_ACTION: 'Quarantine' }, /TI_SYNC_ACTION: /);

@@ -101,11 +101,11 @@ describe('ti-sync: selection rules', () => {
       NOW,
     );
     assert.deepEqual(
-      { type: selected[0]!.indicatorType, action: selected[0]!.action, title: selected[0]!.title, expiry: selected[0]!.expirationTime },
+      { type: selected[0].indicatorType, action: selected[0].action, title: selected[0].title, expiry: selected[0].expirationTime },
       { type: 'FileSha256', action: 'BlockAndRemediate', title: 'baseVISION-SOC-TI-Feed: Emotet loader', expiry: '2027-02-01T00:00:00.000Z' },
     );
-    assert.equal(selected[0]!.application, settings.application);
-    assert.ok(selected[0]!.description.length > 0, 'Defender requires a description');
+    assert.equal(selected[0].application, settings.application);
+    assert.ok(selected[0].description.length > 0, 'Defender requires a description');
   });
 
   it('one indicator per type and value: the newest of duplicates wins, the rest are counted', () => {
@@ -113,7 +113,7 @@ describe('ti-sync: selection rules', () => {
     const newer = row({ observableValue: '192.0.2.50', lastUpdated: '2026-12-02T10:00:00Z', name: 'new' });
     const { selected, skipped } = selectIndicators([older, newer], settings, NOW);
     assert.equal(selected.length, 1);
-    assert.equal(selected[0]!.title, 'baseVISION-SOC-TI-Feed: new');
+    assert.equal(selected[0].title, 'baseVISION-SOC-TI-Feed: new');
     assert.deepEqual(skipped, { duplicate: 1 });
   });
 });
@@ -148,7 +148,7 @@ describe('ti-sync: reconciliation plan', () => {
   it('an update is due for a change of action, title, description or expiry, and only then', () => {
     const indicator = row({ observableValue: '192.0.2.20' });
     const [desired] = selectIndicators([indicator], settings, NOW).selected;
-    const same = { indicatorValue: desired!.indicatorValue, action: desired!.action, title: desired!.title, description: desired!.description, expirationTime: desired!.expirationTime };
+    const same = { indicatorValue: desired.indicatorValue, action: desired.action, title: desired.title, description: desired.description, expirationTime: desired.expirationTime };
     const variants: Array<[string, Partial<DefenderIndicator>, number]> = [
       ['identical', {}, 0],
       ['same expiry written differently', { expirationTime: '2027-01-01T00:00:00Z' }, 0],
@@ -174,7 +174,7 @@ describe('ti-sync: reconciliation plan', () => {
   it('a duplicate of ours in Defender is deleted, one is kept', () => {
     const indicator = row({ observableValue: '192.0.2.40' });
     const [desired] = selectIndicators([indicator], settings, NOW).selected;
-    const copy = { indicatorValue: '192.0.2.40', title: desired!.title, description: desired!.description, expirationTime: desired!.expirationTime };
+    const copy = { indicatorValue: '192.0.2.40', title: desired.title, description: desired.description, expirationTime: desired.expirationTime };
     const plan = planReconciliation([indicator], [held({ ...copy, id: 'a' }), held({ ...copy, id: 'b' })], settings, NOW);
     assert.deepEqual(plan.deletes, [{ id: 'b', expired: false }]);
     assert.equal(plan.summary.unchanged, 1);

@@ -56,7 +56,7 @@ describe('identityVerification workflow (real server, fake activities)', () => {
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     const link = await temporal.client.workflow.executeUpdateWithStart(verificationLinkUpdate, { startWorkflowOperation: operation });
-    const handle = (await operation.workflowHandle()) as WorkflowHandle<typeof identityVerification>;
+    const handle = (await operation.workflowHandle());
     return { link, handle };
   }
 

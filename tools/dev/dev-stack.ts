@@ -119,10 +119,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   const tiSync = tiSyncConfig && { scheduleId: await startThreatIntelDemo(stack.simulator, stack.client, tiSyncConfig), config: tiSyncConfig };
   const gatewayUrl = stack.gateway.url.replace('127.0.0.1', 'localhost');
   const cliEnv = {
-    TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS!,
-    TEMPORAL_NAMESPACE: stack.env.TEMPORAL_NAMESPACE!,
-    TEMPORAL_TASK_QUEUE: stack.env.TEMPORAL_TASK_QUEUE!,
-    PAYLOAD_ENCRYPTION_KEY: stack.env.PAYLOAD_ENCRYPTION_KEY!,
+    TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS,
+    TEMPORAL_NAMESPACE: stack.env.TEMPORAL_NAMESPACE,
+    TEMPORAL_TASK_QUEUE: stack.env.TEMPORAL_TASK_QUEUE,
+    PAYLOAD_ENCRYPTION_KEY: stack.env.PAYLOAD_ENCRYPTION_KEY,
   };
   const record: DevStackRecord = {
     pid: process.pid,
@@ -219,9 +219,9 @@ itdr-verify is running${dev.restored ? ' (DEV_PERSIST=1: Temporal and the simula
                        answer as the user (every Incode outcome): plain forms, no code
   Mailbox (simulated)  ${stack.simulator.urls.graph}/simulator/graph/mailbox
   Test CA              ${short(record.caCertPath)}  (the simulator's pages are HTTPS: trust it, or accept the browser warning)
-  Dev state            ${short(dev.stateDir)}  (secrets${dev.identityCreated ? ', generated now' : ', reused'}; DEV_PERSIST=1 keeps Temporal and the simulator there)
+  Dev state            ${short(dev.stateDir)}  (secrets${dev.identityCreated ? ', generated now' : ', reused'}; DEV_PERSIST=1 ` + `keeps Temporal and the simulator there)
 
-Incident #${demoIncident.properties.incidentNumber} (${demoIncident.properties.severity}) is waiting for ${DEMO_USER}. Start its verification (step 7 of Incode's guide):
+Incident #${demoIncident.properties.incidentNumber} (${demoIncident.properties.severity}) is waiting for ${DEMO_USER}. Start its ` + `verification (step 7 of Incode's guide):
 
   curl -X POST ${record.gatewayUrl}/api/incidents \\
     -H "Content-Type: application/json" \\
@@ -253,7 +253,7 @@ function tiSyncBanner(dev: DevStack, exportLine: string): string {
   const { scheduleId, config } = dev.tiSync!;
   return `
 Threat-intelligence sync: schedule ${scheduleId} (every ${Math.round(config.intervalMs / 60_000)} min) has started a run
-against a seeded feed "${config.syncs[0]!.feedName}". See it in the Web UI (Schedules, and the tiSync workflow) and
+against a seeded feed "${config.syncs[0].feedName}". See it in the Web UI (Schedules, and the tiSync workflow) and
 the indicators it made in the simulated Defender:
 
   Defender (simulated) ${dev.stack.simulator.urls.defender}/simulator/defender

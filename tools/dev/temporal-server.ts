@@ -134,7 +134,7 @@ async function notReadyReason(address: string, namespace: string, uiUrl: string 
       connection.operatorService.listSearchAttributes({ namespace }),
     );
     const missing = ALL_SEARCH_ATTRIBUTES.filter(
-      (key) => customAttributes?.[key.name] !== INDEXED_VALUE_TYPE[key.type],
+      (key) => Number(customAttributes?.[key.name]) !== INDEXED_VALUE_TYPE[key.type],
     ).map((key) => `${key.name}:${key.type}`);
     if (missing.length > 0) return `search attributes not registered yet: ${missing.join(', ')}`;
   } catch (err) {

@@ -11,7 +11,7 @@ export const DEMO_TI_FEED = 'baseVISION-SOC-TI-Feed';
  * `npm run dev` shows a run in the Web UI and its indicators in the simulator's Defender page.
  */
 export async function startThreatIntelDemo(simulator: RunningSimulator, client: Client, config: TiSyncConfig): Promise<string> {
-  const feed = config.syncs[0]!.feedName;
+  const feed = config.syncs[0].feedName;
   const inAMonth = new Date(Date.now() + 30 * 86_400_000).toISOString();
   const valid = { SourceSystem: feed, Confidence: 100, ValidUntil: inAMonth };
   const rows: ThreatIntelRowInput[] = [
@@ -23,12 +23,12 @@ export async function startThreatIntelDemo(simulator: RunningSimulator, client: 
     { ...valid, ObservableKey: 'ipv4-addr:value', ObservableValue: '203.0.113.250', Confidence: 70 },
     { ...valid, ObservableKey: 'ipv4-addr:value', ObservableValue: '203.0.113.251', ValidUntil: '2026-01-01T00:00:00Z' },
     { ...valid, ObservableKey: 'ipv4-addr:value', ObservableValue: '203.0.113.252' },
-    { ...valid, ObservableKey: 'ipv4-addr:value', ObservableValue: '203.0.113.252', SourceSystem: config.syncs[0]!.microsoftSources[0] ?? 'Microsoft Defender Threat Intelligence' },
+    { ...valid, ObservableKey: 'ipv4-addr:value', ObservableValue: '203.0.113.252', SourceSystem: config.syncs[0].microsoftSources[0] ?? 'Microsoft Defender Threat Intelligence' },
     ...Array.from({ length: 40 }, (_, index) => ({ ...valid, ObservableKey: 'ipv4-addr:value', ObservableValue: `198.51.100.${index + 1}`, Data: { name: `C2 node ${index + 1}` } })),
   ];
   simulator.threatIntel.addRows(simulator.threatIntel.defaultWorkspaceId, rows);
   simulator.defender.seed({ indicatorValue: 'allowed-partner.example', indicatorType: 'DomainName', action: 'Allowed', title: 'Partner portal', description: 'Added by the SOC', application: 'SOC manual' });
-  const scheduleId = tiSyncScheduleId(config.syncs[0]!.syncId);
+  const scheduleId = tiSyncScheduleId(config.syncs[0].syncId);
   await client.schedule.getHandle(scheduleId).trigger();
   return scheduleId;
 }

@@ -52,7 +52,7 @@ export function renderDefenderPage(indicators: readonly StoredIndicator[], cap: 
     .map(
       (indicator) => `
       <tr${indicator.expirationTime && Date.parse(indicator.expirationTime) <= now.getTime() ? ' class="expired"' : ''}>
-        <td>${escapeHtml(indicator.id)}</td><td>${escapeHtml(indicator.indicatorType)}</td><td class="value">${escapeHtml(indicator.indicatorValue)}</td>
+        <td>${escapeHtml(indicator.id)}</td><td>${escapeHtml(indicator.indicatorType)}</td><td ` + `class="value">${escapeHtml(indicator.indicatorValue)}</td>
         <td>${escapeHtml(indicator.action)}</td><td>${escapeHtml(indicator.title)}</td><td>${escapeHtml(indicator.application ?? '')}</td>
         <td>${escapeHtml(indicator.expirationTime ?? 'never')}</td><td>${escapeHtml(indicator.lastUpdateTime)}</td>
       </tr>`,
@@ -75,8 +75,8 @@ export function renderDefenderPage(indicators: readonly StoredIndicator[], cap: 
 </head>
 <body>
   <h1>Simulated Defender for Endpoint: indicators</h1>
-  <p>${indicators.length} indicator${indicators.length === 1 ? '' : 's'}, ${active} active of the tenant's cap of ${cap}. Refreshes every ${REFRESH_SECONDS} s.
-     JSON: <a href="/simulator/defender/indicators">/simulator/defender/indicators</a>, audit: <a href="/simulator/defender/audit">/simulator/defender/audit</a></p>
+  <p>${indicators.length} indicator${indicators.length === 1 ? '' : 's'}, ${active} active of the tenant's cap of ${cap}. ` + `Refreshes every ${REFRESH_SECONDS} s.
+     JSON: <a href="/simulator/defender/indicators">/simulator/defender/indicators</a>, audit: <a ` + `href="/simulator/defender/audit">/simulator/defender/audit</a></p>
   <table>
     <thead><tr><th>id</th><th>type</th><th>value</th><th>action</th><th>title</th><th>application</th><th>expires</th><th>updated</th></tr></thead>
     <tbody>${rows}

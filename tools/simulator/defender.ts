@@ -53,7 +53,7 @@ export function defenderRouter(store: DefenderStore, tokens: AzureTokenStore, op
         sendError(res, 400, 'InvalidRequestBody', `Unsupported $filter (the simulator understands "application eq '...'"): ${filter}`);
         return;
       }
-      const application = match[1]!.replace(/''/g, "'");
+      const application = match[1].replace(/''/g, "'");
       items = items.filter((indicator) => indicator.application === application);
     }
     const top = Math.min(Number(queryParam(req, '$top') ?? 10_000), 10_000);

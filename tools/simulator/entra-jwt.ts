@@ -121,7 +121,7 @@ export class EntraTokenIssuer {
 /** JWKS (v2 and v1 paths) and the v1 OpenID configuration of the tenant. Mount before entra.ts's router. */
 export function entraJwtRouter(issuer: EntraTokenIssuer, baseUrl: () => string): Router {
   const router = express.Router();
-  const ours = (tenant: unknown) => String(tenant ?? '').toLowerCase() === issuer.tenantId.toLowerCase();
+  const ours = (tenant: unknown) => typeof tenant === 'string' && tenant.toLowerCase() === issuer.tenantId.toLowerCase();
   router.get(['/:tenant/discovery/v2.0/keys', '/:tenant/discovery/keys'], (req, res, next) => {
     if (!ours(req.params.tenant)) return next(); // entra.ts answers unknown tenants in Entra's shape
     res.set('Cache-Control', 'max-age=86400, private');

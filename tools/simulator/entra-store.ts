@@ -148,7 +148,7 @@ export class EntraDirectory {
     return fail(
       400,
       'invalid_request',
-      `AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: ` + `'${String(claims.iss ?? '')}'. Assertion Subject: '${String(claims.sub ?? '')}'. Assertion Audience: ` + `'${String(claims.aud ?? '')}'.`,
+      `AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: ` + `'${claimText(claims.iss)}'. Assertion Subject: '${claimText(claims.sub)}'. Assertion Audience: ` + `'${claimText(claims.aud)}'.`,
     );
   }
 
@@ -208,10 +208,10 @@ function decodeJwt(token: string): DecodedJwt | undefined {
   const parts = token.trim().split('.');
   if (parts.length !== 3) return undefined;
   try {
-    const header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as unknown;
-    const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as unknown;
+    const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')) as unknown;
+    const payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as unknown;
     if (!isObject(header) || !isObject(payload)) return undefined;
-    return { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2]!, 'base64url') };
+    return { header, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2], 'base64url') };
   } catch {
     return undefined;
   }
@@ -292,4 +292,10 @@ let processCertificate: AppCertificate | undefined;
 export function defaultAppCertificate(): AppCertificate {
   processCertificate ??= generateAppCertificate();
   return processCertificate;
+}
+
+/** A claim as Entra's error messages print it: a string, an audience list joined by commas, else nothing. */
+function claimText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return Array.isArray(value) ? value.join(',') : '';
 }

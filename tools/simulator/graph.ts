@@ -280,7 +280,8 @@ function authFailure(check: Exclude<TokenCheck, { ok: true }>): string {
       return 'Lifetime validation failed, the token is expired.';
     case 'audience':
       return 'Access token validation failure. Invalid audience.';
-    default:
+    case 'malformed':
+    case 'unknown':
       return 'Access token validation failure.';
   }
 }
@@ -341,16 +342,16 @@ export function graphAdminRouter(store: GraphStore): Router {
     const escape = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
     const messages = [...store.outbox()].reverse().map((mail) => {
       const frame = mail.contentType === 'HTML' ? mail.body.replace(/<head>|<html([^>]*)>/i, (tag) => `${tag}<base target="_top">`) : `<pre>${escape(mail.body)}</pre>`;
-      return `<article><h2>${escape(mail.subject)}</h2><p>From ${escape(mail.from)} to ${escape(mail.to.join(', '))}, ${escape(mail.sentAt.toISOString())}</p>
-<iframe title="${escape(mail.subject)}" sandbox="allow-top-navigation-by-user-activation" srcdoc="${escape(frame)}"></iframe></article>`;
+      return `<article><h2>${escape(mail.subject)}</h2><p>From ${escape(mail.from)} to ${escape(mail.to.join(', '))}, ` + `${escape(mail.sentAt.toISOString())}</p>
+<iframe title="${escape(mail.subject)}" sandbox="allow-top-navigation-by-user-activation" ` + `srcdoc="${escape(frame)}"></iframe></article>`;
     });
     res
       .set('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'; base-uri 'none'")
       .type('html')
-      .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+      .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, ` + `initial-scale=1">
 <title>Simulated mailbox (Microsoft Graph outbox)</title>
-<style>body{font-family:system-ui,Arial,sans-serif;margin:1rem;color:#1d2630}article{border:1px solid #c9d1d9;border-radius:.5rem;padding:.5rem 1rem;margin:1rem 0}iframe{width:100%;height:26rem;border:0}</style>
-</head><body><h1>Simulated mailbox</h1><p>Every message the product sent through the simulated Microsoft Graph, newest first. Reload to see new ones.</p>
+<style>body{font-family:system-ui,Arial,sans-serif;margin:1rem;color:#1d2630}article{border:1px solid ` + `#c9d1d9;border-radius:.5rem;padding:.5rem 1rem;margin:1rem 0}iframe{width:100%;height:26rem;border:0}</style>
+</head><body><h1>Simulated mailbox</h1><p>Every message the product sent through the simulated Microsoft Graph, newest first. ` + `Reload to see new ones.</p>
 ${messages.join('\n') || '<p>No mail yet.</p>'}</body></html>`);
   });
   router.get('/graph/permissions', (_req, res) => {

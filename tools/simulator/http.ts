@@ -73,7 +73,7 @@ export function reasonPhrase(status: number): string {
 /** First value of a query parameter (Express gives arrays for repeated keys). */
 export function queryParam(req: Request, name: string): string | undefined {
   const value = (req.query as Record<string, unknown>)[name];
-  const first = Array.isArray(value) ? value[0] : value;
+  const first: unknown = Array.isArray(value) ? value[0] : value;
   return typeof first === 'string' ? first : undefined;
 }
 

@@ -163,7 +163,8 @@ export function identityRouter(store: AzureTokenStore, config: IdentityEndpointC
   return router;
 }
 
-function requestedIdentity(req: Request): string | undefined | 'ambiguous' {
+/** The identity the caller names (client_id, mi_res_id, object_id or principal_id), or 'ambiguous' for several. */
+function requestedIdentity(req: Request): string | undefined {
   const given = ['client_id', 'mi_res_id', 'object_id', 'principal_id']
     .map((name) => queryParam(req, name))
     .filter((value): value is string => Boolean(value));

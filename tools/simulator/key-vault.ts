@@ -118,7 +118,8 @@ function unauthorizedMessage(check: Exclude<TokenCheck, { ok: true }>, resource:
       return `AKV10022: Invalid audience. Expected ${resource}, found: ${check.resource}.`;
     case 'expired':
       return 'AKV10032: Token expired.';
-    default:
+    case 'malformed':
+    case 'unknown':
       return 'AKV10013: The access token is not valid.';
   }
 }

@@ -27,13 +27,13 @@ function timespanStart(timespan: unknown, now: number): number | undefined {
     const match = ISO_DURATION.exec(text);
     if (!match) return undefined;
     const [, d, h, m, s] = match.map((part) => Number(part ?? 0));
-    return (((d! * 24 + h!) * 60 + m!) * 60 + s!) * 1000;
+    return (((d * 24 + h) * 60 + m) * 60 + s) * 1000;
   };
   if (second === undefined) {
-    const ms = duration(first!);
+    const ms = duration(first);
     return ms === undefined ? undefined : now - ms;
   }
-  const start = Date.parse(first!);
+  const start = Date.parse(first);
   return Number.isFinite(start) ? start : undefined;
 }
 

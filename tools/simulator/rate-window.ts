@@ -18,7 +18,7 @@ export class RateWindows {
     let wait = 0;
     for (const limit of limits) {
       const inWindow = times.filter((time) => time > now - limit.windowMs);
-      if (inWindow.length >= limit.calls) wait = Math.max(wait, inWindow[inWindow.length - limit.calls]! + limit.windowMs - now);
+      if (inWindow.length >= limit.calls) wait = Math.max(wait, inWindow[inWindow.length - limit.calls] + limit.windowMs - now);
     }
     if (wait === 0) times.push(now);
     this.calls.set(key, times);

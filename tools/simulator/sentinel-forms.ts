@@ -255,7 +255,7 @@ export function renderSeedForm(playbookConfigured: boolean): string {
 export function renderIncidentForms(incidentId: string, severity: string, status: string, run: PlaybookRun | undefined, playbookConfigured: boolean): string {
   const action = `${FORMS}/incidents/${encodeURIComponent(incidentId)}`;
   const answer = run
-    ? `<p class="playbook">Playbook (${escapeHtml(run.eventType)}, ${renderClock(run.at)}): HTTP ${run.httpStatus ?? 'none'} <code>${escapeHtml(run.answer)}</code>${
+    ? `<p class="playbook">Playbook (${escapeHtml(run.eventType)}, ${renderClock(run.at)}): HTTP ${run.httpStatus ?? 'none'} ` + `<code>${escapeHtml(run.answer)}</code>${
         run.verificationUrl ? ` · <a href="${escapeHtml(run.verificationUrl)}" target="_blank" rel="noopener">open the verification link</a>` : ''
       }</p>`
     : '';
@@ -303,12 +303,12 @@ export function renderSessions(sessions: readonly IncodeSession[], now = Date.no
           const page = confirmationLink(session.interviewId);
           const confirm = page
             ? `
-          <p class="confirm">1. <a class="confirmation-link" href="${escapeHtml(page)}">Open the confirmation page</a> and answer "This was me" (or "This wasn't me"). 2. Then Incode's result:</p>`
+          <p class="confirm">1. <a class="confirmation-link" href="${escapeHtml(page)}">Open the confirmation page</a> and answer ` + `"This was me" (or "This wasn't me"). 2. Then Incode's result:</p>`
             : '';
           return `
-        <li id="session-${escapeHtml(session.interviewId)}"><div><strong>${escapeHtml(session.loginHint)}</strong> <span class="muted">(${escapeHtml(maskEmail(session.loginHint))}, interview ${escapeHtml(
+        <li id="session-${escapeHtml(session.interviewId)}"><div><strong>${escapeHtml(session.loginHint)}</strong> <span ` + `class="muted">(${escapeHtml(maskEmail(session.loginHint))}, interview ` + `${escapeHtml(
             session.interviewId,
-          )}, link expires ${renderClock(session.expiresAt.toISOString())})</span></div>${confirm}
+          )}, link expires ` + `${renderClock(session.expiresAt.toISOString())})</span></div>${confirm}
           <div class="actions">${buttons}
           </div></li>`;
         })
@@ -317,7 +317,7 @@ export function renderSessions(sessions: readonly IncodeSession[], now = Date.no
   return `
     <section class="card" id="sessions">
       <h2>Answer as the user (Incode sessions waiting)</h2>
-      <p class="muted">"Verified" closes the incident only if the user first answered "This was me" on the confirmation page (the link the gateway answered, also in the Graph outbox's mail). Verified without that answer leaves the incident waiting for it until the deadline, then it escalates.</p>
+      <p class="muted">"Verified" closes the incident only if the user first answered "This was me" on the confirmation page (the ` + `link the gateway answered, also in the Graph outbox's mail). Verified without that answer leaves the incident waiting for ` + `it until the deadline, then it escalates.</p>
       <ul class="sessions">${rows}
       </ul>
     </section>`;

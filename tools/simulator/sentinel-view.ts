@@ -69,7 +69,7 @@ export interface SentinelPageForms {
 /** The page: pure function of the incidents (as collectIncidents returns them), the render time and the forms' data. */
 export function renderSentinelPage(incidents: readonly IncidentView[], now: Date = new Date(), forms?: SentinelPageForms): string {
   const body =
-    (forms ? `${forms.notice ? `\n    <p class="notice" role="status">${escapeHtml(forms.notice)}</p>` : ''}${renderSeedForm(forms.playbookConfigured)}${renderSessions(forms.sessions, now.getTime(), forms.confirmationLink)}` : '') +
+    (forms ? `${forms.notice ? `\n    <p class="notice" role="status">${escapeHtml(forms.notice)}</p>` : ''}${renderSeedForm(forms.playbookConfigured)}${renderSessions(forms.sessions, now.getTime(), (interviewId) => forms.confirmationLink?.(interviewId))}` : '') +
     (incidents.length
       ? incidents.map((incident) => renderIncident(incident, forms)).join('')
       : `\n    <p class="empty">No incidents yet. Seed one${forms ? ' above' : ' (POST /simulator/sentinel/incidents)'} or start ` + `a verification.</p>`);
@@ -87,14 +87,14 @@ export function renderSentinelPage(incidents: readonly IncidentView[], now: Date
     header h1 { font-size: 1.4rem; margin: 0 0 .3rem; }
     header p { margin: 0; font-size: .85rem; color: #5b6875; }
     main { max-width: 60rem; margin: 0 auto 2rem; padding: 0 1rem; }
-    article { background: #fff; border-radius: 12px; padding: 1.2rem 1.5rem; margin-bottom: 1rem; box-shadow: 0 2px 12px rgba(0,0,0,.08); overflow-wrap: anywhere; }
+    article { background: #fff; border-radius: 12px; padding: 1.2rem 1.5rem; margin-bottom: 1rem; box-shadow: 0 2px 12px ` + `rgba(0,0,0,.08); overflow-wrap: anywhere; }
     article.closed { opacity: .92; }
     h2 { font-size: 1.1rem; margin: 0 0 .6rem; display: flex; flex-wrap: wrap; gap: .5rem; align-items: baseline; }
     h2 .number { color: #5b6875; font-weight: 500; }
-    .badge { display: inline-block; font-size: .75rem; font-weight: 600; padding: .15rem .55rem; border-radius: 999px; background: #e4e9ee; color: #1d2630; }
+    .badge { display: inline-block; font-size: .75rem; font-weight: 600; padding: .15rem .55rem; border-radius: 999px; ` + `background: #e4e9ee; color: #1d2630; }
     .sev-high { background: #fbe3e1; color: #8c1d18; } .sev-medium { background: #fdefd8; color: #7a4b00; }
     .sev-low { background: #e3effb; color: #174a7c; } .sev-informational { background: #eceff2; color: #44515d; }
-    .st-new { background: #e3effb; color: #174a7c; } .st-active { background: #fdefd8; color: #7a4b00; } .st-closed { background: #dff3e7; color: #14532d; }
+    .st-new { background: #e3effb; color: #174a7c; } .st-active { background: #fdefd8; color: #7a4b00; } .st-closed { background: ` + `#dff3e7; color: #14532d; }
     .label { background: #eef0fb; color: #2f3a8f; font-weight: 500; }
     dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0 0 .8rem; font-size: .9rem; }
     dt { color: #5b6875; } dd { margin: 0; }
@@ -106,7 +106,7 @@ export function renderSentinelPage(incidents: readonly IncidentView[], now: Date
     pre { white-space: pre-wrap; overflow-wrap: anywhere; font-family: inherit; font-size: .9rem; margin: .2rem 0 0; }
     .empty { text-align: center; color: #5b6875; padding: 2rem; }
     footer { text-align: center; font-size: .75rem; color: #7a8794; margin-bottom: 2rem; }
-    .card { display: block; background: #fff; border-radius: 12px; padding: 1rem 1.5rem; margin-bottom: 1rem; box-shadow: 0 2px 12px rgba(0,0,0,.08); }
+    .card { display: block; background: #fff; border-radius: 12px; padding: 1rem 1.5rem; margin-bottom: 1rem; box-shadow: 0 2px ` + `12px rgba(0,0,0,.08); }
     .card label { margin-right: 1rem; font-size: .9rem; }
     .actions { display: flex; flex-wrap: wrap; gap: .5rem; margin: .5rem 0; }
     .actions form { display: inline-flex; gap: .3rem; }
@@ -118,7 +118,7 @@ export function renderSentinelPage(incidents: readonly IncidentView[], now: Date
 <body>
   <header>
     <h1>${escapeHtml(SENTINEL_PAGE_TITLE)}</h1>
-    <p>${incidents.length} incident${incidents.length === 1 ? '' : 's'}, ${closed} closed. Newest first; refreshes every ${SENTINEL_PAGE_REFRESH_SECONDS} s (last ${renderTime(now.toISOString())}). JSON: <a href="/simulator/sentinel/incidents">/simulator/sentinel/incidents</a></p>
+    <p>${incidents.length} incident${incidents.length === 1 ? '' : 's'}, ${closed} closed. Newest first; refreshes every ${SENTINEL_PAGE_REFRESH_SECONDS} ` + `s (last ${renderTime(now.toISOString())}). JSON: <a ` + `href="/simulator/sentinel/incidents">/simulator/sentinel/incidents</a></p>
   </header>
   <main>${body}
   </main>
@@ -176,7 +176,7 @@ function renderComment(comment: IncidentComment): string {
   const author = comment.author.name ?? comment.author.userPrincipalName ?? comment.author.email ?? comment.author.objectId;
   const edited = comment.lastModifiedTimeUtc !== comment.createdTimeUtc ? `, edited ${renderTime(comment.lastModifiedTimeUtc)}` : '';
   return `
-          <li><div class="meta">${renderTime(comment.createdTimeUtc)}${author ? ` by ${escapeHtml(author)}` : ''}${edited}</div><pre>${escapeHtml(comment.message)}</pre></li>`;
+          <li><div ` + `class="meta">${renderTime(comment.createdTimeUtc)}${author ? ` by ${escapeHtml(author)}` : ''}${edited}</div><pre>${escapeHtml(comment.message)}</pre></li>`;
 }
 
 // Class names come from fixed lists, never from the data.

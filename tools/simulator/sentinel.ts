@@ -295,7 +295,7 @@ function armAuthFailure(check: Exclude<TokenCheck, { ok: true }>, audiences: str
         'InvalidAuthenticationTokenAudience',
         `The access token has been obtained for wrong audience or resource '${check.resource}'. It should exactly match with ` + `one of the allowed audiences '${audiences.join("','")}'.`,
       ];
-    default:
+    case 'unknown':
       return ['InvalidAuthenticationToken', 'The access token is invalid.'];
   }
 }

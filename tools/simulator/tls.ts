@@ -138,8 +138,8 @@ function rsaKeyPair(): { forgePublic: forge.pki.rsa.PublicKey; forgePrivate: for
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
   return {
-    forgePublic: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey,
-    forgePrivate: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey,
+    forgePublic: forge.pki.publicKeyFromPem(publicKey),
+    forgePrivate: forge.pki.privateKeyFromPem(privateKey),
     privatePem: privateKey,
   };
 }
@@ -172,7 +172,7 @@ function withLock<T>(lockFile: string, action: () => T): T {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       removeIfStale(lockFile);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockFile}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockFile}`, { cause: error });
       sleepSync(50);
     }
   }
