@@ -27,7 +27,21 @@ import { runScaleOut, SCALE_OUT_PHASES, type ScaleOutResult } from './scale-out'
 import { scaleOutRows } from './scale-out-report';
 import { baselineSignal, baselineWorkflow } from './baseline-workflow';
 import { newErrors, nowMs, recordError, runPaced, runPool, withTimeout, type LoadErrors } from './load';
-import { ARM_READ_BUCKET, ARM_WRITE_BUCKET, callRate, formatTable, latencyText, mb, ms, round, signedMb, summarize, type CallRateReport, type LatencySummary, type TableRow } from './stats';
+import {
+  ARM_READ_BUCKET,
+  ARM_WRITE_BUCKET,
+  callRate,
+  formatTable,
+  latencyText,
+  mb,
+  ms,
+  round,
+  signedMb,
+  summarize,
+  type CallRateReport,
+  type LatencySummary,
+  type TableRow,
+} from './stats';
 import { memorySnapshot, PhaseMeter, processRssBytes, RssSampler, type MemorySnapshot, type PhaseUsage } from './system';
 import { startWorkerProcess, type WorkerProcess } from './worker-process';
 
@@ -71,7 +85,10 @@ const settings = {
     .filter(Boolean) as Phase[],
   logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
   /** The scale-out phases (bench/scale-out.ts). */
-  subscriptionCounts: (process.env.BENCH_SUBSCRIPTIONS ?? '1,4,16').split(',').map((value) => Number(value.trim())).filter((value) => Number.isInteger(value) && value >= 1),
+  subscriptionCounts: (process.env.BENCH_SUBSCRIPTIONS ?? '1,4,16')
+    .split(',')
+    .map((value) => Number(value.trim()))
+    .filter((value) => Number.isInteger(value) && value >= 1),
   incidentsPerSubscription: intEnv('BENCH_PER_SUBSCRIPTION', 40, 1),
   scaleOutMaxIncidents: intEnv('BENCH_SCALE_OUT_MAX', 160, 1),
   replicaIncidents: intEnv('BENCH_REPLICA_N', 120, 1),
@@ -316,7 +333,11 @@ async function runBaseline(temporal: TemporalRef): Promise<BaselineResult> {
     connection: nativeConnection,
     temporal: config.temporal,
     activities: activities as unknown as VerificationActivities,
-    tuning: { maxCachedWorkflows: config.maxCachedWorkflows, maxConcurrentActivities: config.maxConcurrentActivities, sentinelSubscriptions: [] },
+    tuning: {
+      maxCachedWorkflows: config.maxCachedWorkflows,
+      maxConcurrentActivities: config.maxConcurrentActivities,
+      sentinelSubscriptions: [],
+    },
     workflowBundle: bundle,
   });
   const running = worker.run();
@@ -480,7 +501,8 @@ async function startProduct(
     incodePerSecond: workerConfig.incodeActivitiesPerSecond ?? 0,
   };
   log(
-    `product: activity rate limits Sentinel ${limits.sentinelPerSecond || 'unlimited'}/s, Incode ` + `${limits.incodePerSecond || 'unlimited'}/s`,
+    `product: activity rate limits Sentinel ${limits.sentinelPerSecond || 'unlimited'}/s, Incode ` +
+      `${limits.incodePerSecond || 'unlimited'}/s`,
   );
   let worker: WorkerProcess | undefined;
   let stopWorker: (() => Promise<void>) | undefined;
@@ -577,7 +599,13 @@ async function postIncident(bench: Bench, incidentId: string, timeoutMs = settin
   } catch {
     // reported below
   }
-  if (response.status !== 200 || body.status !== 'verification_initiated' || !body.workflowId || !body.interviewId || !body.verificationUrl) {
+  if (
+    response.status !== 200 ||
+    body.status !== 'verification_initiated' ||
+    !body.workflowId ||
+    !body.interviewId ||
+    !body.verificationUrl
+  ) {
     throw new Error(`POST /api/incidents answered ${response.status} ${body.error?.code ?? body.status ?? text.slice(0, 80)}`);
   }
   return { workflowId: body.workflowId, interviewId: body.interviewId, verificationUrl: body.verificationUrl, postMs };
@@ -590,7 +618,9 @@ async function postIncident(bench: Bench, incidentId: string, timeoutMs = settin
 async function verifyOne(bench: Bench, incidentId: string, timeoutMs = settings.opTimeoutMs): Promise<VerificationSample> {
   const deadline = Date.now() + timeoutMs;
   const posted = await postIncident(bench, incidentId, timeoutMs);
-  const confirmed = await answerConfirmationPage(posted.verificationUrl, 'was-me', { signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+  const confirmed = await answerConfirmationPage(posted.verificationUrl, 'was-me', {
+    signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+  });
   if (confirmed.status !== 303) throw new Error(`the confirmation page answered ${confirmed.status} to "This was me"`);
   const completeStart = nowMs();
   const completion = await withTimeout(
@@ -663,7 +693,9 @@ async function runFull(bench: Bench, baseline: BaselineResult | undefined, label
     errors,
     elapsedMs: Math.round(elapsedMs),
     throughputPerSecond,
-    ...(baseline && baseline.throughputPerSecond > 0 ? { ratioToBaseline: round(throughputPerSecond / baseline.throughputPerSecond, 3) } : {}),
+    ...(baseline && baseline.throughputPerSecond > 0
+      ? { ratioToBaseline: round(throughputPerSecond / baseline.throughputPerSecond, 3) }
+      : {}),
     postToLinkMs: summarize(samples.map((sample) => sample.postMs)),
     webhookToUpdatedMs: summarize(samples.map((sample) => sample.webhookToUpdatedMs)),
     webhookAckMs: summarize(samples.map((sample) => sample.webhookAckMs)),
@@ -816,7 +848,8 @@ async function runScale(bench: Bench): Promise<ScaleResult> {
     clearInterval(progress);
   }
   const startElapsedMs = nowMs() - started;
-  if (pool.stoppedByDeadline) log(`scale: BENCH_SCALE_START_SECONDS (${settings.scaleStartSeconds} s) ran out after ${waitingIds.length} starts`);
+  if (pool.stoppedByDeadline)
+    log(`scale: BENCH_SCALE_START_SECONDS (${settings.scaleStartSeconds} s) ran out after ${waitingIds.length} starts`);
 
   // After the link the workflow still writes its "verification requested" comment: let that finish so the
   // memory figure is of verifications that wait, not of a backlog of activities. With the Sentinel queue
@@ -828,7 +861,7 @@ async function runScale(bench: Bench): Promise<ScaleResult> {
   const reserveMs = 120_000 + waitingIds.length * 15;
   const settleDeadline = Math.min(Date.now() + 120_000 + (pendingComments() / drainRate) * 1000, hardStopAt - reserveMs);
   let commentsPendingAtMeasurement: number;
-  for (let lastLog = Date.now(); ; ) {
+  for (let lastLog = Date.now(); ;) {
     const pending = pendingComments();
     if (pending === 0 || Date.now() > settleDeadline) {
       if (pending > 0) log(`scale: ${pending} "requested" comments still pending when the settle time ran out`);
@@ -846,7 +879,10 @@ async function runScale(bench: Bench): Promise<ScaleResult> {
   const workerRssAfter = bench.worker?.rss();
   const temporalRssAfter = processRssBytes(bench.temporal.pid);
   sampler.stop();
-  log(`scale: ${waitingIds.length} waiting; gateway+simulator RSS ${mb(memoryAfter.rss)}, heapUsed ` + `${mb(memoryAfter.heapUsed)}${workerText(workerRssAfter)}`);
+  log(
+    `scale: ${waitingIds.length} waiting; gateway+simulator RSS ${mb(memoryAfter.rss)}, heapUsed ` +
+      `${mb(memoryAfter.heapUsed)}${workerText(workerRssAfter)}`,
+  );
 
   let runningAccordingToVisibility: number | undefined;
   try {
@@ -921,7 +957,21 @@ async function terminateRunning(bench: Bench): Promise<number> {
     const cli = await temporalCliPath();
     await promisify(execFile)(
       cli,
-      ['workflow', 'terminate', '--address', bench.temporal.address, '--namespace', bench.temporal.namespace, '--query', query, '--reason', 'bench done', '--yes', '--rps', '1000'],
+      [
+        'workflow',
+        'terminate',
+        '--address',
+        bench.temporal.address,
+        '--namespace',
+        bench.temporal.namespace,
+        '--query',
+        query,
+        '--reason',
+        'bench done',
+        '--yes',
+        '--rps',
+        '1000',
+      ],
       { timeout: 60_000 },
     );
     while (Date.now() < deadline && Number((await bench.client.workflow.count(query)).count) > 0) {
@@ -934,7 +984,11 @@ async function terminateRunning(bench: Bench): Promise<number> {
     for await (const execution of bench.client.workflow.list({ query, pageSize: 1000 })) {
       ids.push(execution.workflowId);
       // Bounded: never more than the bench itself started.
-      if (ids.length >= settings.waiting + settings.extra * 2 + settings.n + 20 + settings.rate * (settings.pacedSeconds + settings.sustainableSeconds)) break;
+      if (
+        ids.length >=
+        settings.waiting + settings.extra * 2 + settings.n + 20 + settings.rate * (settings.pacedSeconds + settings.sustainableSeconds)
+      )
+        break;
     }
     if (ids.length === 0) break;
     await runPool(ids.length, settings.concurrency, deadline, async (index) => {
@@ -967,13 +1021,18 @@ function usageText(usage: PhaseUsage, items?: number): string {
     seconds !== undefined && items && items > 0 ? String(Math.round((seconds * 1000) / items)) : '?';
   const worker = usage.workerCpuSeconds !== undefined;
   const cpu = worker
-    ? `CPU node ${usage.nodeCpuSeconds} s (gateway+simulator) + worker process ${usage.workerCpuSeconds} s + temporal ` + `${usage.temporalCpuSeconds ?? '?'} s`
+    ? `CPU node ${usage.nodeCpuSeconds} s (gateway+simulator) + worker process ${usage.workerCpuSeconds} s + temporal ` +
+      `${usage.temporalCpuSeconds ?? '?'} s`
     : `CPU node ${usage.nodeCpuSeconds} s + temporal ${usage.temporalCpuSeconds ?? '?'} s`;
   const per =
     items && items > 0
-      ? ` = ${perItem(usage.nodeCpuSeconds)}${worker ? ` + ${perItem(usage.workerCpuSeconds)}` : ''} + ` + `${perItem(usage.temporalCpuSeconds)} ms per item`
+      ? ` = ${perItem(usage.nodeCpuSeconds)}${worker ? ` + ${perItem(usage.workerCpuSeconds)}` : ''} + ` +
+        `${perItem(usage.temporalCpuSeconds)} ms per item`
       : '';
-  return `${usage.wallSeconds} s wall; ${cpu}${per}; event-loop delay p99 ${usage.eventLoopDelayMs.p99} ms (max ` + `${usage.eventLoopDelayMs.max} ms)`;
+  return (
+    `${usage.wallSeconds} s wall; ${cpu}${per}; event-loop delay p99 ${usage.eventLoopDelayMs.p99} ms (max ` +
+    `${usage.eventLoopDelayMs.max} ms)`
+  );
 }
 
 function callText(report: CallRateReport, unit: string): string {
@@ -981,7 +1040,8 @@ function callText(report: CallRateReport, unit: string): string {
     `peak ${report.peakPerSecond}/s in one second, ${report.peak10sPerSecond}/s over the busiest 10 s, mean ${report.meanPerSecond}/s, ` +
     `${report.calls} ${unit}` +
     (report.bucket
-      ? `; a ${report.bucket.size}-token bucket refilling ${report.bucket.refillPerSecond}/s would have refused ` + `${report.wouldBeThrottled}` +
+      ? `; a ${report.bucket.size}-token bucket refilling ${report.bucket.refillPerSecond}/s would have refused ` +
+        `${report.wouldBeThrottled}` +
         (report.bucketEmptyAfterMs !== undefined ? ` (empty after ${round(report.bucketEmptyAfterMs / 1000)} s)` : '')
       : '')
   );
@@ -1002,8 +1062,18 @@ function serviceRows(name: string, calls: ServiceCalls, limits: RateLimits): Tab
   const limited = limits.sentinelPerSecond > 0;
   const verdict = (report: CallRateReport) => (!limited ? 'n/a (limits off)' : report.wouldBeThrottled === 0 ? 'met' : 'NOT met');
   return [
-    { figure: `${name}: ARM writes`, value: callText(calls.armWrites, 'writes'), goal: '≤ 10/s sustained, burst 200', verdict: verdict(calls.armWrites) },
-    { figure: `${name}: ARM reads`, value: callText(calls.armReads, 'reads'), goal: '≤ 25/s sustained, burst 250', verdict: verdict(calls.armReads) },
+    {
+      figure: `${name}: ARM writes`,
+      value: callText(calls.armWrites, 'writes'),
+      goal: '≤ 10/s sustained, burst 200',
+      verdict: verdict(calls.armWrites),
+    },
+    {
+      figure: `${name}: ARM reads`,
+      value: callText(calls.armReads, 'reads'),
+      goal: '≤ 25/s sustained, burst 250',
+      verdict: verdict(calls.armReads),
+    },
     {
       figure: `${name}: Incode API calls`,
       value: callText(calls.incode, 'calls'),
@@ -1092,7 +1162,8 @@ function buildRows(results: Results): TableRow[] {
   if (fullUnlimited) rows.push(...fullRows(fullUnlimited));
   if (full) rows.push(...fullRows(full));
   if (paced) rows.push(...pacedRows(`paced [${limitsLabel(paced.limits)}]`, paced, true));
-  if (sustainable) rows.push(...pacedRows(`paced at half the full path's throughput [${limitsLabel(sustainable.limits)}]`, sustainable, false));
+  if (sustainable)
+    rows.push(...pacedRows(`paced at half the full path's throughput [${limitsLabel(sustainable.limits)}]`, sustainable, false));
   if (baseline?.history) rows.push({ figure: 'history of one baseline workflow', value: historyText(baseline.history) });
   const history = full?.history ?? fullUnlimited?.history;
   if (history) rows.push({ figure: 'history of one verification', value: historyText(history) });
@@ -1120,7 +1191,9 @@ function scaleRows(scale: ScaleResult): TableRow[] {
     value:
       `${scale.started} started at ${scale.startThroughputPerSecond}/s` +
       (scale.runningAccordingToVisibility !== undefined ? `; ${scale.runningAccordingToVisibility} running per visibility` : '') +
-      (scale.commentsPendingAtMeasurement ? `; ${scale.commentsPendingAtMeasurement} "requested" comments still queued when measured` : '') +
+      (scale.commentsPendingAtMeasurement
+        ? `; ${scale.commentsPendingAtMeasurement} "requested" comments still queued when measured`
+        : '') +
       (scale.errors.count ? `; ${scale.errors.count} errors` : ''),
   });
   const worker = scale.worker;
@@ -1135,14 +1208,18 @@ function scaleRows(scale: ScaleResult): TableRow[] {
     });
     rows.push({
       figure: 'scale: WORKER process RSS peak while starting W (sampled every 1 s)',
-      value: `${mbOr(worker.rssPeakWhileStarting)}; ${mbOr(worker.rssAtReady)} once started (workflow bundle built); high-water mark ` + `of its life ${mbOr(worker.rssHighWaterMark)}`,
+      value:
+        `${mbOr(worker.rssPeakWhileStarting)}; ${mbOr(worker.rssAtReady)} once started (workflow bundle built); high-water mark ` +
+        `of its life ${mbOr(worker.rssHighWaterMark)}`,
       goal: `< ${goalMb} MB`,
       verdict: verdict(worker.rssPeakWhileStarting),
     });
     if (scale.started > 0 && worker.rssBefore !== undefined && worker.rssAfter !== undefined && worker.rssAfter > worker.rssBefore) {
       rows.push({
         figure: 'scale: WORKER RSS per waiting verification',
-        value: `${round((worker.rssAfter - worker.rssBefore) / 1024 / scale.started)} KB (not linear: the worker caches at most ` + `WORKER_MAX_CACHED_WORKFLOWS)`,
+        value:
+          `${round((worker.rssAfter - worker.rssBefore) / 1024 / scale.started)} KB (not linear: the worker caches at most ` +
+          `WORKER_MAX_CACHED_WORKFLOWS)`,
       });
     }
   }
@@ -1162,14 +1239,21 @@ function scaleRows(scale: ScaleResult): TableRow[] {
   }
   rows.push({
     figure: 'scale: seeding W incidents into the simulator (not product memory)',
-    value: `RSS ${signedMb(scale.memoryBefore.rss - scale.memoryBeforeSeeding.rss)}, heapUsed ` + `${signedMb(scale.memoryBefore.heapUsed - scale.memoryBeforeSeeding.heapUsed)}`,
+    value:
+      `RSS ${signedMb(scale.memoryBefore.rss - scale.memoryBeforeSeeding.rss)}, heapUsed ` +
+      `${signedMb(scale.memoryBefore.heapUsed - scale.memoryBeforeSeeding.heapUsed)}`,
   });
   rows.push({
     figure: `scale: ${processName} main-thread heapUsed before → with W waiting (after GC)`,
-    value: `${mb(scale.memoryBefore.heapUsed)} → ${mb(scale.memoryAfter.heapUsed)} ` + `(${signedMb(scale.memoryAfter.heapUsed - scale.memoryBefore.heapUsed)})`,
+    value:
+      `${mb(scale.memoryBefore.heapUsed)} → ${mb(scale.memoryAfter.heapUsed)} ` +
+      `(${signedMb(scale.memoryAfter.heapUsed - scale.memoryBefore.heapUsed)})`,
   });
   if (scale.temporalRssBefore !== undefined && scale.temporalRssAfter !== undefined) {
-    rows.push({ figure: 'scale: Temporal dev server RSS before → after', value: `${mb(scale.temporalRssBefore)} → ${mb(scale.temporalRssAfter)}` });
+    rows.push({
+      figure: 'scale: Temporal dev server RSS before → after',
+      value: `${mb(scale.temporalRssBefore)} → ${mb(scale.temporalRssAfter)}`,
+    });
   }
   rows.push({ figure: 'scale: start latency, nothing waiting (reference)', value: latencyText(scale.startLatencyIdleMs) });
   rows.push({ figure: `scale: start latency while ${scale.started} wait`, value: latencyText(scale.startLatencyWhileWaitingMs) });
@@ -1228,7 +1312,8 @@ async function main(): Promise<'done' | 'respawned'> {
 
   const childPhase = process.env.BENCH_CHILD_PHASE;
   if (childPhase !== undefined) {
-    if (childPhase !== 'scale' && childPhase !== 'full-unlimited' && childPhase !== 'scale-out') throw new Error(`BENCH_CHILD_PHASE: unknown ${JSON.stringify(childPhase)}`);
+    if (childPhase !== 'scale' && childPhase !== 'full-unlimited' && childPhase !== 'scale-out')
+      throw new Error(`BENCH_CHILD_PHASE: unknown ${JSON.stringify(childPhase)}`);
     await phaseChild(resultsDir, childPhase);
   } else {
     await orchestrate(resultsDir);
@@ -1254,10 +1339,16 @@ async function phaseChild(resultsDir: string, phase: ChildPhase): Promise<void> 
     namespace: process.env.BENCH_TEMPORAL_NAMESPACE ?? 'default',
     pid: Number(process.env.BENCH_TEMPORAL_PID),
   };
-  if (!resultFile || !temporal.address || !Number.isInteger(temporal.pid)) throw new Error(`${phase} process: BENCH_RESULT_FILE, BENCH_TEMPORAL_ADDRESS and BENCH_TEMPORAL_PID are required`);
+  if (!resultFile || !temporal.address || !Number.isInteger(temporal.pid))
+    throw new Error(`${phase} process: BENCH_RESULT_FILE, BENCH_TEMPORAL_ADDRESS and BENCH_TEMPORAL_PID are required`);
   if (phase === 'scale-out') {
     const result = await runScaleOut(
-      { temporalAddress: temporal.address, temporalPid: temporal.pid, taskQueue: PRODUCT_QUEUES.scaleOut, logFile: path.join(resultsDir, 'stack-scale-out.log') },
+      {
+        temporalAddress: temporal.address,
+        temporalPid: temporal.pid,
+        taskQueue: PRODUCT_QUEUES.scaleOut,
+        logFile: path.join(resultsDir, 'stack-scale-out.log'),
+      },
       {
         phases: SCALE_OUT_PHASES.filter((name) => settings.phases.includes(name)),
         subscriptionCounts: settings.subscriptionCounts,
@@ -1279,7 +1370,10 @@ async function phaseChild(resultsDir: string, phase: ChildPhase): Promise<void> 
     return;
   }
   if (phase === 'full-unlimited') {
-    const bench = await startProduct(temporal, path.join(resultsDir, 'stack-unlimited.log'), { taskQueue: PRODUCT_QUEUES.unlimited, env: LIMITS_OFF });
+    const bench = await startProduct(temporal, path.join(resultsDir, 'stack-unlimited.log'), {
+      taskQueue: PRODUCT_QUEUES.unlimited,
+      env: LIMITS_OFF,
+    });
     const full = await runFull(bench, undefined, `full path [${limitsLabel(bench.limits)}]`);
     const leftOver = await terminateRunning(bench);
     if (leftOver > 0) log(`terminated ${leftOver} verification(s) still running`);
@@ -1288,7 +1382,10 @@ async function phaseChild(resultsDir: string, phase: ChildPhase): Promise<void> 
     return;
   }
   const memoryAtStart = memorySnapshot();
-  const bench = await startProduct(temporal, path.join(resultsDir, 'stack-scale.log'), { taskQueue: PRODUCT_QUEUES.scale, worker: 'process' });
+  const bench = await startProduct(temporal, path.join(resultsDir, 'stack-scale.log'), {
+    taskQueue: PRODUCT_QUEUES.scale,
+    worker: 'process',
+  });
   const memoryStackStarted = memorySnapshot();
   const scale = await runScale(bench);
   fs.writeFileSync(resultFile, JSON.stringify({ ...scale, memoryAtProcessStart: memoryAtStart, memoryStackStarted }));
@@ -1361,7 +1458,10 @@ async function orchestrate(resultsDir: string): Promise<void> {
   if (settings.phases.includes('full-unlimited')) {
     const full = await runPhaseChild<FullResult>(temporal, resultsDir, 'full-unlimited');
     const baselineRate = results.baseline?.throughputPerSecond ?? 0;
-    results.fullUnlimited = { ...full, ...(baselineRate > 0 ? { ratioToBaseline: round(full.throughputPerSecond / baselineRate, 3) } : {}) };
+    results.fullUnlimited = {
+      ...full,
+      ...(baselineRate > 0 ? { ratioToBaseline: round(full.throughputPerSecond / baselineRate, 3) } : {}),
+    };
   }
   // Then what production does: the activity rate limits on (the product's defaults unless overridden).
   if (settings.phases.some((phase) => phase === 'full' || phase === 'paced')) {
@@ -1380,8 +1480,10 @@ async function orchestrate(resultsDir: string): Promise<void> {
     if (leftOver > 0) log(`terminated ${leftOver} verification(s) still running`);
     await bench.stop();
   }
-  if (settings.phases.includes('scale') && settings.waiting > 0) results.scale = await runPhaseChild<ScaleResult>(temporal, resultsDir, 'scale');
-  if (SCALE_OUT_PHASES.some((name) => settings.phases.includes(name))) results.scaleOut = await runPhaseChild<ScaleOutResult>(temporal, resultsDir, 'scale-out');
+  if (settings.phases.includes('scale') && settings.waiting > 0)
+    results.scale = await runPhaseChild<ScaleResult>(temporal, resultsDir, 'scale');
+  if (SCALE_OUT_PHASES.some((name) => settings.phases.includes(name)))
+    results.scaleOut = await runPhaseChild<ScaleOutResult>(temporal, resultsDir, 'scale-out');
 
   const rows = buildRows(results);
   const report = {

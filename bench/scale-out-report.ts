@@ -20,27 +20,41 @@ export function scaleOutRows(result: ScaleOutResult, baselineCpuMsPerItem?: numb
     const prefix = `subscriptions K=${burst.subscriptions} (N=${burst.incidents})`;
     rows.push({
       figure: `${prefix}: verdicts/s vs physical limit`,
-      value: `${burst.verdictsPerSecond}/s of ${burst.physicalLimitPerSecond}/s (${burst.subscriptions} × 10 writes/s ÷ ` + `${burst.writesPerVerdict} writes per verdict)${errorsText(burst)}`,
+      value:
+        `${burst.verdictsPerSecond}/s of ${burst.physicalLimitPerSecond}/s (${burst.subscriptions} × 10 writes/s ÷ ` +
+        `${burst.writesPerVerdict} writes per verdict)${errorsText(burst)}`,
       goal: 'the limit, or the machine',
     });
-    rows.push({ figure: `${prefix}: ARM 429s seen`, value: String(burst.throttled), goal: '0', verdict: burst.throttled === 0 ? 'met' : 'NOT met' });
+    rows.push({
+      figure: `${prefix}: ARM 429s seen`,
+      value: String(burst.throttled),
+      goal: '0',
+      verdict: burst.throttled === 0 ? 'met' : 'NOT met',
+    });
     rows.push({ figure: `${prefix}: webhook → incident updated`, value: latencyText(burst.webhookToUpdated) });
     rows.push({
       figure: `${prefix}: per verdict`,
-      value: `${burst.writesPerVerdict} ARM writes, ${burst.readsPerVerdict} ARM reads, ${burst.historyEventsPerVerdict ?? '?'} ` + `history events`,
+      value:
+        `${burst.writesPerVerdict} ARM writes, ${burst.readsPerVerdict} ARM reads, ${burst.historyEventsPerVerdict ?? '?'} ` +
+        `history events`,
     });
     rows.push({ figure: `${prefix}: product CPU per verdict`, value: cpuText(burst) });
   }
   for (const burst of result.replicas ?? []) {
     const prefix = `replicas: ${burst.label} (N=${burst.incidents}, ${burst.subscriptions} subscriptions)`;
-    rows.push({ figure: `${prefix}: throughput`, value: `${burst.verdictsPerSecond} verdicts/s${errorsText(burst)}; ${burst.throttled} 429s` });
+    rows.push({
+      figure: `${prefix}: throughput`,
+      value: `${burst.verdictsPerSecond} verdicts/s${errorsText(burst)}; ${burst.throttled} 429s`,
+    });
     rows.push({ figure: `${prefix}: posted → link returned`, value: latencyText(burst.postToLink) });
     rows.push({ figure: `${prefix}: webhook → incident updated`, value: latencyText(burst.webhookToUpdated) });
     rows.push({ figure: `${prefix}: product CPU per verdict`, value: cpuText(burst) });
   }
   const noisy = result.noisy;
   if (noisy) {
-    const prefix = `noisy tenant at ${noisy.noisyRate}/s (${noisy.noisyRate / noisy.quietRate}×), quiet one at ${noisy.quietRate}/s, ` + `${noisy.seconds} s`;
+    const prefix =
+      `noisy tenant at ${noisy.noisyRate}/s (${noisy.noisyRate / noisy.quietRate}×), quiet one at ${noisy.quietRate}/s, ` +
+      `${noisy.seconds} s`;
     rows.push({ figure: `${prefix}: quiet tenant alone, webhook → updated`, value: latencyText(noisy.quietAlone) });
     rows.push({
       figure: `${prefix}: quiet tenant with the noise`,
@@ -50,7 +64,9 @@ export function scaleOutRows(result: ScaleOutResult, baselineCpuMsPerItem?: numb
     });
     rows.push({
       figure: `${prefix}: noisy tenant`,
-      value: `${latencyText(noisy.noisy)}; ${noisy.noisyUnfinished} not finished within the phase (its own queue backed up); ` + `${noisy.throttled} 429s` +
+      value:
+        `${latencyText(noisy.noisy)}; ${noisy.noisyUnfinished} not finished within the phase (its own queue backed up); ` +
+        `${noisy.throttled} 429s` +
         (noisy.errors.count ? `; ${noisy.errors.count} errors of the quiet tenant, e.g. ${noisy.errors.samples[0]}` : ''),
     });
   }

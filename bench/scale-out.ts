@@ -113,7 +113,10 @@ interface Sample {
 
 /** Subscription GUIDs of the simulated tenants: the stack's own first, then made-up ones. */
 function subscriptionIds(defaultSubscription: string, count: number): string[] {
-  return [defaultSubscription, ...Array.from({ length: count - 1 }, (_, index) => `5c0ffee0-0000-4000-8000-${String(index + 1).padStart(12, '0')}`)];
+  return [
+    defaultSubscription,
+    ...Array.from({ length: count - 1 }, (_, index) => `5c0ffee0-0000-4000-8000-${String(index + 1).padStart(12, '0')}`),
+  ];
 }
 
 export async function runScaleOut(
@@ -148,14 +151,19 @@ export async function runScaleOut(
     await stack.gateway.close();
     const subscriptions = subscriptionIds(stack.simulator.sentinel.defaultWorkspace.subscriptionId, tenants);
     const workspaces = subscriptions.map((subscriptionId, index) =>
-      index === 0 ? stack.simulator.sentinel.defaultWorkspace : { subscriptionId, resourceGroup: `rg-tenant-${index}`, workspaceName: `law-tenant-${index}` },
+      index === 0
+        ? stack.simulator.sentinel.defaultWorkspace
+        : { subscriptionId, resourceGroup: `rg-tenant-${index}`, workspaceName: `law-tenant-${index}` },
     );
     for (const workspace of workspaces.slice(1)) stack.simulator.sentinel.addWorkspace(workspace);
     const env: NodeJS.ProcessEnv = {
       ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('BENCH_'))),
       ...stack.env,
       ...stack.simulator.identityEnv,
-      SENTINEL_ALLOWED_WORKSPACES: workspaces.slice(1).map((ws) => `${ws.subscriptionId}/${ws.resourceGroup}/${ws.workspaceName}`).join(','),
+      SENTINEL_ALLOWED_WORKSPACES: workspaces
+        .slice(1)
+        .map((ws) => `${ws.subscriptionId}/${ws.resourceGroup}/${ws.workspaceName}`)
+        .join(','),
       GATEWAY_PORT: '0',
       GATEWAY_REPLICAS: '2',
       SECRET_EXPIRY_SCHEDULE: 'false',
@@ -184,8 +192,17 @@ export async function runScaleOut(
       gateways: gateways.reduce((sum, gateway) => sum + (processCpuSeconds(gateway.child.pid!) ?? Number.NaN), 0),
       temporal: processCpuSeconds(options.temporalPid),
     });
-    const burst = async (label: string, balancer: Balancer, gatewayCount: number, used: typeof workspaces, incidents: number): Promise<BurstResult> => {
-      log(`scale-out: ${label}: ${incidents} incidents over ${used.length} subscription(s), ${gatewayCount} gateway(s), concurrency ` + `${settings.concurrency}`);
+    const burst = async (
+      label: string,
+      balancer: Balancer,
+      gatewayCount: number,
+      used: typeof workspaces,
+      incidents: number,
+    ): Promise<BurstResult> => {
+      log(
+        `scale-out: ${label}: ${incidents} incidents over ${used.length} subscription(s), ${gatewayCount} gateway(s), concurrency ` +
+          `${settings.concurrency}`,
+      );
       stack.simulator.armThrottle.reset();
       const ids = Array.from({ length: incidents }, (_, index) => {
         const workspace = used[index % used.length];
@@ -210,7 +227,8 @@ export async function runScaleOut(
       const writesPerVerdict = verdicts ? writes / verdicts : Number.NaN;
       const history = samples[0] ? await client.workflow.getHandle(samples[0].workflowId).fetchHistory() : undefined;
       const productSeconds = cpuAfter.worker - cpuBefore.worker + (cpuAfter.gateways - cpuBefore.gateways);
-      const temporalSeconds = cpuAfter.temporal !== undefined && cpuBefore.temporal !== undefined ? cpuAfter.temporal - cpuBefore.temporal : undefined;
+      const temporalSeconds =
+        cpuAfter.temporal !== undefined && cpuBefore.temporal !== undefined ? cpuAfter.temporal - cpuBefore.temporal : undefined;
       const result: BurstResult = {
         label,
         subscriptions: used.length,
@@ -235,7 +253,11 @@ export async function runScaleOut(
         wallSeconds: round((nowMs() - started) / 1000, 1),
         errors,
       };
-      log(`scale-out: ${label}: ${result.verdictsPerSecond} verdicts/s (limit ${result.physicalLimitPerSecond}/s), ` + `${result.throttled} 429s, p99 ${result.webhookToUpdated.p99} ms, ${result.cpu.productMsPerVerdict} ms product CPU per ` + `verdict`);
+      log(
+        `scale-out: ${label}: ${result.verdictsPerSecond} verdicts/s (limit ${result.physicalLimitPerSecond}/s), ` +
+          `${result.throttled} 429s, p99 ${result.webhookToUpdated.p99} ms, ${result.cpu.productMsPerVerdict} ms product CPU per ` +
+          `verdict`,
+      );
       return result;
     };
 
@@ -248,11 +270,20 @@ export async function runScaleOut(
         reset: () => stack.simulator.armThrottle.reset(),
         served: (kind: 'reads' | 'writes') => stack.simulator.armThrottle.served({ kind }),
         verify: (kind: VerdictKind, index: number) =>
-          verifyOne(driver, both, workspaces[0]!, seed(stack, workspaces[0]!, `cost ${kind} ${index}`), kind === 'verified' ? 'succeeded' : 'failed'),
+          verifyOne(
+            driver,
+            both,
+            workspaces[0]!,
+            seed(stack, workspaces[0]!, `cost ${kind} ${index}`),
+            kind === 'verified' ? 'succeeded' : 'failed',
+          ),
       };
       const perKind = Math.max(1, Math.min(10, settings.incidentsPerSubscription));
       result.verdictCosts = [await measureVerdictCost(costs, 'verified', perKind), await measureVerdictCost(costs, 'escalated', perKind)];
-      for (const cost of result.verdictCosts) log(`scale-out: per ${cost.kind} verdict: ${cost.writesPerVerdict} ARM writes, ${cost.readsPerVerdict} reads, ${cost.historyEventsPerVerdict} history events`);
+      for (const cost of result.verdictCosts)
+        log(
+          `scale-out: per ${cost.kind} verdict: ${cost.writesPerVerdict} ARM writes, ${cost.readsPerVerdict} reads, ${cost.historyEventsPerVerdict} history events`,
+        );
       result.subscriptions = [];
       for (const k of settings.subscriptionCounts) {
         const incidents = Math.min(settings.maxIncidents, k * settings.incidentsPerSubscription);
@@ -275,7 +306,10 @@ export async function runScaleOut(
     await stack.stop();
     await new Promise<void>((resolve) => logDestination.end(resolve));
     // Each process's logs, for a run that went wrong.
-    fs.writeFileSync(options.logFile.replace(/\.log$/, '-processes.log'), replicas.map((replica) => replica.logs.map((line) => `${replica.name} ${line}`).join('\n')).join('\n'));
+    fs.writeFileSync(
+      options.logFile.replace(/\.log$/, '-processes.log'),
+      replicas.map((replica) => replica.logs.map((line) => `${replica.name} ${line}`).join('\n')).join('\n'),
+    );
   }
 }
 
@@ -286,9 +320,18 @@ interface Driver {
   apiKey: string;
 }
 
-function seed(stack: LocalStackWithoutWorker, workspace: { subscriptionId: string; resourceGroup: string; workspaceName: string }, label: string): string {
+function seed(
+  stack: LocalStackWithoutWorker,
+  workspace: { subscriptionId: string; resourceGroup: string; workspaceName: string },
+  label: string,
+): string {
   const [accountName, upnSuffix] = USER.split('@') as [string, string];
-  return stack.simulator.sentinel.seedIncident({ title: `Impossible travel activity (bench ${label})`, severity: 'Medium', workspace, accounts: [{ accountName, upnSuffix }] }).name;
+  return stack.simulator.sentinel.seedIncident({
+    title: `Impossible travel activity (bench ${label})`,
+    severity: 'Medium',
+    workspace,
+    accounts: [{ accountName, upnSuffix }],
+  }).name;
 }
 
 /**
@@ -311,15 +354,29 @@ async function verifyOne(
     body: JSON.stringify(stack.simulator.sentinel.playbookTrigger(incidentId, 'Create')),
     signal: AbortSignal.timeout(settings.opTimeoutMs),
   });
-  const body = (await response.json().catch(() => ({}))) as { status?: string; workflowId?: string; interviewId?: string; verificationUrl?: string; error?: { code?: string } };
+  const body = (await response.json().catch(() => ({}))) as {
+    status?: string;
+    workflowId?: string;
+    interviewId?: string;
+    verificationUrl?: string;
+    error?: { code?: string };
+  };
   const postMs = nowMs() - begin;
-  if (response.status !== 200 || !body.workflowId || !body.interviewId || !body.verificationUrl) throw new Error(`POST answered ${response.status} ${body.error?.code ?? body.status ?? ''}`);
+  if (response.status !== 200 || !body.workflowId || !body.interviewId || !body.verificationUrl)
+    throw new Error(`POST answered ${response.status} ${body.error?.code ?? body.status ?? ''}`);
   // The links name the stack's address (CONFIRMATION_PAGE_URL, its in-process gateway, closed): opened through
   // the balancer under test, as a front door serving that address would.
-  const confirmed = await answerConfirmationPage(body.verificationUrl, 'was-me', { through: balancer.url, signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+  const confirmed = await answerConfirmationPage(body.verificationUrl, 'was-me', {
+    through: balancer.url,
+    signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+  });
   if (confirmed.status !== 303) throw new Error(`the confirmation page answered ${confirmed.status} to "This was me"`);
   const completeStart = nowMs();
-  const completion = await withTimeout(stack.simulator.incode.completeSession(body.interviewId, outcome), Math.max(1, deadline - Date.now()), 'completeSession');
+  const completion = await withTimeout(
+    stack.simulator.incode.completeSession(body.interviewId, outcome),
+    Math.max(1, deadline - Date.now()),
+    'completeSession',
+  );
   if (!completion.webhook.delivered) throw new Error(`webhook not delivered (last status ${completion.webhook.lastStatus})`);
   await client.withDeadline(deadline, () => client.workflow.getHandle(body.workflowId!).result());
   const closing = stack.simulator.sentinel
@@ -386,9 +443,14 @@ async function runNoisy(
 async function terminateRunning(driver: Driver): Promise<number> {
   const { client, stack } = driver;
   let count = 0;
-  for await (const execution of client.workflow.list({ query: `TaskQueue = '${stack.env.TEMPORAL_TASK_QUEUE}' AND ExecutionStatus = 'Running'` })) {
+  for await (const execution of client.workflow.list({
+    query: `TaskQueue = '${stack.env.TEMPORAL_TASK_QUEUE}' AND ExecutionStatus = 'Running'`,
+  })) {
     count += 1;
-    await client.workflow.getHandle(execution.workflowId).terminate('bench: the noisy tenant\'s phase is over').catch(() => undefined);
+    await client.workflow
+      .getHandle(execution.workflowId)
+      .terminate("bench: the noisy tenant's phase is over")
+      .catch(() => undefined);
   }
   return count;
 }

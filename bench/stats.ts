@@ -64,7 +64,8 @@ export interface CallRateReport {
 /** Counts calls per second (and per 10 s window) and replays them against a token bucket (full at the first call). */
 export function callRate(timestampsMs: readonly number[], bucket?: TokenBucket): CallRateReport {
   const times = [...timestampsMs].sort((a, b) => a - b);
-  if (times.length === 0) return { calls: 0, peakPerSecond: 0, peak10sPerSecond: 0, meanPerSecond: 0, ...(bucket ? { bucket, wouldBeThrottled: 0 } : {}) };
+  if (times.length === 0)
+    return { calls: 0, peakPerSecond: 0, peak10sPerSecond: 0, meanPerSecond: 0, ...(bucket ? { bucket, wouldBeThrottled: 0 } : {}) };
   const perSecond = new Map<number, number>();
   for (const time of times) {
     const second = Math.floor(time / 1000);
@@ -98,7 +99,12 @@ export function callRate(timestampsMs: readonly number[], bucket?: TokenBucket):
       emptyAt ??= time;
     }
   }
-  return { ...report, bucket, wouldBeThrottled: throttled, ...(emptyAt !== undefined ? { bucketEmptyAfterMs: Math.round(emptyAt - times[0]) } : {}) };
+  return {
+    ...report,
+    bucket,
+    wouldBeThrottled: throttled,
+    ...(emptyAt !== undefined ? { bucketEmptyAfterMs: Math.round(emptyAt - times[0]) } : {}),
+  };
 }
 
 export interface TableRow {

@@ -64,7 +64,10 @@ export class RssSampler {
   private readonly peaks = new Map<number, number>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pids: readonly number[], intervalMs = 1_000) {
+  constructor(
+    private readonly pids: readonly number[],
+    intervalMs = 1_000,
+  ) {
     this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();

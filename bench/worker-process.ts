@@ -25,7 +25,11 @@ export const WORKER_ENTRY_POINT = path.join(__dirname, '..', 'src', 'worker.js')
  * Starts the worker and resolves once it logged "worker started" (its workflow bundle built, its workers
  * created). `env` is its whole environment. stdout and stderr go to `logFile`.
  */
-export async function startWorkerProcess(options: { env: NodeJS.ProcessEnv; logFile: string; readyTimeoutMs: number }): Promise<WorkerProcess> {
+export async function startWorkerProcess(options: {
+  env: NodeJS.ProcessEnv;
+  logFile: string;
+  readyTimeoutMs: number;
+}): Promise<WorkerProcess> {
   const log = fs.createWriteStream(options.logFile, { flags: 'a' });
   const child: ChildProcess = spawn(process.execPath, ['--require', path.join(__dirname, 'exit-with-parent.js'), WORKER_ENTRY_POINT], {
     env: options.env,

@@ -53,8 +53,12 @@ function workloadIdentityEnv(pod, serviceAccounts, where) {
 }
 
 for (const file of files) {
-  const manifests = parseAllDocuments(fs.readFileSync(file, 'utf8')).map((document) => document.toJS()).filter(Boolean);
-  const serviceAccounts = new Map(manifests.filter((manifest) => manifest.kind === 'ServiceAccount').map((manifest) => [manifest.metadata.name, manifest]));
+  const manifests = parseAllDocuments(fs.readFileSync(file, 'utf8'))
+    .map((document) => document.toJS())
+    .filter(Boolean);
+  const serviceAccounts = new Map(
+    manifests.filter((manifest) => manifest.kind === 'ServiceAccount').map((manifest) => [manifest.metadata.name, manifest]),
+  );
   for (const manifest of manifests) {
     if (manifest.kind !== 'Deployment') continue;
     const injected = workloadIdentityEnv(manifest.spec.template, serviceAccounts, `${path.basename(file)} ${manifest.metadata.name}`);
@@ -70,10 +74,11 @@ for (const file of files) {
       const env = Object.fromEntries(
         (container.env ?? []).map((variable) => [
           variable.name,
-          variable.valueFrom ? PLACEHOLDERS[variable.name] ?? `placeholder-${variable.name}` : String(variable.value ?? ''),
+          variable.valueFrom ? (PLACEHOLDERS[variable.name] ?? `placeholder-${variable.name}`) : String(variable.value ?? ''),
         ]),
       );
-      for (const name of unreadVariables(env, load)) problems.push(`${where}: sets ${name}, which the ${processName}'s configuration does not read`);
+      for (const name of unreadVariables(env, load))
+        problems.push(`${where}: sets ${name}, which the ${processName}'s configuration does not read`);
       let config;
       try {
         config = load({ ...injected, ...env });
@@ -85,12 +90,18 @@ for (const file of files) {
         const configured = processName === 'gateway' ? config.port : config.observability.metricsPort;
         if (configured !== listening) problems.push(`${where}: listens on ${configured}, not ${listening}`);
       }
-      const portOf = (port) => (typeof port === 'number' ? port : container.ports?.find((candidate) => candidate.name === port)?.containerPort);
-      for (const [probe, paths] of [['startupProbe', ['/healthz']], ['livenessProbe', ['/healthz']], ['readinessProbe', ['/readyz']]]) {
+      const portOf = (port) =>
+        typeof port === 'number' ? port : container.ports?.find((candidate) => candidate.name === port)?.containerPort;
+      for (const [probe, paths] of [
+        ['startupProbe', ['/healthz']],
+        ['livenessProbe', ['/healthz']],
+        ['readinessProbe', ['/readyz']],
+      ]) {
         const httpGet = container[probe]?.httpGet;
         if (!httpGet) problems.push(`${where}: no ${probe}`);
         else if (!paths.includes(httpGet.path)) problems.push(`${where}: ${probe} on ${httpGet.path}, not ${paths.join(' or ')}`);
-        else if (portOf(httpGet.port) !== listening) problems.push(`${where}: ${probe} on port ${portOf(httpGet.port)}, the process listens on ${listening}`);
+        else if (portOf(httpGet.port) !== listening)
+          problems.push(`${where}: ${probe} on port ${portOf(httpGet.port)}, the process listens on ${listening}`);
       }
     }
   }

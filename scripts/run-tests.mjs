@@ -50,8 +50,7 @@ if (tests.length === 0) {
 }
 
 // Same resolution as scripts/temporal-cli.sh and src/doctor/dev-stack-record.ts.
-const cacheDir =
-  process.env.ITDR_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'itdr-verify');
+const cacheDir = process.env.ITDR_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'itdr-verify');
 
 const tlsDir = path.join(cacheDir, 'tls');
 const { ensureDevCertificates } = require(path.join(dist, 'tools', 'simulator', 'tls.js'));
@@ -106,7 +105,7 @@ try {
       `address ${server.address}, namespace ${server.namespace}, UI ${server.uiUrl}, log ${server.logFile}`,
   );
 } catch (err) {
-  log(err instanceof Error ? err.stack ?? err.message : String(err));
+  log(err instanceof Error ? (err.stack ?? err.message) : String(err));
   await shutdown(1);
 }
 

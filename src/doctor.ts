@@ -45,7 +45,9 @@ async function main(): Promise<number> {
   const secrets = new SecretClient(config.keyVault.vaultUrl, credential, {
     disableChallengeResourceVerification: !config.keyVault.verifyChallengeResource,
   });
-  const incode = new IncodeClient(new KeyVaultIncodeSettings(secrets, config.keyVault.secretNames, 0), { timeoutMs: config.incodeHttpTimeoutMs });
+  const incode = new IncodeClient(new KeyVaultIncodeSettings(secrets, config.keyVault.secretNames, 0), {
+    timeoutMs: config.incodeHttpTimeoutMs,
+  });
   const temporal = await createTemporalClient(config.temporal).catch((error: unknown) => error as Error);
   try {
     const rows = await runDoctor({
@@ -57,10 +59,10 @@ async function main(): Promise<number> {
       temporal: {
         connection:
           temporal instanceof Error
-            ? {
+            ? ({
                 workflowService: { describeNamespace: () => Promise.reject(temporal) },
                 operatorService: { listSearchAttributes: () => Promise.reject(temporal) },
-              } as never
+              } as never)
             : temporal.connection,
         config: config.temporal,
       },
@@ -79,7 +81,8 @@ main().then(
   (error: unknown) => {
     if (error instanceof ConfigError) {
       console.error(error.message);
-      if (!process.env[DEV_STACK_MARKER]) console.error('(To check the local dev stack instead, run the doctor beside `npm run dev`, without these variables.)');
+      if (!process.env[DEV_STACK_MARKER])
+        console.error('(To check the local dev stack instead, run the doctor beside `npm run dev`, without these variables.)');
       process.exit(2);
     }
     console.error(`doctor failed: ${error instanceof Error && error.stack ? error.stack : String(error)}`);

@@ -15,7 +15,12 @@ async function main(): Promise<void> {
   const { client, connection } = await createTemporalClient(config.temporal, { tracing: Boolean(tracing) });
   const gateway = await startGateway({ config, client, connection, credential: createAzureCredential(config.azure), logger });
   logger.info(
-    { url: gateway.url, taskQueue: config.temporal.taskQueue, metrics: config.observability.metricsEnabled, tracing: tracing ? tracingConfig.tracesEndpoint : false },
+    {
+      url: gateway.url,
+      taskQueue: config.temporal.taskQueue,
+      metrics: config.observability.metricsEnabled,
+      tracing: tracing ? tracingConfig.tracesEndpoint : false,
+    },
     'gateway listening',
   );
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

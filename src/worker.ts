@@ -33,7 +33,10 @@ async function main(): Promise<void> {
         await temporal.connection.close();
       }
     } catch (error) {
-      logger.error({ schedule: 'itdr-verify-secret-expiry', reason: (error as Error).message }, 'could not create the secret expiry schedule (SECRET_EXPIRY_SCHEDULE=false turns it off)');
+      logger.error(
+        { schedule: 'itdr-verify-secret-expiry', reason: (error as Error).message },
+        'could not create the secret expiry schedule (SECRET_EXPIRY_SCHEDULE=false turns it off)',
+      );
     }
   }
   // One schedule per threat-intelligence sync (TI_SYNC_FEEDS; TI_SYNC_SCHEDULE=false leaves them to the CLI).
@@ -47,7 +50,10 @@ async function main(): Promise<void> {
         await temporal.connection.close();
       }
     } catch (error) {
-      logger.error({ reason: (error as Error).message }, 'could not create the threat-intelligence sync schedules (TI_SYNC_SCHEDULE=false turns them off)');
+      logger.error(
+        { reason: (error as Error).message },
+        'could not create the threat-intelligence sync schedules (TI_SYNC_SCHEDULE=false turns them off)',
+      );
     }
   }
   const metricsServer =

@@ -41,12 +41,16 @@ async function main(): Promise<void> {
     temporalUiPort: port('DEV_TEMPORAL_UI_PORT', 8233),
     gatewayPort: port('GATEWAY_PORT', 8080),
     simulatorBasePort: port('DEV_SIMULATOR_PORT', 8441),
-    extraUsers: (process.env.DEV_INCODE_USERS ?? '').split(',').map((user) => user.trim()).filter(Boolean),
+    extraUsers: (process.env.DEV_INCODE_USERS ?? '')
+      .split(',')
+      .map((user) => user.trim())
+      .filter(Boolean),
     env: Object.fromEntries(
       Object.entries(process.env).filter(
         (entry): entry is [string, string] =>
-          /^(VERIFICATION_|RESULT_|LINK_|CLOSE_|ESCALATION_|FAILURE_|REVIEW_|LOG_LEVEL|INCODE_WEBHOOK_AUTH$|INCODE_WEBHOOK_TOKEN_TTL$|TI_SYNC_)/.test(entry[0]) &&
-          entry[1] !== undefined,
+          /^(VERIFICATION_|RESULT_|LINK_|CLOSE_|ESCALATION_|FAILURE_|REVIEW_|LOG_LEVEL|INCODE_WEBHOOK_AUTH$|INCODE_WEBHOOK_TOKEN_TTL$|TI_SYNC_)/.test(
+            entry[0],
+          ) && entry[1] !== undefined,
       ),
     ),
     logLevel: process.env.LOG_LEVEL ?? 'info',

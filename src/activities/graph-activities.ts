@@ -118,7 +118,10 @@ export function createGraphActivities(graph: GraphClient, confirmationLinks?: Co
       let link = input.verificationUrl;
       if (!link) {
         if (!confirmationLinks) {
-          throw ApplicationFailure.nonRetryable('CONFIRMATION_PAGE_URL is not set on this worker: it cannot mail the confirmation page link', 'ConfirmationPageNotConfigured');
+          throw ApplicationFailure.nonRetryable(
+            'CONFIRMATION_PAGE_URL is not set on this worker: it cannot mail the confirmation page link',
+            'ConfirmationPageNotConfigured',
+          );
         }
         link = confirmationLinks.url({ workflowId, user: input.to, expiresAt: Date.parse(input.expiresAt) });
       }
@@ -160,7 +163,9 @@ export function verificationSubject(incidentNumber?: number, reminder?: number):
 
 /** A plain HTML message: every value escaped, the link only as an https href (http only for a loopback host). */
 export function renderVerificationEmail(
-  input: Pick<SendVerificationEmailInput, 'displayName' | 'expiresAt' | 'incidentNumber' | 'activities' | 'reminder'> & { verificationUrl: string },
+  input: Pick<SendVerificationEmailInput, 'displayName' | 'expiresAt' | 'incidentNumber' | 'activities' | 'reminder'> & {
+    verificationUrl: string;
+  },
 ): string {
   const url = new URL(input.verificationUrl);
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
@@ -184,27 +189,40 @@ export function renderVerificationEmail(
     return `<p><strong>${escapeHtml(activity.title ?? 'Suspicious activity')}</strong><br>${rows.map(([term, value]) => `${escapeHtml(term)}: ${escapeHtml(value)}`).join('<br>')}</p>`;
   });
   const confirm = input.activities !== undefined;
-  return `<!doctype html>
+  return (
+    `<!doctype html>
 <html lang="en"><body style="font-family: Segoe UI, Arial, sans-serif; color: #1d2630;">
 <p>${greeting}</p>
-${input.reminder ? `<p>This is reminder ${input.reminder}: we have not had your answer yet.</p>\n` : ''}<p>Your security team ` + `noticed an unusual sign-in to your ` + `account${escapeHtml(incident)}${confirm ? ' and asks you whether it was you:' : ' and asks you to confirm it was you with a short identity check (your ID document and a selfie).'}</p>
+${input.reminder ? `<p>This is reminder ${input.reminder}: we have not had your answer yet.</p>\n` : ''}<p>Your security team ` +
+    `noticed an unusual sign-in to your ` +
+    `account${escapeHtml(incident)}${confirm ? ' and asks you whether it was you:' : ' and asks you to confirm it was you with a short identity check (your ID document and a selfie).'}</p>
 ${activities.join('\n')}
-<p><a href="${escapeHtml(url.toString())}" style="display: inline-block; padding: 10px 18px; background: #0f6cbd; color: #ffffff; ` + `text-decoration: none; border-radius: 4px;">${confirm ? 'Review this sign-in' : 'Verify my identity'}</a></p>
+<p><a href="${escapeHtml(url.toString())}" style="display: inline-block; padding: 10px 18px; background: #0f6cbd; color: #ffffff; ` +
+    `text-decoration: none; border-radius: 4px;">${confirm ? 'Review this sign-in' : 'Verify my identity'}</a></p>
 <p>${
-    confirm
-      ? 'On that page, choose "This was me" to go on to a short identity check (your ID document and a selfie), or "This ' + 'wasn&#39;t me" if you do not recognise it.'
-      : 'If you did not sign in recently, do not complete the check: report it to your security team.'
-  } ` + `The link expires on ${escapeHtml(expiry)}.</p>
-<p>If you did not expect this message, do not enter any password: report it to your security team (choosing "This wasn&#39;t me" ` + `on the page reports it too). We never ask for your password or codes.</p>
+      confirm
+        ? 'On that page, choose "This was me" to go on to a short identity check (your ID document and a selfie), or "This ' +
+          'wasn&#39;t me" if you do not recognise it.'
+        : 'If you did not sign in recently, do not complete the check: report it to your security team.'
+    } ` +
+    `The link expires on ${escapeHtml(expiry)}.</p>
+<p>If you did not expect this message, do not enter any password: report it to your security team (choosing "This wasn&#39;t me" ` +
+    `on the page reports it too). We never ask for your password or codes.</p>
 <p style="font-size: 12px; color: #5b6875;">Do not forward this message: the link is personal.</p>
 </body></html>
-`;
+`
+  );
 }
 
 function formatTime(iso: string | undefined): string | undefined {
   if (!iso) return undefined;
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString().replace('T', ' ').replace(/:\d\d\.\d{3}Z$/, ' UTC');
+  return Number.isNaN(date.getTime())
+    ? undefined
+    : date
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/:\d\d\.\d{3}Z$/, ' UTC');
 }
 
 function escapeHtml(text: string): string {

@@ -27,7 +27,10 @@ export function createActivities(clients: ActivityClients) {
 /** Policies that need Graph fail with a clear, non-retryable error when the worker has no Graph endpoint. */
 function missingGraph(): ReturnType<typeof createGraphActivities> {
   const fail = async (): Promise<never> => {
-    throw ApplicationFailure.nonRetryable('Microsoft Graph is not configured on this worker (GRAPH_ENDPOINT / AZURE_CLOUD)', 'GraphNotConfigured');
+    throw ApplicationFailure.nonRetryable(
+      'Microsoft Graph is not configured on this worker (GRAPH_ENDPOINT / AZURE_CLOUD)',
+      'GraphNotConfigured',
+    );
   };
   return { lookUpUserProfile: fail, remediateAccount: fail, sendVerificationEmail: fail };
 }

@@ -61,13 +61,22 @@ export async function inspectSecret(
     const inner = JSON.stringify((error as { details?: unknown }).details ?? '') + String((error as Error).message ?? '');
     if (status === 404) return { field, name, state: 'missing', enabled: false, error: 'does not exist' };
     if (status === 403 && /disabled/i.test(inner)) return { field, name, state: 'disabled', enabled: false, error: 'is disabled' };
-    const why = status === 403 ? `access denied (${code ?? 'Forbidden'})` : `could not be read (${status ?? (error as Error).name}${code ? ` ${code}` : ''})`;
+    const why =
+      status === 403
+        ? `access denied (${code ?? 'Forbidden'})`
+        : `could not be read (${status ?? (error as Error).name}${code ? ` ${code}` : ''})`;
     return { field, name, state: 'unreadable', enabled: false, error: why };
   }
 }
 
-export async function inspectSecrets(client: Pick<SecretClient, 'getSecret'>, names: IncodeSecretNames, now = Date.now()): Promise<SecretStatus[]> {
-  return Promise.all((Object.entries(names) as Array<[keyof IncodeSecretNames, string]>).map(([field, name]) => inspectSecret(client, field, name, now)));
+export async function inspectSecrets(
+  client: Pick<SecretClient, 'getSecret'>,
+  names: IncodeSecretNames,
+  now = Date.now(),
+): Promise<SecretStatus[]> {
+  return Promise.all(
+    (Object.entries(names) as Array<[keyof IncodeSecretNames, string]>).map(([field, name]) => inspectSecret(client, field, name, now)),
+  );
 }
 
 export interface SecretExpiryOptions {
@@ -82,7 +91,11 @@ export interface SecretExpiryOptions {
 }
 
 /** The `checkSecretExpiry` activity the daily `secretExpiryCheck` workflow runs. */
-export function createSecretExpiryActivities(client: Pick<SecretClient, 'getSecret'>, names: IncodeSecretNames, options: SecretExpiryOptions) {
+export function createSecretExpiryActivities(
+  client: Pick<SecretClient, 'getSecret'>,
+  names: IncodeSecretNames,
+  options: SecretExpiryOptions,
+) {
   const fetchImpl = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
   return {
@@ -95,12 +108,23 @@ export function createSecretExpiryActivities(client: Pick<SecretClient, 'getSecr
         if (secret.expiresOn !== undefined && secret.daysLeft !== undefined && secret.daysLeft < options.warningDays) {
           warnings.push({ name: secret.name, expiresOn: secret.expiresOn, daysLeft: secret.daysLeft });
           options.logger?.warn(
-            { event: 'secret_expiry_warning', secret: secret.name, expiresOn: secret.expiresOn, daysLeft: secret.daysLeft, warningDays: options.warningDays },
-            secret.daysLeft < 0 ? `Key Vault secret ${secret.name} has expired` : `Key Vault secret ${secret.name} expires in ${secret.daysLeft} days`,
+            {
+              event: 'secret_expiry_warning',
+              secret: secret.name,
+              expiresOn: secret.expiresOn,
+              daysLeft: secret.daysLeft,
+              warningDays: options.warningDays,
+            },
+            secret.daysLeft < 0
+              ? `Key Vault secret ${secret.name} has expired`
+              : `Key Vault secret ${secret.name} expires in ${secret.daysLeft} days`,
           );
         }
         if (secret.state !== 'enabled') {
-          options.logger?.warn({ event: 'secret_unavailable', secret: secret.name, state: secret.state, reason: secret.error }, `Key Vault secret ${secret.name} ${secret.error}`);
+          options.logger?.warn(
+            { event: 'secret_unavailable', secret: secret.name, state: secret.state, reason: secret.error },
+            `Key Vault secret ${secret.name} ${secret.error}`,
+          );
         }
       }
       let notified = false;
@@ -109,12 +133,21 @@ export function createSecretExpiryActivities(client: Pick<SecretClient, 'getSecr
           const response = await fetchImpl(options.webhookUrl, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ event: 'secret-expiry-warning', warningDays: options.warningDays, checkedAt: new Date(at).toISOString(), secrets: warnings }),
+            body: JSON.stringify({
+              event: 'secret-expiry-warning',
+              warningDays: options.warningDays,
+              checkedAt: new Date(at).toISOString(),
+              secrets: warnings,
+            }),
             signal: AbortSignal.timeout(10_000),
           });
           await response.body?.cancel();
           notified = response.ok;
-          if (!response.ok) options.logger?.warn({ event: 'secret_expiry_hook_failed', status: response.status }, 'secret expiry hook refused the notification');
+          if (!response.ok)
+            options.logger?.warn(
+              { event: 'secret_expiry_hook_failed', status: response.status },
+              'secret expiry hook refused the notification',
+            );
         } catch (error) {
           options.logger?.warn({ event: 'secret_expiry_hook_failed', reason: (error as Error).message }, 'secret expiry hook unreachable');
         }

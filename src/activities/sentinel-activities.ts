@@ -109,7 +109,8 @@ function toActivityFailure(error: unknown): Error {
   const status = statusOf(error);
   if (status === 401 || status === 403) {
     return ApplicationFailure.nonRetryable(
-      `Sentinel refused the change (HTTP ${status}): the worker's identity needs the Microsoft Sentinel Responder role on the ` + `workspace's resource group`,
+      `Sentinel refused the change (HTTP ${status}): the worker's identity needs the Microsoft Sentinel Responder role on the ` +
+        `workspace's resource group`,
       'SentinelForbidden',
     );
   }

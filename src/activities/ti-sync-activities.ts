@@ -150,7 +150,10 @@ export type TiSyncActivities = ReturnType<typeof createTiSyncActivities>;
 /** A worker without TI_SYNC_FEEDS: a sync workflow sent to it fails at once, saying why. */
 export function missingTiSync(): TiSyncActivities {
   const fail = async (): Promise<never> => {
-    throw ApplicationFailure.nonRetryable('the threat-intelligence sync is not configured on this worker (TI_SYNC_FEEDS, TI_SYNC_WORKSPACE_ID)', 'TiSyncNotConfigured');
+    throw ApplicationFailure.nonRetryable(
+      'the threat-intelligence sync is not configured on this worker (TI_SYNC_FEEDS, TI_SYNC_WORKSPACE_ID)',
+      'TiSyncNotConfigured',
+    );
   };
   return { planTiSyncRound: fail, applyTiSyncBatch: fail, recordTiSyncRun: fail };
 }

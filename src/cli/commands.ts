@@ -35,7 +35,10 @@ export function operatorName(): string {
 }
 
 /** Connects with the deployment's settings and payload codec, runs `action`, and always closes the connection. */
-export async function withTemporal<T>(action: (client: Client, config: TemporalConfig) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+export async function withTemporal<T>(
+  action: (client: Client, config: TemporalConfig) => Promise<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
   const config = loadCliConfig(env);
   let connected: Awaited<ReturnType<typeof createTemporalClient>>;
   try {
@@ -56,7 +59,8 @@ export async function withTemporal<T>(action: (client: Client, config: TemporalC
 /** The key is at fault, not the worker: say so, with the key id, never the key. */
 function keyMismatch(config: TemporalConfig): CliError {
   return new CliError(
-    `${PAYLOAD_KEY_MISMATCH}: the verification's data does not decrypt with this PAYLOAD_ENCRYPTION_KEY (key id ` + `${config.payloadKey.id}); ` +
+    `${PAYLOAD_KEY_MISMATCH}: the verification's data does not decrypt with this PAYLOAD_ENCRYPTION_KEY (key id ` +
+      `${config.payloadKey.id}); ` +
       'set it to the key the gateway and worker use (npm run dev prints it)',
   );
 }
@@ -133,9 +137,7 @@ export async function showCommand(output: Output, id: string): Promise<number> {
       output.out(describeVerification(target, summaryText, state, outcome));
     }
     if (!ok) {
-      throw new CliError(
-        `the status query failed (${queryError}); is a worker polling task queue ${target.summary.taskQueue}?`,
-      );
+      throw new CliError(`the status query failed (${queryError}); is a worker polling task queue ${target.summary.taskQueue}?`);
     }
     if (queryError) output.note(`note: the status query failed (${queryError}); showing the recorded outcome`);
     return 0;
@@ -158,10 +160,19 @@ function describeVerification(
     ['Task queue', summary.taskQueue],
     ['Started', formatTime(summary.startTime)],
     ['Closed', summary.closeTime ? formatTime(summary.closeTime) : undefined],
-    ['Incident', incident ? `${incident}${summary.incidentNumber !== undefined ? ` (#${summary.incidentNumber})` : ''}${workspace ? ` in ${workspace}` : ''}` : undefined],
+    [
+      'Incident',
+      incident
+        ? `${incident}${summary.incidentNumber !== undefined ? ` (#${summary.incidentNumber})` : ''}${workspace ? ` in ${workspace}` : ''}`
+        : undefined,
+    ],
     ['User', state?.user ?? summary.user],
     ['Status', state?.status ?? summary.status],
-    ['Session', (state?.lastSessionState ?? summary.sessionState ?? '-') + (state?.lastCheckedAt ? ` (read back ${formatTime(state.lastCheckedAt)})` : '')],
+    [
+      'Session',
+      (state?.lastSessionState ?? summary.sessionState ?? '-') +
+        (state?.lastCheckedAt ? ` (read back ${formatTime(state.lastCheckedAt)})` : ''),
+    ],
     ['Interview', state?.interviewId ?? summary.interviewId],
     ['Link expires', state?.linkExpiresAt ? formatTime(state.linkExpiresAt) : undefined],
     ['Deadline', state?.deadline ? formatTime(state.deadline) : undefined],
@@ -172,12 +183,19 @@ function describeVerification(
     ['Parent', summary.parentWorkflowId],
   ]);
   const accounts = state?.accounts?.length
-    ? '\nAccounts\n' + table(['USER', 'STATUS', 'INTERVIEW'], state.accounts.map((account) => [account.user, account.status, account.interviewId ?? '-'])).replace(/^/gm, '  ')
+    ? '\nAccounts\n' +
+      table(
+        ['USER', 'STATUS', 'INTERVIEW'],
+        state.accounts.map((account) => [account.user, account.status, account.interviewId ?? '-']),
+      ).replace(/^/gm, '  ')
     : '';
   const decided = outcome
     ? '\n' +
       keyValues([
-        ['Outcome', `${outcome.status}; incident ` + `${outcome.incidentAction}${outcome.confirmedBy ? `; confirmed by ${outcome.confirmedBy}` : ''}`],
+        [
+          'Outcome',
+          `${outcome.status}; incident ` + `${outcome.incidentAction}${outcome.confirmedBy ? `; confirmed by ${outcome.confirmedBy}` : ''}`,
+        ],
         ['Decided', formatTime(outcome.decidedAt)],
         ['Reason', outcome.reason],
       ])
@@ -219,7 +237,10 @@ export async function resendCommand(output: Output, id: string, options: { showL
       output.out(
         keyValues([
           ['Interview', link.interviewId],
-          ['Link expires', formatTime(link.expiresAt) + (expired ? ' (expired: a new link is being created; run resend again shortly)' : '')],
+          [
+            'Link expires',
+            formatTime(link.expiresAt) + (expired ? ' (expired: a new link is being created; run resend again shortly)' : ''),
+          ],
           ['Link', shownLink ?? '(not shown: it lets anyone answer as the user; add --show-link to print it)'],
         ]),
       );
@@ -269,7 +290,11 @@ export async function cancelCommand(output: Output, id: string, options: { reaso
       printJson(output, { workflowId: target.workflowId, incidentId: target.summary.incidentId, requestedBy, reason, outcome });
     } else {
       output.out(`Cancel requested by ${requestedBy} for ${target.workflowId} (incident ${target.summary.incidentId ?? '-'}): ${reason}`);
-      output.out(outcome ? `Verification ended: ${outcome.status} (incident ${outcome.incidentAction}): ${outcome.reason}` : 'The verification has not ended yet; "show" tells when it has.');
+      output.out(
+        outcome
+          ? `Verification ended: ${outcome.status} (incident ${outcome.incidentAction}): ${outcome.reason}`
+          : 'The verification has not ended yet; "show" tells when it has.',
+      );
     }
     if (outcome && outcome.status !== 'Cancelled') {
       throw new CliError(`the verification had already decided before the cancel arrived: ${outcome.status}`);
@@ -280,7 +305,12 @@ export async function cancelCommand(output: Output, id: string, options: { reaso
 
 // ---------------------------------------------------------------------------------------------- approve / reject
 
-export async function reviewCommand(output: Output, id: string, decision: ReviewDecision['decision'], options: { note?: string }): Promise<number> {
+export async function reviewCommand(
+  output: Output,
+  id: string,
+  decision: ReviewDecision['decision'],
+  options: { note?: string },
+): Promise<number> {
   return withTemporal(async (client, config) => {
     const target = await resolveVerification(client, config.taskQueue, id);
     requireRunning(target, decision);
@@ -301,7 +331,10 @@ export async function reviewCommand(output: Output, id: string, decision: Review
     if (output.json) {
       printJson(output, { workflowId: target.workflowId, incidentId: target.summary.incidentId, decision, reviewer, note, outcome });
     } else {
-      output.out(`${decision === 'approve' ? 'Approved' : 'Rejected'} by ${reviewer}: ${target.workflowId} (incident ` + `${target.summary.incidentId ?? '-'})`);
+      output.out(
+        `${decision === 'approve' ? 'Approved' : 'Rejected'} by ${reviewer}: ${target.workflowId} (incident ` +
+          `${target.summary.incidentId ?? '-'})`,
+      );
       output.out(
         outcome
           ? `Verification ended: ${outcome.status} (incident ${outcome.incidentAction})`

@@ -56,7 +56,9 @@ export function table(headers: string[], rows: string[][]): string {
 
 /** `Label   value` lines; entries without a value are left out. */
 export function keyValues(entries: Array<[string, string | number | undefined | null]>): string {
-  const shown = entries.filter((entry): entry is [string, string | number] => entry[1] !== undefined && entry[1] !== null && entry[1] !== '');
+  const shown = entries.filter(
+    (entry): entry is [string, string | number] => entry[1] !== undefined && entry[1] !== null && entry[1] !== '',
+  );
   const width = Math.max(...shown.map(([label]) => label.length));
   return shown.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
 }

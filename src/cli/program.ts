@@ -64,24 +64,43 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('list')
     .description('list verifications, newest first: workflow id, incident, user, status, Incode session state, start time')
     .option('--stuck', `only running verifications waiting for a person (${WAITING_STATUSES.join(', ')}) that started before --older-than`)
-    .option('--older-than <duration>', `with --stuck: started more than this long ago, e.g. 30m, 2h, 1d (default ${DEFAULT_STUCK_AGE})`, durationArg)
+    .option(
+      '--older-than <duration>',
+      `with --stuck: started more than this long ago, e.g. 30m, 2h, 1d (default ${DEFAULT_STUCK_AGE})`,
+      durationArg,
+    )
     .addOption(new Option('--status <status>', 'only this VerificationStatus').choices(VERIFICATION_STATUSES))
     .option('--user <email>', 'only verifications of this user (VerifiedUser)')
     .option('--limit <n>', 'show at most this many', limitArg, 100)
     .option(...JSON_OPTION)
-    .addHelpText('after', '\nExamples:\n  itdr-verify list --stuck\n  itdr-verify list --stuck --older-than 30m --json\n  itdr-verify list --status ' + 'AwaitingReview --user alice@contoso.com')
-    .action(async (options: { stuck?: boolean; olderThan?: number; status?: VerificationStatus; user?: string; limit: number; json?: boolean }) => {
-      if (options.olderThan !== undefined && !options.stuck) throw new UsageError('--older-than goes with --stuck');
-      setExitCode(
-        await (await commands()).listCommand(consoleOutput(Boolean(options.json)), {
-          stuck: options.stuck,
-          olderThanMs: options.olderThan ?? parseDuration(DEFAULT_STUCK_AGE),
-          status: options.status,
-          user: options.user,
-          limit: options.limit,
-        }),
-      );
-    });
+    .addHelpText(
+      'after',
+      '\nExamples:\n  itdr-verify list --stuck\n  itdr-verify list --stuck --older-than 30m --json\n  itdr-verify list --status ' +
+        'AwaitingReview --user alice@contoso.com',
+    )
+    .action(
+      async (options: {
+        stuck?: boolean;
+        olderThan?: number;
+        status?: VerificationStatus;
+        user?: string;
+        limit: number;
+        json?: boolean;
+      }) => {
+        if (options.olderThan !== undefined && !options.stuck) throw new UsageError('--older-than goes with --stuck');
+        setExitCode(
+          await (
+            await commands()
+          ).listCommand(consoleOutput(Boolean(options.json)), {
+            stuck: options.stuck,
+            olderThanMs: options.olderThan ?? parseDuration(DEFAULT_STUCK_AGE),
+            status: options.status,
+            user: options.user,
+            limit: options.limit,
+          }),
+        );
+      },
+    );
 
   program
     .command('show')
@@ -94,7 +113,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('resend')
-    .description('remind the user now (a comment on the incident; a new Incode session if the link expired) and print the current link\'s ' + 'interview id and expiry')
+    .description(
+      "remind the user now (a comment on the incident; a new Incode session if the link expired) and print the current link's " +
+        'interview id and expiry',
+    )
     .argument(...ID_ARGUMENT)
     .option('--show-link', 'also print the verification link (sensitive: whoever opens it can verify as the user)')
     .option(...JSON_OPTION)
@@ -116,7 +138,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     program
       .command(decision)
       .description(
-        `${decision} a verification that is AwaitingReview (reviewer cli:<os user>); ` + `${decision === 'approve' ? 'the incident is closed' : 'the incident is escalated'}. ` +
+        `${decision} a verification that is AwaitingReview (reviewer cli:<os user>); ` +
+          `${decision === 'approve' ? 'the incident is closed' : 'the incident is escalated'}. ` +
           'Exit 1 "not awaiting review" in any other state',
       )
       .argument(...ID_ARGUMENT)
@@ -130,19 +153,25 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   program
     .command('replay')
     .description(
-      'replay a workflow history (the JSON the Web UI or "temporal workflow show --output json" downloads) against this ' + 'build\'s workflow code; ' +
+      'replay a workflow history (the JSON the Web UI or "temporal workflow show --output json" downloads) against this ' +
+        "build's workflow code; " +
         'exit 0 compatible, 1 nondeterminism. Encrypted payloads need PAYLOAD_ENCRYPTION_KEY; no server is contacted',
     )
     .argument('<history.json>', 'history file')
     .option('--workflow-id <id>', 'the workflow id to replay as (default: the one recorded in the history)')
     .option(...JSON_OPTION)
     .action(async (file: string, options: { workflowId?: string; json?: boolean }) => {
-      setExitCode(await (await import('./replay')).replayCommand(consoleOutput(Boolean(options.json)), file, { workflowId: options.workflowId }));
+      setExitCode(
+        await (await import('./replay')).replayCommand(consoleOutput(Boolean(options.json)), file, { workflowId: options.workflowId }),
+      );
     });
 
   const tiSync = program
     .command('ti-sync')
-    .description('the threat-intelligence sync (Sentinel feed → Defender for Endpoint indicators): run it now, plan it, or show its schedule ' + 'and last run');
+    .description(
+      'the threat-intelligence sync (Sentinel feed → Defender for Endpoint indicators): run it now, plan it, or show its schedule ' +
+        'and last run',
+    );
   const syncOption = ['--sync <id|feed>', 'which sync (its id or feed name); needed when several are configured'] as const;
   for (const [name, dryRun, description] of [
     ['run', false, 'run the sync now and wait for it: creates, updates and deletes Defender indicators; exit 1 when it could not finish'],
@@ -154,7 +183,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       .option(...syncOption)
       .option(...JSON_OPTION)
       .action(async (options: { sync?: string; json?: boolean }) => {
-        setExitCode(await (await import('./ti-sync')).tiSyncRunCommand(consoleOutput(Boolean(options.json)), { sync: options.sync, dryRun }));
+        setExitCode(
+          await (await import('./ti-sync')).tiSyncRunCommand(consoleOutput(Boolean(options.json)), { sync: options.sync, dryRun }),
+        );
       });
   }
   tiSync

@@ -58,5 +58,8 @@ export function byIncidentQuery(incidentId: string, taskQueue: string): string {
 
 /** Verifications that `incidentId` joined (a repeat alert for the same user). */
 export function byLinkedIncidentQuery(incidentId: string, taskQueue: string): string {
-  return `${VERIFICATION_TYPES_CLAUSE} AND TaskQueue = ${queryValue(taskQueue)} AND ${LinkedIncidentsAttribute.name} = ` + `${queryValue(incidentId)}`;
+  return (
+    `${VERIFICATION_TYPES_CLAUSE} AND TaskQueue = ${queryValue(taskQueue)} AND ${LinkedIncidentsAttribute.name} = ` +
+    `${queryValue(incidentId)}`
+  );
 }

@@ -47,7 +47,9 @@ export async function readHistory(file: string): Promise<HistoryJson> {
   }
   const history = Array.isArray(parsed) ? { events: parsed } : (parsed as Partial<HistoryJson> | null);
   if (!history || !Array.isArray(history.events) || history.events.length === 0 || typeof history.events[0] !== 'object') {
-    throw new UsageError(`${file} is not a workflow history (expected {"events": [...]}, as "temporal workflow show --output json" writes it)`);
+    throw new UsageError(
+      `${file} is not a workflow history (expected {"events": [...]}, as "temporal workflow show --output json" writes it)`,
+    );
   }
   return history as HistoryJson;
 }
@@ -81,14 +83,21 @@ async function codecFor(history: HistoryJson): Promise<EncryptionCodec | undefin
   const key = loadPayloadKey();
   if (!key) {
     if (!encrypted) return undefined;
-    throw new CliError('the history has encrypted payloads: set PAYLOAD_ENCRYPTION_KEY (and PAYLOAD_ENCRYPTION_KEY_ID) to the key they were ' + 'written with', 2);
+    throw new CliError(
+      'the history has encrypted payloads: set PAYLOAD_ENCRYPTION_KEY (and PAYLOAD_ENCRYPTION_KEY_ID) to the key they were ' +
+        'written with',
+      2,
+    );
   }
   const codec = new EncryptionCodec(key);
   if (encrypted) {
     try {
       await codec.decode([encrypted]);
     } catch (error) {
-      throw new CliError(`cannot decrypt the history's payloads with PAYLOAD_ENCRYPTION_KEY (key id ${key.id}): ${(error as Error).message}`, 2);
+      throw new CliError(
+        `cannot decrypt the history's payloads with PAYLOAD_ENCRYPTION_KEY (key id ${key.id}): ${(error as Error).message}`,
+        2,
+      );
     }
   }
   return codec;
@@ -148,7 +157,10 @@ export async function replayCommand(output: Output, file: string, options: { wor
   if (output.json) {
     printJson(output, report);
   } else if (report.compatible) {
-    output.out(`compatible: ${report.file} (${report.workflowType ?? 'workflow'} ${report.workflowId}, ${report.events} events) replays ` + `against the current workflow code`);
+    output.out(
+      `compatible: ${report.file} (${report.workflowType ?? 'workflow'} ${report.workflowId}, ${report.events} events) replays ` +
+        `against the current workflow code`,
+    );
   } else {
     output.out(`INCOMPATIBLE: ${report.file} (${report.workflowType ?? 'workflow'} ${report.workflowId}, ${report.events} events)`);
     output.out(`${report.error!.name}: ${shortReason(report.error!.message)}`);

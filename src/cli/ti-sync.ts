@@ -32,13 +32,20 @@ async function configuredSyncs(client: Client): Promise<ConfiguredSync[]> {
 
 /** The sync `name` picks (its id or its feed's name), or the only one. */
 function pick(syncs: ConfiguredSync[], name: string | undefined): ConfiguredSync {
-  if (syncs.length === 0) throw new CliError('no threat-intelligence sync is configured: the worker creates one schedule per TI_SYNC_FEEDS entry');
+  if (syncs.length === 0)
+    throw new CliError('no threat-intelligence sync is configured: the worker creates one schedule per TI_SYNC_FEEDS entry');
   if (name === undefined) {
     if (syncs.length === 1) return syncs[0];
-    throw new CliError(`several syncs are configured; choose one with --sync: ${syncs.map((sync) => sync.input.settings.syncId).join(', ')}`);
+    throw new CliError(
+      `several syncs are configured; choose one with --sync: ${syncs.map((sync) => sync.input.settings.syncId).join(', ')}`,
+    );
   }
   const found = syncs.find((sync) => sync.input.settings.syncId === name || sync.input.settings.feedName === name);
-  if (!found) throw new CliError(`no sync "${name}"; configured: ` + `${syncs.map((sync) => `${sync.input.settings.syncId} (${sync.input.settings.feedName})`).join(', ')}`);
+  if (!found)
+    throw new CliError(
+      `no sync "${name}"; configured: ` +
+        `${syncs.map((sync) => `${sync.input.settings.syncId} (${sync.input.settings.feedName})`).join(', ')}`,
+    );
   return found;
 }
 
@@ -55,14 +62,20 @@ function summaryLines(result: TiSyncResult): string {
     [result.dryRun ? 'Would update' : 'Updated', result.dryRun ? result.plan.toUpdate : result.updated],
     [
       result.dryRun ? 'Would delete' : 'Deleted',
-      result.dryRun ? `${result.plan.toDeleteExpired + result.plan.toDeleteGone} (${result.plan.toDeleteExpired} expired, ` + `${result.plan.toDeleteGone} gone from the feed)` : result.deleted,
+      result.dryRun
+        ? `${result.plan.toDeleteExpired + result.plan.toDeleteGone} (${result.plan.toDeleteExpired} expired, ` +
+          `${result.plan.toDeleteGone} gone from the feed)`
+        : result.deleted,
     ],
     ['Unchanged', result.plan.unchanged],
     ['Refused by Defender', result.failed ? `${result.failed}: ${result.failureReasons.join('; ')}` : undefined],
     ['Skipped', skipped || 'none'],
     ['Over the cap', result.plan.overCap.count ? `${result.plan.overCap.count} (e.g. ${result.plan.overCap.examples.join(', ')})` : '0'],
     ["Others' indicators", result.plan.othersActive],
-    ['API calls', `Log Analytics ${result.calls.logAnalyticsCalls}, Defender ${result.calls.defenderCalls}, 429s ${result.calls.throttled}`],
+    [
+      'API calls',
+      `Log Analytics ${result.calls.logAnalyticsCalls}, Defender ${result.calls.defenderCalls}, 429s ${result.calls.throttled}`,
+    ],
     ['Rounds', result.rounds],
     ['Started', formatTime(result.startedAt)],
     ['Finished', formatTime(result.finishedAt)],
@@ -88,14 +101,18 @@ export async function tiSyncRunCommand(output: Output, options: { sync?: string;
 }
 
 /** The latest run of a sync, scheduled or from the CLI (dry runs aside): its workflow ids start with the schedule's. */
-async function latestRun(client: Client, scheduleId: string): Promise<({ workflowId: string; status: string } & Partial<TiSyncResult>) | undefined> {
+async function latestRun(
+  client: Client,
+  scheduleId: string,
+): Promise<({ workflowId: string; status: string } & Partial<TiSyncResult>) | undefined> {
   const query = `WorkflowType = 'tiSync' AND WorkflowId STARTS_WITH '${scheduleId}'`;
   let seen = 0;
   for await (const execution of client.workflow.list({ query, pageSize: 20 })) {
     if ((seen += 1) > 50) break;
     if (execution.workflowId.includes('-dry-run-')) continue;
     const status = execution.status.name;
-    const result = status === 'COMPLETED' ? ((await client.workflow.getHandle(execution.workflowId, execution.runId).result()) as TiSyncResult) : {};
+    const result =
+      status === 'COMPLETED' ? ((await client.workflow.getHandle(execution.workflowId, execution.runId).result()) as TiSyncResult) : {};
     return { workflowId: execution.workflowId, status, ...result };
   }
   return undefined;
@@ -106,7 +123,8 @@ export async function tiSyncStatusCommand(output: Output, options: { sync?: stri
   return withTemporal(async (client) => {
     const all = await configuredSyncs(client);
     const syncs = options.sync === undefined ? all : [pick(all, options.sync)];
-    if (syncs.length === 0) throw new CliError('no threat-intelligence sync is configured: the worker creates one schedule per TI_SYNC_FEEDS entry');
+    if (syncs.length === 0)
+      throw new CliError('no threat-intelligence sync is configured: the worker creates one schedule per TI_SYNC_FEEDS entry');
     const statuses = [];
     for (const sync of syncs) {
       const lastRun = await latestRun(client, sync.scheduleId);
@@ -136,7 +154,9 @@ export async function tiSyncStatusCommand(output: Output, options: { sync?: stri
           `${Math.round(status.everyMs / 60_000)}m`,
           status.paused ? 'yes' : 'no',
           formatTime(status.nextRuns[0]),
-          status.lastRun ? `${status.lastRun.outcome ?? status.lastRun.status.toLowerCase()} ${formatTime(status.lastRun.finishedAt)}`.trim() : 'never',
+          status.lastRun
+            ? `${status.lastRun.outcome ?? status.lastRun.status.toLowerCase()} ${formatTime(status.lastRun.finishedAt)}`.trim()
+            : 'never',
           String(status.lastRun?.created ?? '-'),
           String(status.lastRun?.updated ?? '-'),
           String(status.lastRun?.deleted ?? '-'),

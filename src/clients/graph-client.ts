@@ -1,5 +1,12 @@
 import type { TokenCredential } from '@azure/identity';
-import { AuthenticationHandlerOptions, Client, PageIterator, type GraphRequest, type GraphRequestOptions, type PageCollection } from '@microsoft/microsoft-graph-client';
+import {
+  AuthenticationHandlerOptions,
+  Client,
+  PageIterator,
+  type GraphRequest,
+  type GraphRequestOptions,
+  type PageCollection,
+} from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import { callSignal, throwIfCancelled, type CancellationSource } from './abort';
 import { explainDisableRefusal, GraphApiError, GraphPermissionError, toGraphApiError, type GraphOperation } from './graph-errors';
@@ -60,7 +67,17 @@ export interface GraphClientOptions {
   cancellation?: CancellationSource;
 }
 
-const USER_FIELDS = ['id', 'userPrincipalName', 'givenName', 'surname', 'displayName', 'employeeId', 'birthday', 'userType', 'accountEnabled'];
+const USER_FIELDS = [
+  'id',
+  'userPrincipalName',
+  'givenName',
+  'surname',
+  'displayName',
+  'employeeId',
+  'birthday',
+  'userType',
+  'accountEnabled',
+];
 const NEVER_SET_BIRTHDAY = '0001-01-01';
 const PAGE_SIZE = 999;
 // Casts on directory relationships are advanced queries on some tenants: always allowed with this header.
@@ -105,15 +122,21 @@ export class GraphClient {
 
   /** The user by object id or UPN (a guest's `#EXT#` UPN too). `birthday` is returned only because it is $select-ed. */
   async getUser(idOrUpn: string): Promise<EntraUser> {
-    const body = await this.run({ action: 'readUser', subject: idOrUpn }, (request) => request(`/users/${userSegment(idOrUpn)}`).select(USER_FIELDS).get());
+    const body = await this.run({ action: 'readUser', subject: idOrUpn }, (request) =>
+      request(`/users/${userSegment(idOrUpn)}`)
+        .select(USER_FIELDS)
+        .get(),
+    );
     return toEntraUser(body, idOrUpn);
   }
 
   /** The user's primary SMTP address (`mail`), lower-cased; undefined when the user has none. */
   async mailOf(idOrUpn: string): Promise<string | undefined> {
-    const body = (await this.run({ action: 'readUser', subject: idOrUpn }, (request) => request(`/users/${userSegment(idOrUpn)}`).select('mail').get())) as
-      | { mail?: unknown }
-      | undefined;
+    const body = (await this.run({ action: 'readUser', subject: idOrUpn }, (request) =>
+      request(`/users/${userSegment(idOrUpn)}`)
+        .select('mail')
+        .get(),
+    )) as { mail?: unknown } | undefined;
     return typeof body?.mail === 'string' && body.mail.trim() ? body.mail.trim().toLowerCase() : undefined;
   }
 
@@ -125,7 +148,9 @@ export class GraphClient {
 
   /** Invalidates the user's refresh tokens and session cookies (signInSessionsValidFromDateTime = now). Repeatable. */
   async revokeSignInSessions(idOrUpn: string): Promise<void> {
-    await this.run({ action: 'revokeSessions', subject: idOrUpn }, (request) => request(`/users/${userSegment(idOrUpn)}/revokeSignInSessions`).post(undefined));
+    await this.run({ action: 'revokeSessions', subject: idOrUpn }, (request) =>
+      request(`/users/${userSegment(idOrUpn)}/revokeSignInSessions`).post(undefined),
+    );
   }
 
   /**
@@ -136,13 +161,18 @@ export class GraphClient {
     const user = await this.getUser(idOrUpn);
     if (!user.accountEnabled) return 'already';
     try {
-      await this.run({ action: 'disableAccount', subject: idOrUpn }, (request) => request(`/users/${userSegment(user.id)}`).patch({ accountEnabled: false }));
+      await this.run({ action: 'disableAccount', subject: idOrUpn }, (request) =>
+        request(`/users/${userSegment(user.id)}`).patch({ accountEnabled: false }),
+      );
     } catch (error) {
       if (!(error instanceof GraphPermissionError)) throw error;
       // Admin roles are visible as directoryRole memberships; a refusal to list them leaves the cause open.
-      const roles = await this.list(`/users/${userSegment(user.id)}/transitiveMemberOf/microsoft.graph.directoryRole`, idOrUpn, ['id', 'displayName'], 'displayName').catch(
-        () => undefined,
-      );
+      const roles = await this.list(
+        `/users/${userSegment(user.id)}/transitiveMemberOf/microsoft.graph.directoryRole`,
+        idOrUpn,
+        ['id', 'displayName'],
+        'displayName',
+      ).catch(() => undefined);
       throw explainDisableRefusal(idOrUpn, error, roles);
     }
     return 'disabled';
@@ -165,7 +195,11 @@ export class GraphClient {
       saveToSentItems: false,
     };
     // No idempotency key: a repeat after a 503 may deliver twice, so Temporal's retry decides (the activity says so).
-    await this.run({ action: 'sendMail', subject: fromMailbox }, (request) => request(`/users/${userSegment(fromMailbox)}/sendMail`).post(mail), { retry: false });
+    await this.run(
+      { action: 'sendMail', subject: fromMailbox },
+      (request) => request(`/users/${userSegment(fromMailbox)}/sendMail`).post(mail),
+      { retry: false },
+    );
   }
 
   /** Every entry of a listing (PageIterator follows @odata.nextLink), up to maxListed. */
@@ -186,7 +220,10 @@ export class GraphClient {
       );
       await pages.iterate();
       if (values.length > this.maxListed) {
-        throw new GraphApiError('UnexpectedResponse', `Microsoft Graph listing for ${subject} has more than ${this.maxListed} entries; stopped`);
+        throw new GraphApiError(
+          'UnexpectedResponse',
+          `Microsoft Graph listing for ${subject} has more than ${this.maxListed} entries; stopped`,
+        );
       }
       return values;
     });
@@ -212,7 +249,9 @@ export class GraphClient {
     const options: GraphRequestOptions = {
       options: { signal },
       middlewareOptions: [
-        new AuthenticationHandlerOptions(new TokenCredentialAuthenticationProvider(credential, { scopes: [this.scope], getTokenOptions: { abortSignal: signal } })),
+        new AuthenticationHandlerOptions(
+          new TokenCredentialAuthenticationProvider(credential, { scopes: [this.scope], getTokenOptions: { abortSignal: signal } }),
+        ),
         ...(retry ? [] : [noRetries()]),
       ],
     };
@@ -254,7 +293,8 @@ function toEntraUser(body: unknown, asked: string): EntraUser {
   };
   const id = text('id');
   const userPrincipalName = text('userPrincipalName');
-  if (!id || !userPrincipalName) throw new GraphApiError('UnexpectedResponse', `Microsoft Graph answered user ${asked} without id or userPrincipalName`);
+  if (!id || !userPrincipalName)
+    throw new GraphApiError('UnexpectedResponse', `Microsoft Graph answered user ${asked} without id or userPrincipalName`);
   const birthday = text('birthday')?.slice(0, 10);
   return {
     id,

@@ -96,16 +96,23 @@ export function toGraphApiError(error: unknown, operation: GraphOperation, conte
     return new GraphApiError('Network', `No token for Microsoft Graph (${context.scope}): ${reason}`);
   }
   if (context.timedOut) {
-    return new GraphApiError('Network', `Microsoft Graph unreachable at ${context.host}: no answer within ${context.timeoutMs} ms`, { noAnswer: 'timeout' });
+    return new GraphApiError('Network', `Microsoft Graph unreachable at ${context.host}: no answer within ${context.timeoutMs} ms`, {
+      noAnswer: 'timeout',
+    });
   }
   if (error instanceof GraphClientError) {
     return new GraphApiError('Unauthorized', `No token for Microsoft Graph (${context.scope}): ${error.message}`);
   }
   if (!(error instanceof GraphError)) {
-    return new GraphApiError('UnexpectedResponse', `Microsoft Graph's answer to ${describe(operation)} was unexpected: ${(error as Error)?.message ?? String(error)}`);
+    return new GraphApiError(
+      'UnexpectedResponse',
+      `Microsoft Graph's answer to ${describe(operation)} was unexpected: ${(error as Error)?.message ?? String(error)}`,
+    );
   }
   if (error.statusCode < 100) {
-    return new GraphApiError('Network', `Microsoft Graph unreachable at ${context.host}: ${error.message || error.code || 'no answer'}`, { noAnswer: 'network' });
+    return new GraphApiError('Network', `Microsoft Graph unreachable at ${context.host}: ${error.message || error.code || 'no answer'}`, {
+      noAnswer: 'network',
+    });
   }
   return fromAnswer(error, operation);
 }
@@ -154,9 +161,16 @@ function fromAnswer(error: GraphError, operation: GraphOperation): GraphApiError
   }
   const wait = retryAfterMs(error.headers?.get('retry-after') ?? null);
   if (status === 429) {
-    return new GraphApiError('RateLimited', `Microsoft Graph throttled the request to ${what} (HTTP 429)`, { ...details, retryAfterMs: wait });
+    return new GraphApiError('RateLimited', `Microsoft Graph throttled the request to ${what} (HTTP 429)`, {
+      ...details,
+      retryAfterMs: wait,
+    });
   }
-  if (status >= 500) return new GraphApiError('ServerError', `Microsoft Graph failed to ${what} (HTTP ${status})${graph}`, { ...details, retryAfterMs: wait });
+  if (status >= 500)
+    return new GraphApiError('ServerError', `Microsoft Graph failed to ${what} (HTTP ${status})${graph}`, {
+      ...details,
+      retryAfterMs: wait,
+    });
   return new GraphApiError('BadRequest', `Microsoft Graph refused to ${what} (HTTP ${status})${graph}`, details);
 }
 
@@ -164,7 +178,11 @@ function fromAnswer(error: GraphError, operation: GraphOperation): GraphApiError
  * Disabling an administrator needs a privileged role, not only the permission: `adminRoles` are the user's
  * directory roles (undefined when they could not be read), and the explanation says which applies.
  */
-export function explainDisableRefusal(subject: string, refusal: GraphPermissionError, adminRoles: string[] | undefined): GraphPermissionError {
+export function explainDisableRefusal(
+  subject: string,
+  refusal: GraphPermissionError,
+  adminRoles: string[] | undefined,
+): GraphPermissionError {
   const permission = GRAPH_PERMISSION_FOR.disableAccount;
   const graph = graphSuffix(refusal.details);
   if (adminRoles && adminRoles.length > 0) {

@@ -58,7 +58,13 @@ export class IncodeClient {
     private readonly settings: IncodeSettingsSource,
     /** `onApiError` hears of every failed operation (after the credential refresh it retries with) for `itdr_api_errors_total`. */
     /** `cancellation` aborts the call in progress (the worker passes the activity's cancellation signal). */
-    options: { fetch?: typeof fetch; timeoutMs?: number; now?: () => number; onApiError?: ApiErrorObserver; cancellation?: CancellationSource } = {},
+    options: {
+      fetch?: typeof fetch;
+      timeoutMs?: number;
+      now?: () => number;
+      onApiError?: ApiErrorObserver;
+      cancellation?: CancellationSource;
+    } = {},
   ) {
     this.cancellation = options.cancellation;
     this.fetchImpl = options.fetch ?? fetch;
@@ -202,7 +208,8 @@ export class IncodeClient {
       await response.body?.cancel();
       throw new IncodeApiError(
         'CredentialsRejected',
-        `Incode refused the client credentials (HTTP ${response.status}); check the Key Vault secrets incode-client-id and ` + `incode-client-secret`,
+        `Incode refused the client credentials (HTTP ${response.status}); check the Key Vault secrets incode-client-id and ` +
+          `incode-client-secret`,
         { httpStatus: response.status },
       );
     }
@@ -222,7 +229,9 @@ export class IncodeClient {
       throwIfCancelled(this.cancellation);
       const timedOut = (error as Error).name === 'TimeoutError';
       const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
-      throw new IncodeApiError('Network', `Incode unreachable at ${new URL(url).host}: ${reason}`, { noAnswer: timedOut ? 'timeout' : 'network' });
+      throw new IncodeApiError('Network', `Incode unreachable at ${new URL(url).host}: ${reason}`, {
+        noAnswer: timedOut ? 'timeout' : 'network',
+      });
     }
     return response;
   }
@@ -244,10 +253,19 @@ export class IncodeClient {
     }
     switch (response.status) {
       case 406:
-        throw new IncodeApiError('ApiVersionRejected', `Incode answered 406 Not Acceptable for ${path}: the api-version header was refused`, details);
+        throw new IncodeApiError(
+          'ApiVersionRejected',
+          `Incode answered 406 Not Acceptable for ${path}: the api-version header was refused`,
+          details,
+        );
       case 401:
       case 403:
-        throw new IncodeApiError('CredentialsRejected', `Incode rejected the credentials for ${path} (HTTP ${response.status})${suffix}; check the API key and client secrets ` + `in Key Vault`, details);
+        throw new IncodeApiError(
+          'CredentialsRejected',
+          `Incode rejected the credentials for ${path} (HTTP ${response.status})${suffix}; check the API key and client secrets ` +
+            `in Key Vault`,
+          details,
+        );
       case 404:
         throw new IncodeApiError('NotFound', `Incode has no such resource: ${path.split('?')[0]}${suffix}`, details);
       case 429:
@@ -268,7 +286,11 @@ export class IncodeClient {
 function identityFromScore(score: unknown): ConfirmedSessionResult['reportedIdentity'] {
   const ocr = typeof score === 'object' && score !== null ? (score as { ocr?: unknown }).ocr : undefined;
   if (typeof ocr !== 'object' || ocr === null) return undefined;
-  const identity = { firstName: stringField(ocr, 'firstName'), lastName: stringField(ocr, 'lastName'), birthDate: stringField(ocr, 'birthDate') };
+  const identity = {
+    firstName: stringField(ocr, 'firstName'),
+    lastName: stringField(ocr, 'lastName'),
+    birthDate: stringField(ocr, 'birthDate'),
+  };
   return identity.firstName || identity.lastName || identity.birthDate ? identity : undefined;
 }
 

@@ -46,9 +46,7 @@ export interface AlertSummary {
 export type IncidentChange = (incident: Incident) => Incident | undefined;
 
 export type ModifyResult =
-  | { kind: 'updated'; incident: IncidentSnapshot }
-  | { kind: 'unchanged'; incident: IncidentSnapshot }
-  | { kind: 'not-found' };
+  { kind: 'updated'; incident: IncidentSnapshot } | { kind: 'unchanged'; incident: IncidentSnapshot } | { kind: 'not-found' };
 
 /** How often a read–modify–write is re-applied after losing an etag race before giving up (to Temporal's retry). */
 const MAX_CONFLICT_ATTEMPTS = 5;
@@ -115,7 +113,13 @@ export class SentinelClient {
         const address = text(ip.address);
         if (!address) return [];
         const location = (ip.location ?? {}) as Record<string, unknown>;
-        return [{ address, location: [text(location.city), text(location.countryName) ?? text(location.countryCode)].filter(Boolean).join(', ') || undefined }];
+        return [
+          {
+            address,
+            location:
+              [text(location.city), text(location.countryName) ?? text(location.countryCode)].filter(Boolean).join(', ') || undefined,
+          },
+        ];
       }),
       hosts: of('Host').flatMap((host) => {
         const name = text(host.hostName) ?? text(host.friendlyName);
@@ -189,9 +193,7 @@ export class SentinelClient {
         if (statusOf(error) === 404) return { kind: 'not-found' };
         if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
         if (attempt >= MAX_CONFLICT_ATTEMPTS) {
-          throw new SentinelConflictError(
-            `Incident ${incidentId} kept changing under us (${attempt} etag conflicts); will retry later`,
-          );
+          throw new SentinelConflictError(`Incident ${incidentId} kept changing under us (${attempt} etag conflicts); will retry later`);
         }
       }
     }
@@ -252,7 +254,10 @@ function budgetPolicy(
   shape: { perSecond: number; burst: number; maxWaitMs: number },
   subscriptionId: string,
 ): { policy: PipelinePolicy; position: 'perCall' } {
-  const budget = { bucket: new TokenBucket(`ARM request (subscription ${subscriptionId})`, shape.burst, shape.perSecond), maxWaitMs: shape.maxWaitMs };
+  const budget = {
+    bucket: new TokenBucket(`ARM request (subscription ${subscriptionId})`, shape.burst, shape.perSecond),
+    maxWaitMs: shape.maxWaitMs,
+  };
   return {
     position: 'perCall',
     policy: {

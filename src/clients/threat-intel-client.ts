@@ -26,7 +26,8 @@ const encode = (text: string) => Buffer.from(text, 'utf8').toString('base64');
  * The latest row per indicator id wins (ThreatIntelIndicators keeps every version).
  */
 export function feedQuery(parameters: FeedQueryParameters): string {
-  if (!Number.isInteger(parameters.pageSize) || parameters.pageSize < 1 || parameters.pageSize > 50_000) throw new Error('pageSize must be an integer 1-50000');
+  if (!Number.isInteger(parameters.pageSize) || parameters.pageSize < 1 || parameters.pageSize > 50_000)
+    throw new Error('pageSize must be an integer 1-50000');
   return [
     `let feed = base64_decode_tostring("${encode(parameters.feedName)}");`,
     `let microsoftSources = split(base64_decode_tostring("${encode(parameters.microsoftSources.join('\n'))}"), "\\n");`,
@@ -51,7 +52,8 @@ export function feedQuery(parameters: FeedQueryParameters): string {
 
 /** Reads the base64 parameters back out of a query made by feedQuery; undefined for any other text. */
 export function parseFeedQuery(query: string): FeedQueryParameters | undefined {
-  const literal = (name: string) => new RegExp(`let ${name} = (?:split\\()?base64_decode_tostring\\("([A-Za-z0-9+/=]*)"\\)`).exec(query)?.[1];
+  const literal = (name: string) =>
+    new RegExp(`let ${name} = (?:split\\()?base64_decode_tostring\\("([A-Za-z0-9+/=]*)"\\)`).exec(query)?.[1];
   const [feed, sources, after] = [literal('feed'), literal('microsoftSources'), literal('afterId')];
   const take = /\| take (\d+)\n/.exec(query)?.[1];
   if (feed === undefined || sources === undefined || after === undefined || take === undefined) return undefined;
@@ -78,10 +80,7 @@ function isoHours(ms: number): string {
 export class ThreatIntelClient {
   private readonly client: LogsQueryClient;
 
-  constructor(
-    credential: TokenCredential,
-    options: { endpoint: string; audience?: string; onCall?: TiCallObserver; timeoutMs?: number },
-  ) {
+  constructor(credential: TokenCredential, options: { endpoint: string; audience?: string; onCall?: TiCallObserver; timeoutMs?: number }) {
     const endpoint = options.endpoint.replace(/\/+$/, '');
     this.client = new LogsQueryClient(credential, {
       endpoint: `${endpoint}/v1`,
@@ -109,16 +108,23 @@ export class ThreatIntelClient {
       if (rows.length < FEED_PAGE_SIZE) return indicators;
       afterId = rows[rows.length - 1].id;
     }
-    throw new Error(`the feed ${query.feedName} has more than ${MAX_FEED_PAGES * FEED_PAGE_SIZE} indicators: not synced rather than synced in part`);
+    throw new Error(
+      `the feed ${query.feedName} has more than ${MAX_FEED_PAGES * FEED_PAGE_SIZE} indicators: not synced rather than synced in part`,
+    );
   }
 
   private async page(workspaceId: string, query: string, lookbackMs: number): Promise<FeedIndicator[]> {
     let result;
     try {
-      result = await this.client.queryWorkspace(workspaceId, query, { duration: isoHours(lookbackMs) }, {
-        serverTimeoutInSeconds: Math.ceil(this.timeoutMs / 1000),
-        abortSignal: AbortSignal.timeout(this.timeoutMs + 10_000),
-      });
+      result = await this.client.queryWorkspace(
+        workspaceId,
+        query,
+        { duration: isoHours(lookbackMs) },
+        {
+          serverTimeoutInSeconds: Math.ceil(this.timeoutMs / 1000),
+          abortSignal: AbortSignal.timeout(this.timeoutMs + 10_000),
+        },
+      );
     } catch (error) {
       if (error instanceof RestError && error.statusCode === 429) {
         throw new TiThrottledError('loganalytics', retryAfterMs(error.response?.headers.get('retry-after')));

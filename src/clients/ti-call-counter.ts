@@ -38,7 +38,10 @@ export class TiThrottledError extends Error {
     readonly api: TiApi,
     readonly retryAfterMs: number,
   ) {
-    super(`${api === 'defender' ? 'Defender indicators API' : 'Log Analytics'} throttled the sync (429); retry after ` + `${Math.ceil(retryAfterMs / 1000)} s`);
+    super(
+      `${api === 'defender' ? 'Defender indicators API' : 'Log Analytics'} throttled the sync (429); retry after ` +
+        `${Math.ceil(retryAfterMs / 1000)} s`,
+    );
   }
 }
 

@@ -166,7 +166,11 @@ export function resolveAzureEnvironment(env: AzureEnv): AzureEnvironment {
 
   const authorityHost = env.AZURE_AUTHORITY_HOST ? trimUrl(env.AZURE_AUTHORITY_HOST) : cloud.authorityHost;
   const armEndpoint = env.ARM_ENDPOINT ? trimUrl(env.ARM_ENDPOINT) : cloud.armEndpoint;
-  const graphEndpoint = env.GRAPH_ENDPOINT ? new URL(env.GRAPH_ENDPOINT).origin : cloud.name === 'custom' ? undefined : GRAPH_ENDPOINTS[cloud.name][0];
+  const graphEndpoint = env.GRAPH_ENDPOINT
+    ? new URL(env.GRAPH_ENDPOINT).origin
+    : cloud.name === 'custom'
+      ? undefined
+      : GRAPH_ENDPOINTS[cloud.name][0];
   const knownAuthority = Object.values(AZURE_CLOUDS).some((known) => sameUrl(known.authorityHost, authorityHost));
   return Object.freeze({
     cloud: Object.freeze(cloud),
@@ -194,7 +198,8 @@ class Problems {
 function resolveCloud(env: AzureEnv, problems: Problems): AzureCloud | undefined {
   if (env.AZURE_CLOUD === 'custom') {
     const missing = (['AZURE_AUTHORITY_HOST', 'ARM_ENDPOINT', 'AZURE_KEY_VAULT_SUFFIX'] as const).filter((name) => !env[name]);
-    for (const name of missing) problems.add(name, 'is required when AZURE_CLOUD=custom (it sets the authority host, ARM endpoint and Key Vault suffix together)');
+    for (const name of missing)
+      problems.add(name, 'is required when AZURE_CLOUD=custom (it sets the authority host, ARM endpoint and Key Vault suffix together)');
     if (missing.length > 0) return undefined;
     return {
       name: 'custom',
@@ -213,7 +218,8 @@ function resolveCloud(env: AzureEnv, problems: Problems): AzureCloud | undefined
       `${trimUrl(given)} is not the ${cloud.name} cloud's (${cloud[field]}). ` +
         (owner
           ? `It belongs to the ${owner.name} cloud: set AZURE_CLOUD=${owner.name}, or remove ${name} (AZURE_CLOUD sets it).`
-          : `Remove ${name} (AZURE_CLOUD=${cloud.name} sets it), or set AZURE_CLOUD=custom with AZURE_AUTHORITY_HOST, ` + `ARM_ENDPOINT and AZURE_KEY_VAULT_SUFFIX.`),
+          : `Remove ${name} (AZURE_CLOUD=${cloud.name} sets it), or set AZURE_CLOUD=custom with AZURE_AUTHORITY_HOST, ` +
+            `ARM_ENDPOINT and AZURE_KEY_VAULT_SUFFIX.`),
     );
   };
   mustAgree('AZURE_AUTHORITY_HOST', env.AZURE_AUTHORITY_HOST, 'authorityHost');
@@ -252,14 +258,17 @@ function checkGraphEndpoint(given: string | undefined, cloud: Exclude<AzureCloud
 function resolveAuth(env: AzureEnv, problems: Problems): AzureAuth | undefined {
   const mode = env.AZURE_AUTH_MODE;
   const before = problems.count;
-  const require = (name: 'AZURE_TENANT_ID' | 'AZURE_CLIENT_ID' | 'AZURE_CLIENT_SECRET' | 'AZURE_CLIENT_CERTIFICATE_PATH' | 'AZURE_FEDERATED_TOKEN_FILE') => {
+  const require = (
+    name: 'AZURE_TENANT_ID' | 'AZURE_CLIENT_ID' | 'AZURE_CLIENT_SECRET' | 'AZURE_CLIENT_CERTIFICATE_PATH' | 'AZURE_FEDERATED_TOKEN_FILE',
+  ) => {
     const value = env[name];
     if (!value) problems.add(name, `is required when AZURE_AUTH_MODE=${mode}`);
     return value ?? '';
   };
   const tenant = (required: boolean): string | undefined => {
     const value = required ? require('AZURE_TENANT_ID') : env.AZURE_TENANT_ID;
-    if (value && !TENANT_ID.test(value)) problems.add('AZURE_TENANT_ID', 'must be the directory (tenant) id, a GUID, or its domain (contoso.onmicrosoft.com)');
+    if (value && !TENANT_ID.test(value))
+      problems.add('AZURE_TENANT_ID', 'must be the directory (tenant) id, a GUID, or its domain (contoso.onmicrosoft.com)');
     return value || undefined;
   };
 
@@ -286,7 +295,8 @@ function resolveAuth(env: AzureEnv, problems: Problems): AzureAuth | undefined {
         tenantId: tenantId!,
         clientId,
         certificatePath,
-        certificatePassword: env.AZURE_CLIENT_CERTIFICATE_PASSWORD === undefined ? undefined : new SecretValue(env.AZURE_CLIENT_CERTIFICATE_PASSWORD),
+        certificatePassword:
+          env.AZURE_CLIENT_CERTIFICATE_PASSWORD === undefined ? undefined : new SecretValue(env.AZURE_CLIENT_CERTIFICATE_PASSWORD),
       };
     }
     case 'workload-identity': {
@@ -297,7 +307,10 @@ function resolveAuth(env: AzureEnv, problems: Problems): AzureAuth | undefined {
         try {
           fs.accessSync(federatedTokenFile, fs.constants.R_OK);
         } catch (error) {
-          problems.add('AZURE_FEDERATED_TOKEN_FILE', `cannot read ${federatedTokenFile} (${errorCode(error)}); on AKS, label the pod azure.workload.identity/use=true`);
+          problems.add(
+            'AZURE_FEDERATED_TOKEN_FILE',
+            `cannot read ${federatedTokenFile} (${errorCode(error)}); on AKS, label the pod azure.workload.identity/use=true`,
+          );
         }
       }
       if (problems.count > before) return undefined;
@@ -323,7 +336,8 @@ function checkCertificateFile(path: string, password: string | undefined, proble
   if (!certificateBlock || !keyBlock) {
     problems.add(
       'AZURE_CLIENT_CERTIFICATE_PATH',
-      `${path} must be a PEM file holding the certificate and its private key (convert a .pfx with: openssl pkcs12 -in app.pfx ` + `-out app.pem -nodes)`,
+      `${path} must be a PEM file holding the certificate and its private key (convert a .pfx with: openssl pkcs12 -in app.pfx ` +
+        `-out app.pem -nodes)`,
     );
     return;
   }
@@ -370,7 +384,8 @@ export function checkKeyVaultUrl(url: string, azure: Pick<AzureEnvironment, 'clo
       ? 'Use a vault under AZURE_KEY_VAULT_SUFFIX, or correct AZURE_KEY_VAULT_SUFFIX.'
       : `Use the vault's URL as the portal shows it (https://<name>.${suffix}), or set AZURE_CLOUD to the vault's cloud.`;
   throw new ConfigError(
-    `Invalid worker configuration:\n  AZURE_KEY_VAULT_URL: ${host} is not a Key Vault of the ${azure.cloud.name} cloud (vault ` + `hosts end with .${suffix}). ${fix}`,
+    `Invalid worker configuration:\n  AZURE_KEY_VAULT_URL: ${host} is not a Key Vault of the ${azure.cloud.name} cloud (vault ` +
+      `hosts end with .${suffix}). ${fix}`,
   );
 }
 

@@ -32,7 +32,9 @@ export interface ConfirmationConfig {
 export function confirmationFrom(env: z.infer<z.ZodObject<typeof confirmationShape & typeof payloadKeyShape>>): ConfirmationConfig {
   return {
     pageUrl: env.CONFIRMATION_PAGE_URL?.replace(/\/+$/, ''),
-    linkKey: env.CONFIRMATION_LINK_KEY ? Buffer.from(env.CONFIRMATION_LINK_KEY, 'base64') : deriveLinkKey(Buffer.from(env.PAYLOAD_ENCRYPTION_KEY, 'base64')),
+    linkKey: env.CONFIRMATION_LINK_KEY
+      ? Buffer.from(env.CONFIRMATION_LINK_KEY, 'base64')
+      : deriveLinkKey(Buffer.from(env.PAYLOAD_ENCRYPTION_KEY, 'base64')),
   };
 }
 

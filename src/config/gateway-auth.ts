@@ -45,15 +45,17 @@ export interface GatewayWebhookConfig {
 }
 
 /** `GATEWAY_API_KEYS=sentinel-playbook=<key>,soc-cli=<key>`: the name shows up in audit comments. */
-const apiKeysSchema = csvSchema.pipe(z.array(z.string()).min(1, 'needs at least one name=key entry')).transform((entries, ctx): GatewayCaller[] =>
-  entries.map((entry, index) => {
-    const separator = entry.indexOf('=');
-    const name = separator > 0 ? entry.slice(0, separator) : `api-key-${index + 1}`;
-    const key = separator > 0 ? entry.slice(separator + 1) : entry;
-    if (key.length < 24) ctx.addIssue({ code: 'custom', message: `key "${name}" is shorter than 24 characters` });
-    return { name, key };
-  }),
-);
+const apiKeysSchema = csvSchema
+  .pipe(z.array(z.string()).min(1, 'needs at least one name=key entry'))
+  .transform((entries, ctx): GatewayCaller[] =>
+    entries.map((entry, index) => {
+      const separator = entry.indexOf('=');
+      const name = separator > 0 ? entry.slice(0, separator) : `api-key-${index + 1}`;
+      const key = separator > 0 ? entry.slice(separator + 1) : entry;
+      if (key.length < 24) ctx.addIssue({ code: 'custom', message: `key "${name}" is shorter than 24 characters` });
+      return { name, key };
+    }),
+  );
 
 /**
  * `GATEWAY_ENTRA_ALLOWED_CALLERS=sentinel-playbook=<oid>,<oid>`: object ids of the service principals (managed
@@ -86,19 +88,34 @@ export const gatewayAuthShape = {
   GATEWAY_ENTRA_JWKS_URL: httpsUrlSchema.optional(),
   INCODE_WEBHOOK_AUTH: z.enum(WEBHOOK_AUTH_MODES).default('shared-secret'),
   INCODE_WEBHOOK_SECRET: z.string().min(24, 'must be at least 24 characters').optional(),
-  INCODE_WEBHOOK_SECRET_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/).default('x-incode-webhook-secret'),
+  INCODE_WEBHOOK_SECRET_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/)
+    .default('x-incode-webhook-secret'),
   INCODE_WEBHOOK_CLIENT_ID: z
     .string()
     .regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable characters without spaces')
     .refine((value) => !value.includes(':'), 'must not contain ":" (HTTP Basic)')
     .optional(),
   INCODE_WEBHOOK_CLIENT_SECRET: z.string().min(24, 'must be at least 24 characters').max(512).optional(),
-  INCODE_WEBHOOK_TOKEN_TTL: durationSchema.pipe(z.number().min(1_000, 'must be at least 1s').max(24 * 3_600_000, 'must be at most 24h')).default(10 * 60_000),
+  INCODE_WEBHOOK_TOKEN_TTL: durationSchema
+    .pipe(
+      z
+        .number()
+        .min(1_000, 'must be at least 1s')
+        .max(24 * 3_600_000, 'must be at most 24h'),
+    )
+    .default(10 * 60_000),
 };
 
 type GatewayAuthEnv = z.infer<z.ZodObject<typeof gatewayAuthShape>>;
 
-const ENTRA_COMPANIONS = ['GATEWAY_ENTRA_AUDIENCE', 'GATEWAY_ENTRA_ALLOWED_CALLERS', 'GATEWAY_ENTRA_AUTHORITY_HOST', 'GATEWAY_ENTRA_JWKS_URL'] as const;
+const ENTRA_COMPANIONS = [
+  'GATEWAY_ENTRA_AUDIENCE',
+  'GATEWAY_ENTRA_ALLOWED_CALLERS',
+  'GATEWAY_ENTRA_AUTHORITY_HOST',
+  'GATEWAY_ENTRA_JWKS_URL',
+] as const;
 
 /**
  * The rules between the variables: API keys or Entra ID (or both); GATEWAY_ENTRA_* all or nothing; the
@@ -108,7 +125,11 @@ const ENTRA_COMPANIONS = ['GATEWAY_ENTRA_AUDIENCE', 'GATEWAY_ENTRA_ALLOWED_CALLE
 export function checkGatewayAuth(env: GatewayAuthEnv, ctx: z.RefinementCtx): void {
   if (env.GATEWAY_ENTRA_TENANT_ID) {
     if (!env.GATEWAY_ENTRA_AUDIENCE?.length) {
-      reportOn(ctx, 'GATEWAY_ENTRA_AUDIENCE', "is required with GATEWAY_ENTRA_TENANT_ID (the App ID URI and/or client id of the gateway's app registration)");
+      reportOn(
+        ctx,
+        'GATEWAY_ENTRA_AUDIENCE',
+        "is required with GATEWAY_ENTRA_TENANT_ID (the App ID URI and/or client id of the gateway's app registration)",
+      );
     }
     if (!env.GATEWAY_ENTRA_ALLOWED_CALLERS?.length) {
       reportOn(ctx, 'GATEWAY_ENTRA_ALLOWED_CALLERS', 'is required with GATEWAY_ENTRA_TENANT_ID (name=object-id pairs)');
@@ -154,6 +175,9 @@ export function webhookFrom(env: GatewayAuthEnv): GatewayWebhookConfig {
     auth: mode,
     secret: mode !== 'oauth2' ? env.INCODE_WEBHOOK_SECRET : undefined,
     headerName: env.INCODE_WEBHOOK_SECRET_HEADER.toLowerCase(),
-    oauth2: mode !== 'shared-secret' && clientId && clientSecret ? { clientId, clientSecret, tokenTtlMs: env.INCODE_WEBHOOK_TOKEN_TTL } : undefined,
+    oauth2:
+      mode !== 'shared-secret' && clientId && clientSecret
+        ? { clientId, clientSecret, tokenTtlMs: env.INCODE_WEBHOOK_TOKEN_TTL }
+        : undefined,
   };
 }

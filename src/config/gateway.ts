@@ -12,7 +12,13 @@ import {
   type GatewayEntraConfig,
   type GatewayWebhookConfig,
 } from './gateway-auth';
-import { gatewayObservabilityFrom, gatewayObservabilityShape, logShape, tracingShape, type GatewayObservabilityConfig } from './observability';
+import {
+  gatewayObservabilityFrom,
+  gatewayObservabilityShape,
+  logShape,
+  tracingShape,
+  type GatewayObservabilityConfig,
+} from './observability';
 import { durationSchema, optionalDurationSchema, parseEnv } from './parse';
 import { checkPolicy, policyFrom, policyShape } from './policy';
 import { checkTemporal, temporalFrom, temporalShape, type TemporalConfig } from './temporal';
@@ -77,7 +83,12 @@ const gatewaySchema = z
     GATEWAY_REPLICAS: z.coerce.number().int().min(1).max(1000).default(1),
     GATEWAY_DRAIN_DELAY: optionalDurationSchema.default(0),
     GATEWAY_SHUTDOWN_TIMEOUT: durationSchema.default(30_000),
-    GATEWAY_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
+    GATEWAY_BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024)
+      .default(64 * 1024),
     POLICY_FILE: z.string().optional(),
     ...gatewayObservabilityShape,
     ...tracingShape,
@@ -110,7 +121,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     policyDocument: parsed.POLICY_FILE ? loadPolicyDocument(parsed.POLICY_FILE) : undefined,
     linkDeadlineMs: parsed.GATEWAY_LINK_DEADLINE,
     replicas,
-    armBudget: { perSecond: parsed.GATEWAY_ARM_REQUESTS_PER_SECOND / replicas, burst: Math.max(1, Math.floor(parsed.GATEWAY_ARM_BURST / replicas)) },
+    armBudget: {
+      perSecond: parsed.GATEWAY_ARM_REQUESTS_PER_SECOND / replicas,
+      burst: Math.max(1, Math.floor(parsed.GATEWAY_ARM_BURST / replicas)),
+    },
     shutdown: { drainDelayMs: parsed.GATEWAY_DRAIN_DELAY, timeoutMs: parsed.GATEWAY_SHUTDOWN_TIMEOUT },
     bodyLimitBytes: parsed.GATEWAY_BODY_LIMIT_BYTES,
     rateLimitPerMinute: Math.max(1, Math.ceil(parsed.GATEWAY_RATE_LIMIT_PER_MINUTE / replicas)),

@@ -38,9 +38,12 @@ export const optionalDurationSchema = z.string().transform((value, ctx) => {
 
 export const httpsUrlSchema = z.url({ protocol: /^https$/, error: 'must be an https:// URL' });
 
-export const csvSchema = z
-  .string()
-  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+export const csvSchema = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
 
 /**
  * Reports a problem that involves several variables (a zod refinement), on the variable to change. `parseEnv`

@@ -12,7 +12,12 @@ import { durationSchema, optionalDurationSchema, reportOn } from './parse';
 export const policyShape = {
   VERIFICATION_TIMEOUT: durationSchema.default(24 * 3_600_000),
   RESULT_POLL_INTERVAL: durationSchema.default(5 * 60_000),
-  LINK_VALIDITY_MINUTES: z.coerce.number().int().min(5).max(60 * 24 * 30).default(1440),
+  LINK_VALIDITY_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(60 * 24 * 30)
+    .default(1440),
   CLOSE_CLASSIFICATION: z.enum(Object.keys(CLOSE_CLASSIFICATIONS) as [CloseClassification]).default('FalsePositive'),
   CLOSE_CLASSIFICATION_REASON: z.string().optional(),
   ESCALATION_SEVERITY: z.enum(INCIDENT_SEVERITIES).default('High'),
@@ -35,7 +40,11 @@ export function checkPolicy(env: Pick<PolicyEnv, 'CLOSE_CLASSIFICATION' | 'CLOSE
   const allowed: readonly string[] = CLOSE_CLASSIFICATIONS[env.CLOSE_CLASSIFICATION];
   const reason = closeReason(env);
   if (!allowed.includes(reason)) {
-    reportOn(ctx, 'CLOSE_CLASSIFICATION_REASON', `"${reason}" does not go with ${env.CLOSE_CLASSIFICATION} (CLOSE_CLASSIFICATION); use one of ${allowed.join(', ')}`);
+    reportOn(
+      ctx,
+      'CLOSE_CLASSIFICATION_REASON',
+      `"${reason}" does not go with ${env.CLOSE_CLASSIFICATION} (CLOSE_CLASSIFICATION); use one of ${allowed.join(', ')}`,
+    );
   }
 }
 

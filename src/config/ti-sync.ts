@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ACTIONS_BY_TYPE, DEFENDER_ACTIONS, SYNCED_INDICATOR_TYPES, type DefenderAction, type SyncedIndicatorType, type TiSyncSettings } from '../shared/ti-sync';
+import {
+  ACTIONS_BY_TYPE,
+  DEFENDER_ACTIONS,
+  SYNCED_INDICATOR_TYPES,
+  type DefenderAction,
+  type SyncedIndicatorType,
+  type TiSyncSettings,
+} from '../shared/ti-sync';
 import { isLoopbackHost, type AzureCloud, type AzureCloudName } from './azure-cloud';
 import { ConfigError, csvSchema, durationSchema, httpsUrlSchema, parseEnv, reportOn } from './parse';
 
@@ -21,7 +28,9 @@ export const LOG_ANALYTICS_ENDPOINTS: Readonly<Record<Exclude<AzureCloudName, 'c
  * The regional hosts of the public cloud take the WindowsDefenderATP app's token; US Government's (GCC, GCC High
  * and DoD) are their own audiences. Defender for Endpoint is not offered in the China cloud.
  */
-export const DEFENDER_ENDPOINTS: Readonly<Record<Exclude<AzureCloudName, 'custom'>, ReadonlyArray<{ endpoint: string; audience: string }>>> = Object.freeze({
+export const DEFENDER_ENDPOINTS: Readonly<
+  Record<Exclude<AzureCloudName, 'custom'>, ReadonlyArray<{ endpoint: string; audience: string }>>
+> = Object.freeze({
   public: [
     'https://api.securitycenter.microsoft.com',
     'https://api.security.microsoft.com',
@@ -38,7 +47,11 @@ export const DEFENDER_ENDPOINTS: Readonly<Record<Exclude<AzureCloudName, 'custom
 });
 
 /** Microsoft's own threat-intelligence sources in Sentinel: what they hold is left to them. */
-export const DEFAULT_MICROSOFT_SOURCES = ['Microsoft Defender Threat Intelligence', 'Premium Microsoft Defender Threat Intelligence', 'Microsoft Emerging Threat Feed'];
+export const DEFAULT_MICROSOFT_SOURCES = [
+  'Microsoft Defender Threat Intelligence',
+  'Premium Microsoft Defender Threat Intelligence',
+  'Microsoft Emerging Threat Feed',
+];
 
 export const DEFENDER_TENANT_CAP = 15_000;
 
@@ -58,21 +71,40 @@ const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 export const tiSyncShape = {
   TI_SYNC_FEEDS: csvSchema
     .transform((feeds, ctx) => {
-      for (const feed of feeds) if (!FEED_NAME.test(feed)) ctx.addIssue({ code: 'custom', message: `"${feed.slice(0, 40)}" is not a feed name (1-256 printable characters)` });
+      for (const feed of feeds)
+        if (!FEED_NAME.test(feed))
+          ctx.addIssue({ code: 'custom', message: `"${feed.slice(0, 40)}" is not a feed name (1-256 printable characters)` });
       return [...new Set(feeds)];
     })
     .default([]),
-  TI_SYNC_WORKSPACE_ID: z.string().regex(GUID, 'must be the Log Analytics workspace id (a GUID: the workspace\'s overview, "Workspace ID")').optional(),
+  TI_SYNC_WORKSPACE_ID: z
+    .string()
+    .regex(GUID, 'must be the Log Analytics workspace id (a GUID: the workspace\'s overview, "Workspace ID")')
+    .optional(),
   TI_SYNC_ACTION: actionSchema.default('Audit'),
   TI_SYNC_ACTION_IP_ADDRESS: actionSchema.optional(),
   TI_SYNC_ACTION_DOMAIN_NAME: actionSchema.optional(),
   TI_SYNC_ACTION_URL: actionSchema.optional(),
   TI_SYNC_ACTION_FILE_SHA256: actionSchema.optional(),
-  TI_SYNC_INTERVAL: durationSchema.pipe(z.number().min(60_000, 'must be at least 1m').max(86_400_000, 'must be at most 24h')).default(30 * 60_000),
+  TI_SYNC_INTERVAL: durationSchema
+    .pipe(z.number().min(60_000, 'must be at least 1m').max(86_400_000, 'must be at most 24h'))
+    .default(30 * 60_000),
   TI_SYNC_CONFIDENCE: z.coerce.number().int().min(0).max(100).default(100),
   TI_SYNC_MICROSOFT_SOURCES: csvSchema.optional(),
-  TI_SYNC_TENANT_CAP: z.coerce.number().int().min(1).max(DEFENDER_TENANT_CAP, `must be at most ${DEFENDER_TENANT_CAP} (Defender's limit per tenant)`).default(DEFENDER_TENANT_CAP),
-  TI_SYNC_LOOKBACK: durationSchema.pipe(z.number().min(3_600_000, 'must be at least 1h').max(90 * 86_400_000, 'must be at most 90d')).default(30 * 86_400_000),
+  TI_SYNC_TENANT_CAP: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(DEFENDER_TENANT_CAP, `must be at most ${DEFENDER_TENANT_CAP} (Defender's limit per tenant)`)
+    .default(DEFENDER_TENANT_CAP),
+  TI_SYNC_LOOKBACK: durationSchema
+    .pipe(
+      z
+        .number()
+        .min(3_600_000, 'must be at least 1h')
+        .max(90 * 86_400_000, 'must be at most 90d'),
+    )
+    .default(30 * 86_400_000),
   TI_SYNC_LOG_ANALYTICS_ENDPOINT: httpsUrlSchema.optional(),
   TI_SYNC_DEFENDER_ENDPOINT: httpsUrlSchema.optional(),
   TI_SYNC_SCHEDULE: z.enum(['true', 'false']).optional(),
@@ -97,7 +129,9 @@ function checkTiSync(env: TiSyncEnv, ctx: z.RefinementCtx): void {
       ctx,
       variable,
       `${action} is not an action Defender allows for ${type} indicators (${ACTIONS_BY_TYPE[type].join(', ')})` +
-        (action === 'BlockAndRemediate' ? '; it is for files: set TI_SYNC_ACTION_FILE_SHA256=BlockAndRemediate and another TI_SYNC_ACTION' : ''),
+        (action === 'BlockAndRemediate'
+          ? '; it is for files: set TI_SYNC_ACTION_FILE_SHA256=BlockAndRemediate and another TI_SYNC_ACTION'
+          : ''),
     );
   }
 }
@@ -117,7 +151,12 @@ export interface TiSyncConfig {
 
 /** The id of a sync: the feed's name made safe for ids and labels, and a hash that tells workspaces apart. */
 export function tiSyncId(workspaceId: string, feedName: string): string {
-  const slug = feedName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'feed';
+  const slug =
+    feedName
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'feed';
   const hash = createHash('sha256').update(`${workspaceId.toLowerCase()}\n${feedName}`).digest('hex').slice(0, 8);
   return `${slug}-${hash}`;
 }
@@ -132,7 +171,10 @@ export function loadTiSyncConfig(env: NodeJS.ProcessEnv, cloud: AzureCloud): TiS
   const feeds = parsed.TI_SYNC_FEEDS;
   // With feeds, checkTiSync made TI_SYNC_WORKSPACE_ID present.
   if (feeds.length === 0 || !parsed.TI_SYNC_WORKSPACE_ID) return undefined;
-  const actions = Object.fromEntries(SYNCED_INDICATOR_TYPES.map((type) => [type, actionOf(parsed, type).action])) as Record<SyncedIndicatorType, DefenderAction>;
+  const actions = Object.fromEntries(SYNCED_INDICATOR_TYPES.map((type) => [type, actionOf(parsed, type).action])) as Record<
+    SyncedIndicatorType,
+    DefenderAction
+  >;
   const problems: string[] = [];
   const endpoints = resolveEndpoints(parsed.TI_SYNC_LOG_ANALYTICS_ENDPOINT, parsed.TI_SYNC_DEFENDER_ENDPOINT, cloud, problems);
   if (problems.length > 0 || !endpoints) {
@@ -179,17 +221,25 @@ function resolveEndpoints(
   let logAnalyticsEndpoint = knownLogs;
   if (logAnalytics) {
     if (loopback(logAnalytics) || origin(logAnalytics) === knownLogs) logAnalyticsEndpoint = origin(logAnalytics);
-    else problems.push(`TI_SYNC_LOG_ANALYTICS_ENDPOINT: ${origin(logAnalytics)} is not the ${cloud.name} cloud's Log Analytics query endpoint ` + `(${knownLogs}); remove it (AZURE_CLOUD sets it)`);
+    else
+      problems.push(
+        `TI_SYNC_LOG_ANALYTICS_ENDPOINT: ${origin(logAnalytics)} is not the ${cloud.name} cloud's Log Analytics query endpoint ` +
+          `(${knownLogs}); remove it (AZURE_CLOUD sets it)`,
+      );
   }
   const knownDefender = DEFENDER_ENDPOINTS[cloud.name];
-  if (defender && loopback(defender)) return { logAnalyticsEndpoint, defenderEndpoint: origin(defender), defenderAudience: origin(defender) };
+  if (defender && loopback(defender))
+    return { logAnalyticsEndpoint, defenderEndpoint: origin(defender), defenderAudience: origin(defender) };
   if (knownDefender.length === 0) {
     problems.push(`TI_SYNC_FEEDS: Defender for Endpoint is not offered in the ${cloud.name} cloud; unset TI_SYNC_FEEDS`);
     return undefined;
   }
   const chosen = defender ? knownDefender.find((known) => known.endpoint === origin(defender)) : knownDefender[0];
   if (!chosen) {
-    problems.push(`TI_SYNC_DEFENDER_ENDPOINT: ${origin(defender!)} is not a Defender for Endpoint API host of the ${cloud.name} cloud ` + `(${knownDefender.map((known) => known.endpoint).join(', ')})`);
+    problems.push(
+      `TI_SYNC_DEFENDER_ENDPOINT: ${origin(defender!)} is not a Defender for Endpoint API host of the ${cloud.name} cloud ` +
+        `(${knownDefender.map((known) => known.endpoint).join(', ')})`,
+    );
     return undefined;
   }
   return { logAnalyticsEndpoint, defenderEndpoint: chosen.endpoint, defenderAudience: chosen.audience };

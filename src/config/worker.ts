@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { azureFrom, azureShape, type AzureConfig } from './azure';
 import { confirmationFrom, confirmationShape, type ConfirmationConfig } from './confirmation';
-import { keyVaultFrom, keyVaultShape, secretExpiryFrom, secretExpiryShape, type KeyVaultConfig, type SecretExpiryConfig } from './key-vault';
+import {
+  keyVaultFrom,
+  keyVaultShape,
+  secretExpiryFrom,
+  secretExpiryShape,
+  type KeyVaultConfig,
+  type SecretExpiryConfig,
+} from './key-vault';
 import { logShape, tracingShape, workerObservabilityFrom, workerObservabilityShape, type WorkerObservabilityConfig } from './observability';
 import { durationSchema, parseEnv } from './parse';
 import { checkTemporal, temporalFrom, temporalShape, type TemporalConfig } from './temporal';

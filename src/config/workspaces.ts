@@ -62,5 +62,9 @@ export function servedSubscriptions(defaultSubscription: string, others: Workspa
 export function loadWorkspaceRef(env: NodeJS.ProcessEnv = process.env): WorkspaceRef | undefined {
   if (!Object.keys(workspaceShape).some((name) => env[name]?.trim())) return undefined;
   const parsed = parseEnv(z.object(workspaceShape), env, 'Sentinel workspace');
-  return { subscriptionId: parsed.SENTINEL_SUBSCRIPTION_ID, resourceGroup: parsed.SENTINEL_RESOURCE_GROUP, workspaceName: parsed.SENTINEL_WORKSPACE_NAME };
+  return {
+    subscriptionId: parsed.SENTINEL_SUBSCRIPTION_ID,
+    resourceGroup: parsed.SENTINEL_RESOURCE_GROUP,
+    workspaceName: parsed.SENTINEL_WORKSPACE_NAME,
+  };
 }

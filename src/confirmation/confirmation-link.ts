@@ -39,9 +39,9 @@ export class ConfirmationLinks {
   }
 
   token(claims: ConfirmationClaims): string {
-    const payload = Buffer.from(
-      JSON.stringify({ w: claims.workflowId, u: claims.user.toLowerCase(), e: claims.expiresAt }),
-    ).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ w: claims.workflowId, u: claims.user.toLowerCase(), e: claims.expiresAt })).toString(
+      'base64url',
+    );
     return `${payload}.${this.mac(payload)}`;
   }
 
@@ -61,7 +61,8 @@ export class ConfirmationLinks {
     } catch {
       return { ok: false, reason: 'invalid' };
     }
-    if (typeof parsed.w !== 'string' || typeof parsed.u !== 'string' || typeof parsed.e !== 'number') return { ok: false, reason: 'invalid' };
+    if (typeof parsed.w !== 'string' || typeof parsed.u !== 'string' || typeof parsed.e !== 'number')
+      return { ok: false, reason: 'invalid' };
     if (parsed.e <= now) return { ok: false, reason: 'expired' };
     return { ok: true, claims: { workflowId: parsed.w, user: parsed.u, expiresAt: parsed.e } };
   }

@@ -69,7 +69,7 @@ function credentialFix(azure: AzureConfig): string {
     case 'workload-identity':
       return 'check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE, and the federated credential (issuer, subject) of the app registration';
     case 'client-secret':
-      return 'check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (expired secrets are refused); AZURE_CLOUD / AZURE_AUTHORITY_HOST must be the tenant\'s cloud';
+      return "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (expired secrets are refused); AZURE_CLOUD / AZURE_AUTHORITY_HOST must be the tenant's cloud";
     case 'client-certificate':
       return 'check AZURE_TENANT_ID, AZURE_CLIENT_ID and the certificate at AZURE_CLIENT_CERTIFICATE_PATH (uploaded to the app registration, not expired)';
     case 'azure-cli':
@@ -84,7 +84,10 @@ export async function checkAzureToken(credential: TokenCredential, azure: AzureC
   try {
     const token = await credential.getToken(scope, { abortSignal: AbortSignal.timeout(azure.httpTimeoutMs) });
     if (!token?.token) return fail(check, `no token for ${scope}`, credentialFix(azure));
-    return ok(check, `${azure.auth?.mode ?? 'managed-identity'}: token for ${scope}, valid until ${new Date(token.expiresOnTimestamp).toISOString()}`);
+    return ok(
+      check,
+      `${azure.auth?.mode ?? 'managed-identity'}: token for ${scope}, valid until ${new Date(token.expiresOnTimestamp).toISOString()}`,
+    );
   } catch (error) {
     return fail(check, `${azure.auth?.mode ?? 'managed-identity'}: ${reason(error)}`, credentialFix(azure));
   }
@@ -104,9 +107,17 @@ export async function checkKeyVaultSecrets(
     const variable = secretNameVariable(secret.field);
     switch (secret.state) {
       case 'missing':
-        return fail(check, `does not exist in ${vault}`, `create the secret "${secret.name}" in the vault (az keyvault secret set --vault-name <vault> --name ${secret.name} --value ...), or set ${variable} to the name it has`);
+        return fail(
+          check,
+          `does not exist in ${vault}`,
+          `create the secret "${secret.name}" in the vault (az keyvault secret set --vault-name <vault> --name ${secret.name} --value ...), or set ${variable} to the name it has`,
+        );
       case 'disabled':
-        return fail(check, 'is disabled', `enable its current version (az keyvault secret set-attributes --vault-name <vault> --name ${secret.name} --enabled true) or add a new enabled version`);
+        return fail(
+          check,
+          'is disabled',
+          `enable its current version (az keyvault secret set-attributes --vault-name <vault> --name ${secret.name} --enabled true) or add a new enabled version`,
+        );
       case 'unreadable':
         return fail(
           check,
@@ -117,17 +128,27 @@ export async function checkKeyVaultSecrets(
         );
       case 'enabled':
         if (secret.expiresOn !== undefined && (secret.daysLeft ?? 0) < 0) {
-          return fail(check, `expired on ${secret.expiresOn}`, `set a new version of "${secret.name}" with a later expiry date (and rotate the credential at Incode if it changed)`);
+          return fail(
+            check,
+            `expired on ${secret.expiresOn}`,
+            `set a new version of "${secret.name}" with a later expiry date (and rotate the credential at Incode if it changed)`,
+          );
         }
-        return ok(check, secret.expiresOn ? `enabled, expires ${secret.expiresOn} (in ${secret.daysLeft} days)` : 'enabled, no expiry date');
+        return ok(
+          check,
+          secret.expiresOn ? `enabled, expires ${secret.expiresOn} (in ${secret.daysLeft} days)` : 'enabled, no expiry date',
+        );
     }
   });
 }
 
 function sentinelFix(status: number | undefined, workspace: WorkspaceRef): string {
-  if (status === 403) return `grant the worker's identity "Microsoft Sentinel Responder" on resource group ${workspace.resourceGroup} (subscription ${workspace.subscriptionId})`;
-  if (status === 404) return 'check SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and SENTINEL_WORKSPACE_NAME (and that Sentinel is enabled on the workspace)';
-  if (status === 401) return 'the token was refused: AZURE_TENANT_ID must be the subscription\'s tenant, and AZURE_CLOUD / ARM_ENDPOINT its cloud';
+  if (status === 403)
+    return `grant the worker's identity "Microsoft Sentinel Responder" on resource group ${workspace.resourceGroup} (subscription ${workspace.subscriptionId})`;
+  if (status === 404)
+    return 'check SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and SENTINEL_WORKSPACE_NAME (and that Sentinel is enabled on the workspace)';
+  if (status === 401)
+    return "the token was refused: AZURE_TENANT_ID must be the subscription's tenant, and AZURE_CLOUD / ARM_ENDPOINT its cloud";
   return 'check ARM_ENDPOINT / AZURE_CLOUD and outbound HTTPS to it; retry if ARM was briefly unavailable';
 }
 
@@ -140,23 +161,37 @@ export async function checkSentinel(
 ): Promise<DoctorRow> {
   const check = 'Sentinel workspace';
   if (!workspace) {
-    return fail(check, 'no workspace configured', 'set SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and SENTINEL_WORKSPACE_NAME (as for the gateway) to check it');
+    return fail(
+      check,
+      'no workspace configured',
+      'set SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and SENTINEL_WORKSPACE_NAME (as for the gateway) to check it',
+    );
   }
   const where = `${workspace.resourceGroup}/${workspace.workspaceName}`;
-  const client = new SecurityInsights(credential, workspace.subscriptionId, { endpoint: azure.armEndpoint, apiVersion: azure.sentinelApiVersion });
+  const client = new SecurityInsights(credential, workspace.subscriptionId, {
+    endpoint: azure.armEndpoint,
+    apiVersion: azure.sentinelApiVersion,
+  });
   const options = () => ({ abortSignal: AbortSignal.timeout(azure.httpTimeoutMs) });
   try {
     if (incidentId) {
       const incident = await client.incidents.get(workspace.resourceGroup, workspace.workspaceName, incidentId, options());
       return ok(check, `${where}: read incident ${incidentId} (#${incident.incidentNumber ?? '?'}, ${incident.status ?? '?'})`);
     }
-    const page = await client.incidents.list(workspace.resourceGroup, workspace.workspaceName, { top: 1, ...options() }).byPage().next();
+    const page = await client.incidents
+      .list(workspace.resourceGroup, workspace.workspaceName, { top: 1, ...options() })
+      .byPage()
+      .next();
     const count = page.done ? 0 : page.value.length;
     return ok(check, `${where}: incidents readable (${count === 0 ? 'none yet' : 'listed 1'})`);
   } catch (error) {
     const status = statusOf(error);
     if (incidentId && status === 404 && /not ?found/i.test(reason(error)) && !/ResourceGroup|Workspace/i.test(reason(error))) {
-      return fail(check, `${where}: incident ${incidentId} not found (HTTP 404)`, 'DOCTOR_INCIDENT_ID must be an incident id (GUID) of this workspace; unset it to list instead');
+      return fail(
+        check,
+        `${where}: incident ${incidentId} not found (HTTP 404)`,
+        'DOCTOR_INCIDENT_ID must be an incident id (GUID) of this workspace; unset it to list instead',
+      );
     }
     return fail(check, `${where}: ${status ? `HTTP ${status} ` : ''}${reason(error)}`, sentinelFix(status, workspace));
   }
@@ -182,7 +217,11 @@ export async function checkIncodeToken(incode: Pick<IncodeClient, 'verifyCredent
             `put the integration's current client id and secret into the Key Vault secrets "${names.clientId}" and "${names.clientSecret}" (a rotation at Incode needs a new version there)`,
           );
         case 'Network':
-          return fail(check, `Incode's token endpoint did not answer${error.message.includes('no answer') ? ' in time' : ''}`, `check the URL in the Key Vault secret "${names.authUrl}" and outbound HTTPS from this host`);
+          return fail(
+            check,
+            `Incode's token endpoint did not answer${error.message.includes('no answer') ? ' in time' : ''}`,
+            `check the URL in the Key Vault secret "${names.authUrl}" and outbound HTTPS from this host`,
+          );
         case 'ApiVersionRejected':
         case 'BadRequest':
         case 'NotFound':
@@ -190,7 +229,11 @@ export async function checkIncodeToken(incode: Pick<IncodeClient, 'verifyCredent
         case 'ServerError':
         case 'UnexpectedResponse':
         case 'UserNotFound':
-          return fail(check, `${error.kind}${status}`, `check the URL in the Key Vault secret "${names.authUrl}"; retry if Incode was briefly unavailable`);
+          return fail(
+            check,
+            `${error.kind}${status}`,
+            `check the URL in the Key Vault secret "${names.authUrl}"; retry if Incode was briefly unavailable`,
+          );
       }
     }
     return fail(check, reason(error), `check the Key Vault secrets "${names.authUrl}", "${names.clientId}" and "${names.clientSecret}"`);
@@ -208,7 +251,11 @@ const SEARCH_ATTRIBUTE_TYPES: Record<string, { code: number; cli: string }> = {
 };
 
 /** The frontend answers, the namespace exists, and the project's search attributes are registered with their types. */
-export async function checkTemporal(connection: Pick<Connection, 'workflowService' | 'operatorService'>, address: string, namespace: string): Promise<DoctorRow[]> {
+export async function checkTemporal(
+  connection: Pick<Connection, 'workflowService' | 'operatorService'>,
+  address: string,
+  namespace: string,
+): Promise<DoctorRow[]> {
   const rows: DoctorRow[] = [];
   try {
     await connection.workflowService.describeNamespace({ namespace });
@@ -237,19 +284,32 @@ export async function checkTemporal(connection: Pick<Connection, 'workflowServic
           'Temporal search attributes',
           `missing or of another type: ${wrong.map((key) => `${key.name} (${SEARCH_ATTRIBUTE_TYPES[key.type]?.cli})`).join(', ')}`,
           wrong
-            .map((key) => `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${SEARCH_ATTRIBUTE_TYPES[key.type]?.cli}`)
+            .map(
+              (key) =>
+                `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${SEARCH_ATTRIBUTE_TYPES[key.type]?.cli}`,
+            )
             .join('; '),
         ),
       );
     }
   } catch (error) {
-    rows.push(fail('Temporal search attributes', reason(error), 'list them with `temporal operator search-attribute list`; on Temporal Cloud check them in the namespace settings'));
+    rows.push(
+      fail(
+        'Temporal search attributes',
+        reason(error),
+        'list them with `temporal operator search-attribute list`; on Temporal Cloud check them in the namespace settings',
+      ),
+    );
   }
   return rows;
 }
 
 /** One read through the product's Graph client (an unknown user's 404 counts as reachable). SKIP when Graph is not configured. */
-export async function checkGraph(credential: TokenCredential, graphEndpoint: string | undefined, options: { timeoutMs?: number } = {}): Promise<DoctorRow> {
+export async function checkGraph(
+  credential: TokenCredential,
+  graphEndpoint: string | undefined,
+  options: { timeoutMs?: number } = {},
+): Promise<DoctorRow> {
   const check = 'Microsoft Graph';
   if (!graphEndpoint) return { check, status: 'SKIP', detail: 'not configured (GRAPH_ENDPOINT / AZURE_CLOUD=custom)' };
   const host = new URL(graphEndpoint).host;
@@ -261,9 +321,18 @@ export async function checkGraph(credential: TokenCredential, graphEndpoint: str
     const status = error instanceof GraphApiError ? error.details.httpStatus : undefined;
     if (error instanceof GraphApiError && error.kind === 'UserNotFound') return ok(check, `${host}: reachable, users readable`);
     if (status === 401 || status === 403) {
-      return fail(check, `${host}: HTTP ${status} reading users`, 'grant the app the Microsoft Graph application permission User.Read.All (admin consent); see README "Entra profile matching"');
+      return fail(
+        check,
+        `${host}: HTTP ${status} reading users`,
+        'grant the app the Microsoft Graph application permission User.Read.All (admin consent); see README "Entra profile matching"',
+      );
     }
-    if (status !== undefined) return fail(check, `${host}: HTTP ${status}`, 'check GRAPH_ENDPOINT and outbound HTTPS; retry if Graph was briefly unavailable');
-    return fail(check, `${host}: ${reason(error)}`, 'check GRAPH_ENDPOINT and outbound HTTPS to it; for a missing token see the Azure token row (the same credential)');
+    if (status !== undefined)
+      return fail(check, `${host}: HTTP ${status}`, 'check GRAPH_ENDPOINT and outbound HTTPS; retry if Graph was briefly unavailable');
+    return fail(
+      check,
+      `${host}: ${reason(error)}`,
+      'check GRAPH_ENDPOINT and outbound HTTPS to it; for a missing token see the Azure token row (the same credential)',
+    );
   }
 }

@@ -6,7 +6,16 @@ import type { AzureConfig } from '../config/azure';
 import type { KeyVaultConfig } from '../config/key-vault';
 import type { TemporalConfig } from '../config/temporal';
 import type { WorkspaceRef } from '../shared/types';
-import { checkAzureToken, checkGraph, checkIncodeToken, checkKeyVaultSecrets, checkSentinel, checkTemporal, withTimeout, type DoctorRow } from './checks';
+import {
+  checkAzureToken,
+  checkGraph,
+  checkIncodeToken,
+  checkKeyVaultSecrets,
+  checkSentinel,
+  checkTemporal,
+  withTimeout,
+  type DoctorRow,
+} from './checks';
 
 export interface DoctorDependencies {
   credential: TokenCredential;
@@ -36,15 +45,21 @@ export async function runDoctor(deps: DoctorDependencies): Promise<DoctorRow[]> 
   };
   const [azure, keyVault, sentinel, incode, temporal, graph] = await Promise.all([
     guard('Azure token (ARM)', 'see the credential settings (AZURE_AUTH_MODE)', () => checkAzureToken(deps.credential, deps.azure)),
-    guard('Key Vault secrets', 'check AZURE_KEY_VAULT_URL and the vault\'s network access', () =>
+    guard('Key Vault secrets', "check AZURE_KEY_VAULT_URL and the vault's network access", () =>
       checkKeyVaultSecrets(deps.secrets, deps.keyVault.secretNames, deps.keyVault.vaultUrl, deps.now),
     ),
-    guard('Sentinel workspace', 'check ARM_ENDPOINT and network access to ARM', () => checkSentinel(deps.credential, deps.azure, deps.workspace, deps.incidentId)),
-    guard('Incode token', 'check the Key Vault secret of the Incode auth URL and outbound HTTPS', () => checkIncodeToken(deps.incode, deps.keyVault.secretNames)),
+    guard('Sentinel workspace', 'check ARM_ENDPOINT and network access to ARM', () =>
+      checkSentinel(deps.credential, deps.azure, deps.workspace, deps.incidentId),
+    ),
+    guard('Incode token', 'check the Key Vault secret of the Incode auth URL and outbound HTTPS', () =>
+      checkIncodeToken(deps.incode, deps.keyVault.secretNames),
+    ),
     guard('Temporal namespace', 'check TEMPORAL_ADDRESS and that the frontend is reachable', () =>
       checkTemporal(deps.temporal.connection, deps.temporal.config.address, deps.temporal.config.namespace),
     ),
-    guard('Microsoft Graph', 'check GRAPH_ENDPOINT and outbound HTTPS', () => checkGraph(deps.credential, deps.azure.graphEndpoint, { timeoutMs: deps.azure.httpTimeoutMs })),
+    guard('Microsoft Graph', 'check GRAPH_ENDPOINT and outbound HTTPS', () =>
+      checkGraph(deps.credential, deps.azure.graphEndpoint, { timeoutMs: deps.azure.httpTimeoutMs }),
+    ),
   ]);
   return [...azure, ...keyVault, ...sentinel, ...incode, ...temporal, ...graph];
 }
@@ -60,7 +75,10 @@ export function formatDoctorTable(rows: readonly DoctorRow[]): string {
   const width = (key: 'check' | 'status' | 'detail') => Math.max(...all.map((row) => row[key].length));
   const [checkWidth, statusWidth, detailWidth] = [width('check'), width('status'), width('detail')];
   const lines = all.map((row) =>
-    [row.check.padEnd(checkWidth), row.status.padEnd(statusWidth), row.fix ? row.detail.padEnd(detailWidth) : row.detail, row.fix].filter(Boolean).join('  ').trimEnd(),
+    [row.check.padEnd(checkWidth), row.status.padEnd(statusWidth), row.fix ? row.detail.padEnd(detailWidth) : row.detail, row.fix]
+      .filter(Boolean)
+      .join('  ')
+      .trimEnd(),
   );
   const failed = rows.filter((row) => row.status === 'FAIL').length;
   lines.push('', failed === 0 ? `All ${rows.length} checks passed.` : `${failed} of ${rows.length} checks failed.`);

@@ -65,7 +65,12 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       deps.logger.info(
-        { method: req.method, path: (req.route as { path?: string } | undefined)?.path ?? 'unmatched', status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        {
+          method: req.method,
+          path: (req.route as { path?: string } | undefined)?.path ?? 'unmatched',
+          status: res.statusCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        },
         'request',
       );
     });
@@ -79,7 +84,12 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
   // endpoint draws on the same budgets.
   const controlAuth = express
     .Router()
-    .use(authenticateCaller({ callers: deps.callers, bearer: deps.bearer, logger: deps.logger }), limits.authFailuresPerIp, rejectUnauthenticated, limits.perCaller);
+    .use(
+      authenticateCaller({ callers: deps.callers, bearer: deps.bearer, logger: deps.logger }),
+      limits.authFailuresPerIp,
+      rejectUnauthenticated,
+      limits.perCaller,
+    );
 
   app.use(CONFIRMATION_PATH, confirmationRouter({ links: deps.confirmationLinks, verifications: deps.verifications, logger: deps.logger }));
   // Express answers OPTIONS itself (200, `Allow: …`) at the end of a router in which a route's path matched. The
@@ -89,7 +99,9 @@ export function createGatewayApp(deps: GatewayDependencies): express.Express {
     if (req.method === 'OPTIONS') notFound(req, res);
     next();
   });
-  app.use(healthRouter({ checkTemporal: deps.checkTemporal, isDraining: deps.isDraining, metrics: deps.serveMetrics ? deps.metrics : undefined }));
+  app.use(
+    healthRouter({ checkTemporal: deps.checkTemporal, isDraining: deps.isDraining, metrics: deps.serveMetrics ? deps.metrics : undefined }),
+  );
   app.use(
     incidentsRouter({
       verifications: deps.verifications,

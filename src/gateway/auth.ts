@@ -35,7 +35,10 @@ export function authenticateCaller(options: CallerAuthOptions) {
   const challenges = [...(options.bearer ? ['Bearer realm="itdr-verify"'] : []), ...(options.callers.length ? ['ApiKey'] : [])].join(', ');
   const refuse = (message: string, challenge = challenges) =>
     new HttpError(401, 'unauthenticated', message, undefined, challenge ? { 'www-authenticate': challenge } : undefined);
-  const accepted = [options.bearer ? 'an Entra ID bearer token (Authorization: Bearer)' : '', options.callers.length ? 'an x-api-key header' : '']
+  const accepted = [
+    options.bearer ? 'an Entra ID bearer token (Authorization: Bearer)' : '',
+    options.callers.length ? 'an x-api-key header' : '',
+  ]
     .filter(Boolean)
     .join(' or ');
 
@@ -50,15 +53,26 @@ export function authenticateCaller(options: CallerAuthOptions) {
       try {
         const caller = await options.bearer(match[1]);
         res.locals.caller = caller.name;
-        options.logger?.debug({ caller: caller.name, appId: caller.appId, tokenVersion: caller.tokenVersion }, 'caller authenticated (entra)');
+        options.logger?.debug(
+          { caller: caller.name, appId: caller.appId, tokenVersion: caller.tokenVersion },
+          'caller authenticated (entra)',
+        );
         return;
       } catch (error) {
         if (error instanceof BearerTokenError) {
           options.logger?.warn({ reason: error.reason, detail: error.detail }, 'bearer token refused');
-          throw refuse(error.message, `Bearer realm="itdr-verify", error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`);
+          throw refuse(
+            error.message,
+            `Bearer realm="itdr-verify", error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`,
+          );
         }
-        options.logger?.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, 'bearer token could not be checked');
-        throw new HttpError(503, 'authentication_unavailable', 'The token could not be checked right now; retry later', undefined, { 'retry-after': '30' });
+        options.logger?.error(
+          { err: { name: (error as Error)?.name, message: (error as Error)?.message } },
+          'bearer token could not be checked',
+        );
+        throw new HttpError(503, 'authentication_unavailable', 'The token could not be checked right now; retry later', undefined, {
+          'retry-after': '30',
+        });
       }
     }
     if (key) {

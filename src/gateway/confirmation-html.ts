@@ -6,8 +6,10 @@ import type { IncidentActivity } from '../shared/types';
  * its hash in the CSP), no third-party asset, every value escaped. Readable on a phone (viewport, relative
  * sizes), accessible (landmarks, labelled lists, real buttons, visible focus, sufficient contrast).
  */
-const STYLE = `
-body{margin:0;font-family:system-ui,-apple-system,"Segoe ` + `UI",Roboto,Arial,sans-serif;color:#1d2630;background:#f5f7f9;line-height:1.5}
+const STYLE =
+  `
+body{margin:0;font-family:system-ui,-apple-system,"Segoe ` +
+  `UI",Roboto,Arial,sans-serif;color:#1d2630;background:#f5f7f9;line-height:1.5}
 main{max-width:36rem;margin:0 auto;padding:1.25rem}
 h1{font-size:1.5rem;margin:.5rem 0 1rem}
 h2{font-size:1.1rem;margin:1.25rem 0 .5rem}
@@ -16,7 +18,8 @@ dl{margin:0;display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}
 dt{font-weight:600}
 dd{margin:0;overflow-wrap:anywhere}
 form{margin:.75rem 0}
-button{font:inherit;font-size:1.05rem;width:100%;padding:.85rem 1rem;border-radius:.5rem;border:2px solid ` + `transparent;cursor:pointer}
+button{font:inherit;font-size:1.05rem;width:100%;padding:.85rem 1rem;border-radius:.5rem;border:2px solid ` +
+  `transparent;cursor:pointer}
 button.yes{background:#0f6cbd;color:#fff}
 button.no{background:#fff;color:#a4262c;border-color:#a4262c}
 button:focus-visible{outline:3px solid #1d2630;outline-offset:2px}
@@ -59,7 +62,12 @@ ${body}
 function formatTime(iso: string | undefined): string | undefined {
   if (!iso) return undefined;
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toISOString().replace('T', ' ').replace(/:\d\d\.\d{3}Z$/, ' UTC');
+  return Number.isNaN(date.getTime())
+    ? iso
+    : date
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/:\d\d\.\d{3}Z$/, ' UTC');
 }
 
 function activitySection(activity: IncidentActivity, index: number): string {
@@ -81,7 +89,9 @@ ${shown.length ? `<dl>${shown.map(([term, value]) => `<dt>${escapeHtml(term)}</d
 }
 
 export function questionPage(options: { activities: IncidentActivity[]; action: string; nonce: string; answeredWasMe: boolean }): string {
-  const forms = (answer: 'was-me' | 'wasnt-me', label: string, className: string) => `<form method="post" ` + `action="${escapeHtml(options.action)}">
+  const forms = (answer: 'was-me' | 'wasnt-me', label: string, className: string) =>
+    `<form method="post" ` +
+    `action="${escapeHtml(options.action)}">
 <input type="hidden" name="nonce" value="${escapeHtml(options.nonce)}">
 <input type="hidden" name="answer" value="${answer}">
 <button type="submit" class="${className}">${label}</button>
@@ -96,7 +106,8 @@ ${intro}
 ${options.activities.map(activitySection).join('\n')}
 ${forms('was-me', options.answeredWasMe ? 'Continue to the identity check' : 'This was me', 'yes')}
 ${forms('wasnt-me', 'This wasn\u2019t me', 'no')}
-<p class="note">"This was me" takes you to a short identity check (your ID document and a selfie). If you do not recognise this ` + `activity, choose "This wasn\u2019t me": your security team is told at once.</p>`,
+<p class="note">"This was me" takes you to a short identity check (your ID document and a selfie). If you do not recognise this ` +
+      `activity, choose "This wasn\u2019t me": your security team is told at once.</p>`,
   );
 }
 
@@ -107,13 +118,22 @@ export function messagePage(title: string, paragraphs: string[]): string {
 export const pages = {
   denied: () =>
     messagePage('Thank you: your security team has been told', [
-      'You reported that this activity was not you. Your security team has been alerted and treats it as a possible compromise ' + 'of your account; your sign-in sessions may be ended, so you may have to sign in again.',
+      'You reported that this activity was not you. Your security team has been alerted and treats it as a possible compromise ' +
+        'of your account; your sign-in sessions may be ended, so you may have to sign in again.',
       'Someone from the security team may contact you. Do not reply to messages asking for your password or codes.',
     ]),
   decided: () =>
-    messagePage('This check is complete', ['Your answer has been recorded and the security team has what it needs. Nothing more is needed from you; this page changes ' + 'nothing any more.']),
+    messagePage('This check is complete', [
+      'Your answer has been recorded and the security team has what it needs. Nothing more is needed from you; this page changes ' +
+        'nothing any more.',
+    ]),
   expired: () =>
-    messagePage('This link has expired', ['This confirmation link is no longer valid. If you still need to confirm a sign-in, contact your security team.']),
-  invalid: () => messagePage('This link is not valid', ['This confirmation link is not valid. Use the link exactly as you received it, or contact your security team.']),
+    messagePage('This link has expired', [
+      'This confirmation link is no longer valid. If you still need to confirm a sign-in, contact your security team.',
+    ]),
+  invalid: () =>
+    messagePage('This link is not valid', [
+      'This confirmation link is not valid. Use the link exactly as you received it, or contact your security team.',
+    ]),
   refused: () => messagePage('The answer could not be accepted', ['Open the link you received again and choose your answer on that page.']),
 };

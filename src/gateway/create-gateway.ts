@@ -43,10 +43,7 @@ export async function startGateway(options: {
   let draining = false;
   let listeningUrl = '';
   // CONFIRMATION_PAGE_URL is how users reach the page; without it (local use) the address the gateway listens on.
-  const confirmationLinks = new ConfirmationLinks(
-    config.confirmation.linkKey,
-    config.confirmation.pageUrl ?? (() => listeningUrl),
-  );
+  const confirmationLinks = new ConfirmationLinks(config.confirmation.linkKey, config.confirmation.pageUrl ?? (() => listeningUrl));
   // Only to read an account's mail when the caller names it by mail (needs User.Read.All, as the worker has).
   const graphEndpoint = config.azure.graphEndpoint;
   const graph = graphEndpoint
@@ -109,7 +106,8 @@ export async function startGateway(options: {
           : [400, 'bad_request', 'Malformed HTTP request'];
     const body = JSON.stringify({ error: { code, message } });
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ` + `${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ` +
+        `${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
   // An Expect header other than 100-continue: Node would answer a bare 417.

@@ -109,7 +109,8 @@ export function createEntraTokenValidator(config: GatewayEntraConfig, options: E
     try {
       return await keySet(header, token);
     } catch (error) {
-      if (error instanceof errors.JWKSNoMatchingKey) throw new BearerTokenError('unknown_key', `no key with kid ${String(header.kid).slice(0, 64)}`);
+      if (error instanceof errors.JWKSNoMatchingKey)
+        throw new BearerTokenError('unknown_key', `no key with kid ${String(header.kid).slice(0, 64)}`);
       if (error instanceof errors.JWKSMultipleMatchingKeys) throw new BearerTokenError('unknown_key', 'several keys match');
       if (error instanceof BearerTokenError) throw error;
       throw new KeySetUnavailableError(`the tenant's signing keys could not be read: ${(error as Error)?.name ?? 'error'}`);
@@ -137,10 +138,12 @@ export function createEntraTokenValidator(config: GatewayEntraConfig, options: E
     } catch (error) {
       throw classify(error);
     }
-    if (typeof payload.tid !== 'string' || payload.tid.toLowerCase() !== tenantId) throw new BearerTokenError('tenant', 'tid is another tenant');
+    if (typeof payload.tid !== 'string' || payload.tid.toLowerCase() !== tenantId)
+      throw new BearerTokenError('tenant', 'tid is another tenant');
     if (typeof payload.oid !== 'string') throw new BearerTokenError('claims', 'oid is not a string');
     const caller = callers.get(payload.oid.toLowerCase());
-    if (!caller) throw new BearerTokenError('caller_not_allowed', `oid ${payload.oid.slice(0, 64)} is not in GATEWAY_ENTRA_ALLOWED_CALLERS`);
+    if (!caller)
+      throw new BearerTokenError('caller_not_allowed', `oid ${payload.oid.slice(0, 64)} is not in GATEWAY_ENTRA_ALLOWED_CALLERS`);
     const appId = typeof payload.appid === 'string' ? payload.appid : typeof payload.azp === 'string' ? payload.azp : undefined;
     return { name: caller.name, objectId: caller.objectId, appId, tokenVersion };
   };
@@ -173,7 +176,8 @@ function classify(error: unknown): Error {
         return new BearerTokenError('claims', detail);
     }
   }
-  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return new BearerTokenError('algorithm', error.code);
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported)
+    return new BearerTokenError('algorithm', error.code);
   if (error instanceof errors.JWSSignatureVerificationFailed) return new BearerTokenError('signature', error.code);
   if (error instanceof errors.JOSEError) return new BearerTokenError('malformed', error.code);
   // jose validates its input; anything else thrown while verifying is taken as a malformed token, never a 500.

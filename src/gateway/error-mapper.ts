@@ -42,7 +42,8 @@ export function errorMapper(options: { logger: Logger; bodyLimitBytes: number })
     if (bodyError?.type === 'entity.too.large') {
       return { status: 413, body: { code: 'body_too_large', message: `Body exceeds ${options.bodyLimitBytes} bytes` } };
     }
-    if (bodyError?.type === 'entity.parse.failed') return { status: 400, body: { code: 'malformed_json', message: 'Body is not valid JSON' } };
+    if (bodyError?.type === 'entity.parse.failed')
+      return { status: 400, body: { code: 'malformed_json', message: 'Body is not valid JSON' } };
     if (bodyError?.status && bodyError.status >= 400 && bodyError.status < 500) {
       return { status: bodyError.status, body: { code: 'bad_request', message: 'Bad request' } };
     }
@@ -73,14 +74,21 @@ export function errorMapper(options: { logger: Logger; bodyLimitBytes: number })
       options.logger.warn({ retryAfterSeconds: seconds }, 'ARM request budget spent');
       return {
         status: 503,
-        body: { code: 'sentinel_busy', message: `Too many incidents at once for ARM's request budget; retry after ${seconds} s`, retryAfterSeconds: seconds },
+        body: {
+          code: 'sentinel_busy',
+          message: `Too many incidents at once for ARM's request budget; retry after ${seconds} s`,
+          retryAfterSeconds: seconds,
+        },
         headers: { 'retry-after': String(seconds) },
       };
     }
     if (error instanceof RestError) {
       // Sentinel (ARM) refused or failed while the gateway checked the incident.
       options.logger.error({ statusCode: error.statusCode, code: error.code }, 'sentinel call failed');
-      return { status: 502, body: { code: 'sentinel_unavailable', message: `Sentinel answered ${error.statusCode ?? 'nothing'} (${error.code ?? 'error'})` } };
+      return {
+        status: 502,
+        body: { code: 'sentinel_unavailable', message: `Sentinel answered ${error.statusCode ?? 'nothing'} (${error.code ?? 'error'})` },
+      };
     }
     options.logger.error({ err: { name: (error as Error)?.name, message: (error as Error)?.message } }, 'unhandled error');
     return { status: 500, body: { code: 'internal_error', message: 'Internal error; see the gateway log' } };

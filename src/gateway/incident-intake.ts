@@ -81,7 +81,8 @@ export async function prepareVerification(
       served,
       request.incidentId,
       deterministicGuid('no-account', served.workspaceName, request.incidentId),
-      '[itdr-verify] No identity verification was started: the incident has no account entity with a user principal name. ' + 'Verify the user manually.',
+      '[itdr-verify] No identity verification was started: the incident has no account entity with a user principal name. ' +
+        'Verify the user manually.',
     );
     throw new HttpError(422, 'no_account', `Incident ${request.incidentId} names no user account to verify`);
   }
@@ -100,7 +101,11 @@ export async function prepareVerification(
     unique.unshift(named);
   }
   if (unique.length > MAX_ACCOUNTS) {
-    throw new HttpError(422, 'too_many_accounts', `Incident ${request.incidentId} names ${unique.length} accounts; at most ${MAX_ACCOUNTS} are verified automatically`);
+    throw new HttpError(
+      422,
+      'too_many_accounts',
+      `Incident ${request.incidentId} names ${unique.length} accounts; at most ${MAX_ACCOUNTS} are verified automatically`,
+    );
   }
 
   return {
@@ -124,7 +129,11 @@ export async function prepareVerification(
  * (its UPN); the mail only says which of them the caller meant. A lookup that fails counts as no match, so the
  * request is refused (422) rather than started on a guess.
  */
-async function accountWithMail(options: IntakeOptions, subjects: VerificationSubject[], wanted: string): Promise<VerificationSubject | undefined> {
+async function accountWithMail(
+  options: IntakeOptions,
+  subjects: VerificationSubject[],
+  wanted: string,
+): Promise<VerificationSubject | undefined> {
   if (!options.mailOf || subjects.length > MAX_ACCOUNTS) return undefined;
   const mails = await Promise.allSettled(subjects.map((subject) => options.mailOf!(subject.aadUserId ?? subject.email)));
   const index = mails.findIndex((mail) => mail.status === 'fulfilled' && mail.value === wanted);
@@ -141,8 +150,16 @@ function listOf(values: Array<string | undefined>): string[] {
 }
 
 /** What the user is asked to confirm, from the incident, its alerts and its entities. */
-export function activityOf(incidentId: string, incident: IncidentSnapshot, entities: IncidentEntities, alerts: AlertSummary[]): IncidentActivity {
-  const times = alerts.map((alert) => alert.startTime).filter((time): time is string => Boolean(time)).sort();
+export function activityOf(
+  incidentId: string,
+  incident: IncidentSnapshot,
+  entities: IncidentEntities,
+  alerts: AlertSummary[],
+): IncidentActivity {
+  const times = alerts
+    .map((alert) => alert.startTime)
+    .filter((time): time is string => Boolean(time))
+    .sort();
   return {
     incidentId,
     incidentNumber: incident.incidentNumber,

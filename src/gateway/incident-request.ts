@@ -19,7 +19,11 @@ const requiredOr = (malformed: string) => (issue: { input?: unknown }) => (issue
 const INCIDENT_ID_SHAPE = 'must be 1-128 letters, digits, ".", "_" or "-"';
 const incidentIdSchema = z.string({ error: requiredOr(INCIDENT_ID_SHAPE) }).regex(INCIDENT_ID, INCIDENT_ID_SHAPE);
 const severitySchema = z.enum(INCIDENT_SEVERITIES);
-const ARM_NAME = z.string().min(1).max(128).regex(/^[A-Za-z0-9._()-]+$/, 'is not a valid Azure resource name');
+const ARM_NAME = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._()-]+$/, 'is not a valid Azure resource name');
 
 /** The body from Incode's Sentinel guide. */
 const simpleBody = z.strictObject({
@@ -45,10 +49,7 @@ const accountEntity = z.object({
 const playbookBody = z.object({
   objectSchemaType: z.literal('Incident'),
   objectEventType: z.string().optional(),
-  workspaceInfo: z
-    .object({ SubscriptionId: z.string(), ResourceGroupName: z.string(), WorkspaceName: z.string() })
-    .partial()
-    .optional(),
+  workspaceInfo: z.object({ SubscriptionId: z.string(), ResourceGroupName: z.string(), WorkspaceName: z.string() }).partial().optional(),
   object: z.object({
     id: z.string().max(1024).optional(),
     name: incidentIdSchema.optional(),
@@ -119,12 +120,16 @@ function parsePlaybookBody(body: object): IncidentRequest {
         }
       : undefined;
   if (!workspace) {
-    throw new IncidentRequestError('Invalid Sentinel incident trigger body', ['object.id or workspaceInfo: the workspace cannot be determined']);
+    throw new IncidentRequestError('Invalid Sentinel incident trigger body', [
+      'object.id or workspaceInfo: the workspace cannot be determined',
+    ]);
   }
   const names = [ARM_NAME.safeParse(workspace.resourceGroup), ARM_NAME.safeParse(workspace.workspaceName)];
   const guid = /^[0-9a-fA-F-]{36}$/.test(workspace.subscriptionId);
   if (!guid || names.some((result) => !result.success)) {
-    throw new IncidentRequestError('Invalid Sentinel incident trigger body', ['workspace: subscription, resource group or workspace name is malformed']);
+    throw new IncidentRequestError('Invalid Sentinel incident trigger body', [
+      'workspace: subscription, resource group or workspace name is malformed',
+    ]);
   }
   const incidentId = fromId?.[4] ?? object.name;
   const idCheck = incidentIdSchema.safeParse(incidentId);

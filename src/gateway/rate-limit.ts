@@ -42,9 +42,15 @@ export function createRateLimits(perMinute: number, webhooksPerMinute = perMinut
       const reset = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
       const seconds = Math.max(1, Math.ceil(((reset?.getTime() ?? Date.now() + WINDOW_MS) - Date.now()) / 1000));
       next(
-        new HttpError(429, 'rate_limited', `Too many requests (${what}: ${limit} per minute); retry after ${seconds} s`, { retryAfterSeconds: seconds }, {
-          'retry-after': String(seconds),
-        }),
+        new HttpError(
+          429,
+          'rate_limited',
+          `Too many requests (${what}: ${limit} per minute); retry after ${seconds} s`,
+          { retryAfterSeconds: seconds },
+          {
+            'retry-after': String(seconds),
+          },
+        ),
       );
     },
   });

@@ -52,9 +52,7 @@ export type StartResult =
   | { kind: 'already-finished'; workflowId: string; state?: VerificationState }
   | { kind: 'deadline'; workflowId: string };
 
-export type SteerResult =
-  | { kind: 'accepted' | 'finished' | 'refused'; workflowId: string; state: VerificationState }
-  | { kind: 'unknown' };
+export type SteerResult = { kind: 'accepted' | 'finished' | 'refused'; workflowId: string; state: VerificationState } | { kind: 'unknown' };
 
 export type SignalResult =
   | { kind: 'signalled'; workflowId: string }
@@ -243,10 +241,15 @@ export class VerificationService {
   }
 
   /** Delivers the event to a workflow found by describe: signalled if it runs, else acknowledged or finished. */
-  private async deliver(description: WorkflowExecutionDescription, event: IncodeSessionEvent, options: { signal: boolean }): Promise<SignalResult> {
+  private async deliver(
+    description: WorkflowExecutionDescription,
+    event: IncodeSessionEvent,
+    options: { signal: boolean },
+  ): Promise<SignalResult> {
     if (description.status.name !== 'RUNNING') return { kind: 'finished', workflowId: description.workflowId };
     if (!options.signal) return { kind: 'acknowledged', workflowId: description.workflowId };
-    if (await this.signalIfRunning(description.workflowId, event, description.runId)) return { kind: 'signalled', workflowId: description.workflowId };
+    if (await this.signalIfRunning(description.workflowId, event, description.runId))
+      return { kind: 'signalled', workflowId: description.workflowId };
     // It finished between describe and signal.
     return { kind: 'finished', workflowId: description.workflowId };
   }
@@ -262,7 +265,10 @@ export class VerificationService {
     }
   }
 
-  async status(workspace: WorkspaceRef, incidentId: string): Promise<{ workflowId: string; running: boolean; state: VerificationState } | undefined> {
+  async status(
+    workspace: WorkspaceRef,
+    incidentId: string,
+  ): Promise<{ workflowId: string; running: boolean; state: VerificationState } | undefined> {
     let workflowId = verificationWorkflowId(workspace, incidentId);
     let description = await this.describe(workflowId);
     if (!description) {

@@ -9,9 +9,18 @@ const webhookBody = z
   .object({
     eventType: z.string().min(1).max(64).optional(),
     onboardingStatus: z.string().min(1).max(64).optional(),
-    interviewId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'is malformed').optional(),
-    externalCustomerId: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'is malformed').optional(),
-    externalId: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'is malformed').optional(),
+    interviewId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'is malformed')
+      .optional(),
+    externalCustomerId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,128}$/, 'is malformed')
+      .optional(),
+    externalId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,128}$/, 'is malformed')
+      .optional(),
   })
   .refine((body) => body.eventType ?? body.onboardingStatus, { message: 'eventType (or onboardingStatus) is required' })
   .refine((body) => body.interviewId ?? body.externalCustomerId ?? body.externalId, {

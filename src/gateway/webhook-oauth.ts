@@ -72,7 +72,9 @@ const BASIC = /^Basic +([A-Za-z0-9+/]+=*) *$/i;
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
 /** The client credentials of a token request: HTTP Basic (what Incode sends), else client_id/client_secret in the form. */
-function clientCredentials(req: Request): { clientId: string; clientSecret: string; basic: boolean; decoded?: { clientId: string; clientSecret: string } } | undefined {
+function clientCredentials(
+  req: Request,
+): { clientId: string; clientSecret: string; basic: boolean; decoded?: { clientId: string; clientSecret: string } } | undefined {
   const authorization = req.get('authorization');
   if (authorization) {
     const match = BASIC.exec(authorization);
@@ -103,7 +105,10 @@ function clientCredentials(req: Request): { clientId: string; clientSecret: stri
 export function webhookTokenEndpoint(options: { clientId: string; clientSecret: string; tokens: WebhookTokens; logger: Logger }) {
   const form = express.urlencoded({ extended: false, limit: 4096, parameterLimit: 10, type: () => true });
   const refuse = (res: Response, status: number, error: string, description: string, headers: Record<string, string> = {}) => {
-    res.status(status).set({ 'cache-control': 'no-store', pragma: 'no-cache', ...headers }).json({ error, error_description: description });
+    res
+      .status(status)
+      .set({ 'cache-control': 'no-store', pragma: 'no-cache', ...headers })
+      .json({ error, error_description: description });
   };
   const issue = async (req: Request, res: Response) => {
     const credentials = clientCredentials(req);
@@ -131,7 +136,10 @@ export function webhookTokenEndpoint(options: { clientId: string; clientSecret: 
     }
     const { token, expiresInSeconds } = await options.tokens.issue();
     options.logger.info({ expiresIn: expiresInSeconds }, 'incode webhook token issued');
-    res.status(200).set({ 'cache-control': 'no-store', pragma: 'no-cache' }).json({ access_token: token, token_type: 'Bearer', expires_in: expiresInSeconds });
+    res
+      .status(200)
+      .set({ 'cache-control': 'no-store', pragma: 'no-cache' })
+      .json({ access_token: token, token_type: 'Bearer', expires_in: expiresInSeconds });
   };
   return [form, issue] as const;
 }
@@ -141,7 +149,10 @@ export function webhookTokenEndpoint(options: { clientId: string; clientSecret: 
  * token URL, or (both) either of them. Returns the 401 to answer, or undefined when the caller is authenticated;
  * the caller decides when to answer it (failures are rate-limited per client IP before they are answered).
  */
-export function webhookAuthFailure(config: GatewayWebhookConfig, tokens: WebhookTokens | undefined): (req: Request) => Promise<HttpError | undefined> {
+export function webhookAuthFailure(
+  config: GatewayWebhookConfig,
+  tokens: WebhookTokens | undefined,
+): (req: Request) => Promise<HttpError | undefined> {
   const mode = config.auth;
   const acceptSecret = mode !== 'oauth2' && Boolean(config.secret);
   const acceptBearer = mode !== 'shared-secret' && Boolean(tokens);

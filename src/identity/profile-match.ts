@@ -55,8 +55,33 @@ export interface ProfileComparison {
 }
 
 const PARTICLES = new Set([
-  'al', 'bin', 'ibn', 'da', 'das', 'de', 'del', 'della', 'den', 'der', 'des', 'di', 'do', 'dos', 'du', 'e', 'el', 'la', 'le', 'lo',
-  'st', 'ten', 'ter', 'van', 'von', 'y', 'zu',
+  'al',
+  'bin',
+  'ibn',
+  'da',
+  'das',
+  'de',
+  'del',
+  'della',
+  'den',
+  'der',
+  'des',
+  'di',
+  'do',
+  'dos',
+  'du',
+  'e',
+  'el',
+  'la',
+  'le',
+  'lo',
+  'st',
+  'ten',
+  'ter',
+  'van',
+  'von',
+  'y',
+  'zu',
 ]);
 
 const FOLDS: Record<string, string> = { ß: 'ss', æ: 'ae', ø: 'o', ł: 'l', đ: 'd', œ: 'oe', þ: 'th', ı: 'i', ð: 'd', ħ: 'h' };
@@ -126,7 +151,9 @@ export function compareProfile(entra: EntraProfileForMatch, verified: VerifiedId
       namesCompared += 2;
     } else {
       if (straight.surname) {
-        details.push(`surname: ${straight.surname.ok ? `matches${straight.surname.note ? ` (${straight.surname.note})` : ''}` : 'differs'}`);
+        details.push(
+          `surname: ${straight.surname.ok ? `matches${straight.surname.note ? ` (${straight.surname.note})` : ''}` : 'differs'}`,
+        );
         outcomes.push(straight.surname.ok);
         namesCompared++;
       } else {

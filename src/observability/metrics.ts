@@ -10,7 +10,8 @@ import { createTiSyncMetrics, type TiSyncMetrics } from './ti-sync-metrics';
  */
 
 /** Outcomes of the Incode session webhook, as the gateway handled it. */
-export type WebhookOutcome = 'signalled' | 'acknowledged' | 'finished' | 'unknown' | 'unauthenticated' | 'invalid' | 'rate_limited' | 'error';
+export type WebhookOutcome =
+  'signalled' | 'acknowledged' | 'finished' | 'unknown' | 'unauthenticated' | 'invalid' | 'rate_limited' | 'error';
 
 /** How long a verification may take, from the workflow's start to its decision: seconds to days. */
 const TIME_TO_VERIFY_BUCKETS = [10, 30, 60, 120, 300, 600, 1_800, 3_600, 7_200, 21_600, 43_200, 86_400, 172_800];
@@ -43,13 +44,17 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const verificationsStarted = new Counter({
     name: 'itdr_verifications_started_total',
-    help: 'Verifications the gateway started or joined and answered with a link or a reason (a repeated request for the same incident ' + 'counts again)',
+    help:
+      'Verifications the gateway started or joined and answered with a link or a reason (a repeated request for the same incident ' +
+      'counts again)',
     labelNames: ['source', 'joined'] as const,
     registers: [registry],
   });
   const webhookEvents = new Counter({
     name: 'itdr_webhook_events_total',
-    help: 'Incode session webhooks by outcome: signalled (woke the workflow), acknowledged (no result event), finished (verification ' + 'already over), unknown (no verification), unauthenticated, invalid, rate_limited, error',
+    help:
+      'Incode session webhooks by outcome: signalled (woke the workflow), acknowledged (no result event), finished (verification ' +
+      'already over), unknown (no verification), unauthenticated, invalid, rate_limited, error',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

@@ -36,7 +36,9 @@ export function createTiSyncMetrics(registry: Registry): TiSyncMetrics {
   });
   const skipped = new Counter({
     name: 'itdr_ti_sync_skipped_total',
-    help: 'Feed indicators a run left out of Defender, by sync and reason (low-confidence, weak-hash, unsupported-type, ' + 'covered-by-microsoft, over-cap, ...)',
+    help:
+      'Feed indicators a run left out of Defender, by sync and reason (low-confidence, weak-hash, unsupported-type, ' +
+      'covered-by-microsoft, over-cap, ...)',
     labelNames: ['sync', 'reason'] as const,
     registers: [registry],
   });
@@ -81,7 +83,8 @@ export function createTiSyncMetrics(registry: Registry): TiSyncMetrics {
       runs.inc({ sync, outcome: result.outcome });
       if (!result.dryRun) {
         for (const change of ['created', 'updated', 'deleted', 'failed'] as const) changes.inc({ sync, change }, result[change]);
-        for (const [reason, count] of Object.entries(result.plan.skipped)) skipped.inc({ sync, reason: KNOWN_REASONS.has(reason) ? reason : 'other' }, count ?? 0);
+        for (const [reason, count] of Object.entries(result.plan.skipped))
+          skipped.inc({ sync, reason: KNOWN_REASONS.has(reason) ? reason : 'other' }, count ?? 0);
         overCap.set({ sync }, result.plan.overCap.count);
       }
       lastRun.set({ sync }, Date.parse(result.finishedAt) / 1000);

@@ -2,12 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, parseDuration } from '../config/parse';
-import {
-  CLOSE_CLASSIFICATIONS,
-  INCIDENT_SEVERITIES,
-  type IncidentSeverity,
-  type VerificationPolicy,
-} from '../shared/types';
+import { CLOSE_CLASSIFICATIONS, INCIDENT_SEVERITIES, type IncidentSeverity, type VerificationPolicy } from '../shared/types';
 import type { GroupRule, PolicySettings } from './policy-rules';
 
 /**
@@ -31,7 +26,10 @@ const settings = z.strictObject({
   closeClassification: z.enum(['FalsePositive', 'BenignPositive']).optional(),
   closeClassificationReason: z.enum(['IncorrectAlertLogic', 'InaccurateData', 'SuspiciousButExpected']).optional(),
   escalationSeverity: z.enum(INCIDENT_SEVERITIES).optional(),
-  remediation: z.array(z.enum(['revokeSessions', 'disableAccount'])).max(2).optional(),
+  remediation: z
+    .array(z.enum(['revokeSessions', 'disableAccount']))
+    .max(2)
+    .optional(),
   linkDelivery: z.enum(['caller', 'incode-email', 'graph-email']).optional(),
   verificationLink: z.enum(['confirmation-page', 'incode-direct']).optional(),
   mailFrom: z.email().optional(),
@@ -65,18 +63,26 @@ export function parsePolicyDocument(text: string, source: string): PolicyDocumen
   try {
     raw = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new ConfigError(`Invalid gateway configuration:\n  POLICY_FILE: ${source} is not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ` + `${(error as Error).message}`);
+    throw new ConfigError(
+      `Invalid gateway configuration:\n  POLICY_FILE: ${source} is not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ` +
+        `${(error as Error).message}`,
+    );
   }
   const parsed = documentSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  POLICY_FILE ${source}: ${issue.path.join('.') || '(file)'}: ${issue.message}`);
     throw new ConfigError(`Invalid gateway configuration:\n${lines.join('\n')}`);
   }
-  for (const [where, value] of [['defaults', parsed.data.defaults], ...parsed.data.rules.map((rule) => [`rule "${rule.name}"`, rule.set] as const)] as const) {
+  for (const [where, value] of [
+    ['defaults', parsed.data.defaults],
+    ...parsed.data.rules.map((rule) => [`rule "${rule.name}"`, rule.set] as const),
+  ] as const) {
     const classification = value.closeClassification;
     const reason = value.closeClassificationReason;
     if (classification && reason && !(CLOSE_CLASSIFICATIONS[classification] as readonly string[]).includes(reason)) {
-      throw new ConfigError(`Invalid gateway configuration:\n  POLICY_FILE ${source}: ${where}: ${reason} does not go with ${classification}`);
+      throw new ConfigError(
+        `Invalid gateway configuration:\n  POLICY_FILE ${source}: ${where}: ${reason} does not go with ${classification}`,
+      );
     }
     if (value.linkDelivery === 'graph-email' && !value.mailFrom && !parsed.data.defaults.mailFrom) {
       throw new ConfigError(`Invalid gateway configuration:\n  POLICY_FILE ${source}: ${where}: linkDelivery graph-email needs mailFrom`);
@@ -84,7 +90,8 @@ export function parsePolicyDocument(text: string, source: string): PolicyDocumen
     // Incode's own e-mail carries Incode's link, which skips the confirmation page.
     if (value.linkDelivery === 'incode-email' && (value.verificationLink ?? parsed.data.defaults.verificationLink) !== 'incode-direct') {
       throw new ConfigError(
-        `Invalid gateway configuration:\n  POLICY_FILE ${source}: ${where}: linkDelivery incode-email sends Incode's own link, ` + `which skips the confirmation page; it needs verificationLink: incode-direct`,
+        `Invalid gateway configuration:\n  POLICY_FILE ${source}: ${where}: linkDelivery incode-email sends Incode's own link, ` +
+          `which skips the confirmation page; it needs verificationLink: incode-direct`,
       );
     }
   }
@@ -96,7 +103,9 @@ export function loadPolicyDocument(path: string): PolicyDocument {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(`Invalid gateway configuration:\n  POLICY_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new ConfigError(
+      `Invalid gateway configuration:\n  POLICY_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   return parsePolicyDocument(text, path);
 }

@@ -81,8 +81,7 @@ export interface DesiredIndicator {
 
 /** One idempotent write: an import (create or update, Defender upserts by type and value) or a batch delete. */
 export type TiSyncBatch =
-  | { kind: 'import'; creates: number; indicators: DesiredIndicator[] }
-  | { kind: 'delete'; expired: number; ids: string[] };
+  { kind: 'import'; creates: number; indicators: DesiredIndicator[] } | { kind: 'delete'; expired: number; ids: string[] };
 
 /** API calls made and 429 answers received, per API. */
 export interface TiSyncCallStats {

@@ -170,7 +170,6 @@ export const VERIFICATION_STATUSES = [
 ] as const;
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 
-
 /** Session state as Incode reports it when read back; the only evidence a decision is made on. */
 export type ConfirmedSessionState = 'NotStarted' | 'InProgress' | 'Succeeded' | 'Failed' | 'PendingReview';
 
@@ -301,7 +300,4 @@ export interface VerificationState {
 }
 
 /** What the incident activities report back about the change they made. */
-export type IncidentUpdateResult =
-  | { kind: 'updated' }
-  | { kind: 'already-closed'; classification?: string }
-  | { kind: 'not-found' };
+export type IncidentUpdateResult = { kind: 'updated' } | { kind: 'already-closed'; classification?: string } | { kind: 'not-found' };

@@ -13,7 +13,10 @@ export class QueryValueError extends Error {
 export function queryValue(value: string): string {
   // eslint-disable-next-line no-control-regex -- refusing control characters is what this pattern is for
   if (/[\\"\u0000-\u001f\u007f]|^'|'$/.test(value)) {
-    throw new QueryValueError(`${JSON.stringify(value.slice(0, 64))} cannot be searched for (backslashes, double quotes, control characters and ` + `apostrophes at either end are not allowed)`);
+    throw new QueryValueError(
+      `${JSON.stringify(value.slice(0, 64))} cannot be searched for (backslashes, double quotes, control characters and ` +
+        `apostrophes at either end are not allowed)`,
+    );
   }
   return `'${value.replaceAll("'", "''")}'`;
 }

@@ -21,7 +21,12 @@ function isActiveIn(indicator: DefenderIndicator, now: number): boolean {
 function differs(held: DefenderIndicator, desired: DesiredIndicator): boolean {
   const heldExpiry = held.expirationTime ? Date.parse(held.expirationTime) : undefined;
   const desiredExpiry = desired.expirationTime ? Date.parse(desired.expirationTime) : undefined;
-  return held.action !== desired.action || held.title !== desired.title || held.description !== desired.description || heldExpiry !== desiredExpiry;
+  return (
+    held.action !== desired.action ||
+    held.title !== desired.title ||
+    held.description !== desired.description ||
+    heldExpiry !== desiredExpiry
+  );
 }
 
 /**
@@ -88,7 +93,10 @@ export function planReconciliation(
       unchanged,
       skipped: skips,
       othersActive,
-      overCap: { count: overCap.length, examples: overCap.slice(0, 5).map((indicator) => `${indicator.indicatorType}:${indicator.indicatorValue}`) },
+      overCap: {
+        count: overCap.length,
+        examples: overCap.slice(0, 5).map((indicator) => `${indicator.indicatorType}:${indicator.indicatorValue}`),
+      },
     },
     creates,
     updates,
@@ -100,16 +108,27 @@ export function planReconciliation(
  * The plan as batches within Defender's limit: deletes first (they make room under the cap), then updates,
  * then creates in priority order. At most `maxBatches`, so a round's payload stays small whatever the feed's size.
  */
-export function planBatches(plan: ReconciliationPlan, maxBatches: number, batchSize = DEFENDER_BATCH_LIMIT): { batches: TiSyncBatch[]; more: boolean } {
+export function planBatches(
+  plan: ReconciliationPlan,
+  maxBatches: number,
+  batchSize = DEFENDER_BATCH_LIMIT,
+): { batches: TiSyncBatch[]; more: boolean } {
   const batches: TiSyncBatch[] = [];
   for (let start = 0; start < plan.deletes.length; start += batchSize) {
     const slice = plan.deletes.slice(start, start + batchSize);
     batches.push({ kind: 'delete', expired: slice.filter((entry) => entry.expired).length, ids: slice.map((entry) => entry.id) });
   }
-  const writes = [...plan.updates.map((indicator) => ({ indicator, create: false })), ...plan.creates.map((indicator) => ({ indicator, create: true }))];
+  const writes = [
+    ...plan.updates.map((indicator) => ({ indicator, create: false })),
+    ...plan.creates.map((indicator) => ({ indicator, create: true })),
+  ];
   for (let start = 0; start < writes.length; start += batchSize) {
     const slice = writes.slice(start, start + batchSize);
-    batches.push({ kind: 'import', creates: slice.filter((entry) => entry.create).length, indicators: slice.map((entry) => entry.indicator) });
+    batches.push({
+      kind: 'import',
+      creates: slice.filter((entry) => entry.create).length,
+      indicators: slice.map((entry) => entry.indicator),
+    });
   }
   return { batches: batches.slice(0, maxBatches), more: batches.length > maxBatches };
 }

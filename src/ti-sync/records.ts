@@ -1,4 +1,3 @@
-
 /** The latest ThreatIntelIndicators row of one indicator of the feed, as the Log Analytics client reads it. */
 export interface FeedIndicator {
   /** The indicator's id (the table's `Id`). */

@@ -95,7 +95,8 @@ export function selectIndicators(rows: readonly FeedIndicator[], settings: TiSyn
       action: settings.actions[mapped.type],
       title: truncate(`${settings.feedName}: ${row.name?.trim() || mapped.value}`, 200),
       description: truncate(
-        row.description?.trim() || `Indicator ${row.id} of the threat-intelligence feed ${settings.feedName} (confidence ${row.confidence}).`,
+        row.description?.trim() ||
+          `Indicator ${row.id} of the threat-intelligence feed ${settings.feedName} (confidence ${row.confidence}).`,
         1000,
       ),
       ...(row.validUntil ? { expirationTime: new Date(row.validUntil).toISOString() } : {}),

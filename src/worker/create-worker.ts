@@ -1,7 +1,21 @@
-import { NativeConnection, Worker, type ActivityInterceptorsFactory, type InjectedSinks, type State, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Worker,
+  type ActivityInterceptorsFactory,
+  type InjectedSinks,
+  type State,
+  type WorkerOptions,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import type { TemporalConfig } from '../config/temporal';
 import type { WorkerConfig } from '../config/worker';
-import { INCODE_ACTIVITY_NAMES, SENTINEL_ACTIVITY_NAMES, incodeTaskQueue, sentinelTaskQueue, sharedSentinelTaskQueue } from '../shared/task-queues';
+import {
+  INCODE_ACTIVITY_NAMES,
+  SENTINEL_ACTIVITY_NAMES,
+  incodeTaskQueue,
+  sentinelTaskQueue,
+  sharedSentinelTaskQueue,
+} from '../shared/task-queues';
 import { connectionOptionsFor, dataConverterFor } from '../temporal/connection';
 import type { VerificationActivities } from '../activities';
 import type { WorkerMetrics } from '../observability/metrics';
@@ -103,9 +117,7 @@ export async function createVerificationWorker(options: {
     namespace: options.temporal.namespace,
     taskQueue: options.temporal.taskQueue,
     ...(options.identity ? { identity: options.identity } : {}),
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: options.activities,
     ...(await observabilityOptions(metrics, tracing, !options.workflowBundle)),
     dataConverter: dataConverterFor(options.temporal),
@@ -125,7 +137,9 @@ export async function createVerificationWorker(options: {
   });
   const serviceQueues = [
     // One per subscription: ARM's write budget is per subscription and principal (docs/scaling.md).
-    ...[...new Set(options.tuning.sentinelSubscriptions.map((id) => id.toLowerCase()))].map((id) => sentinelQueue(sentinelTaskQueue(queue, id))),
+    ...[...new Set(options.tuning.sentinelSubscriptions.map((id) => id.toLowerCase()))].map((id) =>
+      sentinelQueue(sentinelTaskQueue(queue, id)),
+    ),
     // Activities scheduled before the queue per subscription existed; empty once those workflows have moved on.
     sentinelQueue(sharedSentinelTaskQueue(queue)),
     {
@@ -161,7 +175,9 @@ export async function createVerificationWorker(options: {
 }
 
 function pick(activities: object, names: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(names.filter((name) => name in activities).map((name) => [name, (activities as Record<string, unknown>)[name]]));
+  return Object.fromEntries(
+    names.filter((name) => name in activities).map((name) => [name, (activities as Record<string, unknown>)[name]]),
+  );
 }
 
 function combine(workers: Worker[]): VerificationWorker {

@@ -2,7 +2,11 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
 import { createActivities, type VerificationActivities } from '../activities';
 import { activityCancellationSignal } from '../activities/cancellation';
-import { createSecretExpiryActivities, type SecretExpiryActivities, type SecretExpiryOptions } from '../activities/secret-expiry-activities';
+import {
+  createSecretExpiryActivities,
+  type SecretExpiryActivities,
+  type SecretExpiryOptions,
+} from '../activities/secret-expiry-activities';
 import { IncodeClient } from '../clients/incode-client';
 import { KeyVaultIncodeSettings } from '../clients/key-vault-settings';
 import { GraphClient } from '../clients/graph-client';
@@ -65,7 +69,11 @@ function tiSyncActivities(credential: TokenCredential, tiSync: Parameters<typeof
   return createTiSyncActivities(
     {
       threatIntel: new ThreatIntelClient(credential, { endpoint: config.logAnalyticsEndpoint, onCall: calls.observe }),
-      defender: new DefenderIndicatorsClient(credential, { endpoint: config.defenderEndpoint, audience: config.defenderAudience, onCall: calls.observe }),
+      defender: new DefenderIndicatorsClient(credential, {
+        endpoint: config.defenderEndpoint,
+        audience: config.defenderAudience,
+        onCall: calls.observe,
+      }),
       calls,
     },
     activityOptions,

@@ -46,12 +46,15 @@ export async function createWorkerFromConfig(
         keyVault: config.keyVault,
         incodeHttpTimeoutMs: config.incodeHttpTimeoutMs,
         onApiError: metrics.observeApiError,
-        confirmationLinks: config.confirmation.pageUrl ? new ConfirmationLinks(config.confirmation.linkKey, config.confirmation.pageUrl) : undefined,
+        confirmationLinks: config.confirmation.pageUrl
+          ? new ConfirmationLinks(config.confirmation.linkKey, config.confirmation.pageUrl)
+          : undefined,
         secretExpiry: {
           warningDays: config.secretExpiry.warningDays,
           webhookUrl: config.secretExpiry.webhookUrl,
           ...(options.logger ? { logger: options.logger } : {}),
-          onExpiryDays: (secret, days) => (days === undefined ? metrics.secretExpiryDays.remove({ secret }) : metrics.secretExpiryDays.set({ secret }, days)),
+          onExpiryDays: (secret, days) =>
+            days === undefined ? metrics.secretExpiryDays.remove({ secret }) : metrics.secretExpiryDays.set({ secret }, days),
         },
         ...(config.tiSync
           ? {

@@ -15,7 +15,7 @@ export async function ensureSecretExpirySchedule(
     spec: { intervals: [{ every: '1d' }] },
     action: { type: 'startWorkflow', workflowType: 'secretExpiryCheck', workflowId: scheduleId, taskQueue: options.taskQueue, args: [] },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1d' },
-    state: { note: 'itdr-verify: daily check of the Key Vault secrets\' expiry dates' },
+    state: { note: "itdr-verify: daily check of the Key Vault secrets' expiry dates" },
   };
   try {
     await client.schedule.create({ scheduleId, ...schedule });

@@ -24,7 +24,11 @@ export async function ensureTiSyncSchedules(
   return results;
 }
 
-async function ensureOne(client: Client, settings: TiSyncSettings, options: { taskQueue: string; config: TiSyncConfig }): Promise<'created' | 'updated'> {
+async function ensureOne(
+  client: Client,
+  settings: TiSyncSettings,
+  options: { taskQueue: string; config: TiSyncConfig },
+): Promise<'created' | 'updated'> {
   const scheduleId = tiSyncScheduleId(settings.syncId);
   const input: TiSyncInput = { settings };
   const schedule: Omit<ScheduleOptions, 'scheduleId'> = {

@@ -8,7 +8,15 @@
  * worker restart does not count a verification again (a worker that dies between the final workflow task
  * and its completion may count it twice).
  */
-import { ContinueAsNew, isCancellation, proxySinks, TemporalFailure, workflowInfo, type Sinks, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
+import {
+  ContinueAsNew,
+  isCancellation,
+  proxySinks,
+  TemporalFailure,
+  workflowInfo,
+  type Sinks,
+  type WorkflowInterceptorsFactory,
+} from '@temporalio/workflow';
 
 export interface WorkflowEndReport {
   /** The result's `status` (`Verified`, `Failed`, `TimedOut`, ...), or `WorkflowFailed` / `Cancelled`. */

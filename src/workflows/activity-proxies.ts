@@ -1,4 +1,11 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  proxyLocalActivities,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { VerificationActivities } from '../activities';
 import { incodeTaskQueue, sentinelTaskQueue } from '../shared/task-queues';
 import type { WorkspaceRef } from '../shared/types';

@@ -42,19 +42,10 @@ export interface DecisionEvidence {
 
 export type CloseReason = 'confirmed-and-verified' | 'verified' | 'reviewer-approved';
 export type EscalationReason =
-  | 'denied'
-  | 'failed'
-  | 'other-user'
-  | 'not-named-by-sentinel'
-  | 'verified-without-confirmation'
-  | 'reviewer-rejected'
-  | 'timed-out';
+  'denied' | 'failed' | 'other-user' | 'not-named-by-sentinel' | 'verified-without-confirmation' | 'reviewer-rejected' | 'timed-out';
 
 export type Decision =
-  | { action: 'wait' }
-  | { action: 'stop' }
-  | { action: 'close'; why: CloseReason }
-  | { action: 'escalate'; why: EscalationReason };
+  { action: 'wait' } | { action: 'stop' } | { action: 'close'; why: CloseReason } | { action: 'escalate'; why: EscalationReason };
 
 export function decide(evidence: DecisionEvidence): Decision {
   const { answer, incode, analyst, mode } = evidence;

@@ -9,12 +9,7 @@ import {
   verificationLinkUpdate,
   verificationResultSignal,
 } from '../shared/messages';
-import {
-  InterviewIdAttribute,
-  LinkedIncidentsAttribute,
-  PolicyAttribute,
-  SessionStateAttribute,
-} from '../shared/search-attributes';
+import { InterviewIdAttribute, LinkedIncidentsAttribute, PolicyAttribute, SessionStateAttribute } from '../shared/search-attributes';
 import type {
   CancelRequest,
   ConfirmedSessionResult,
@@ -104,7 +99,8 @@ export async function identityVerification(request: VerificationRequest): Promis
   /** "This was me" answers not yet on the incidents: they go out with the next write to all of them. */
   let unrecordedAnswers = '';
   const withAnswers = (text: string) => (unrecordedAnswers ? `${unrecordedAnswers}\n${text}` : text);
-  const mode = (): DecisionMode => (!confirmRule() || (!confirmationPage && request.subjectNamedBy === 'sentinel') ? 'incode-only' : 'confirm-then-verify');
+  const mode = (): DecisionMode =>
+    !confirmRule() || (!confirmationPage && request.subjectNamedBy === 'sentinel') ? 'incode-only' : 'confirm-then-verify';
   const evidence = (incode: IncodeEvidence, deadlinePassed: boolean): DecisionEvidence => ({
     subjectNamedBySentinel: confirmRule() ? request.subjectNamedBy === 'sentinel' : true,
     answer,
@@ -248,12 +244,16 @@ export async function identityVerification(request: VerificationRequest): Promis
     }
     return remediation;
   };
-  const escalate = (commentKey: string, comment: string, withRemediation = false) => async (incident: IncidentTarget): Promise<IncidentAction> => {
-    const done = withRemediation ? await remediate() : '';
-    return escalateWithComment(incident, policy, commentKey, withAnswers(comment) + done);
-  };
-  const close = (reason: string) => (incident: IncidentTarget): Promise<IncidentAction> =>
-    fewerWrites ? closeWithAudit(incident, policy, withAnswers(reason)) : closeWithComment(incident, policy, reason);
+  const escalate =
+    (commentKey: string, comment: string, withRemediation = false) =>
+    async (incident: IncidentTarget): Promise<IncidentAction> => {
+      const done = withRemediation ? await remediate() : '';
+      return escalateWithComment(incident, policy, commentKey, withAnswers(comment) + done);
+    };
+  const close =
+    (reason: string) =>
+    (incident: IncidentTarget): Promise<IncidentAction> =>
+      fewerWrites ? closeWithAudit(incident, policy, withAnswers(reason)) : closeWithComment(incident, policy, reason);
 
   /** No Incode session can settle it (unknown user, guest): a human decides, within the review timeout. */
   const reviewWithoutSession = async (why: string): Promise<VerificationOutcome> => {
@@ -268,14 +268,22 @@ export async function identityVerification(request: VerificationRequest): Promis
     state.reviewDeadline = new Date(reviewDeadline).toISOString();
     setStatus('AwaitingReview', `${why}; a reviewer decides before ${state.reviewDeadline}`);
     for (const incident of incidents) {
-      await commentOnIncident({ ...incident, commentKey: 'review-requested', message: withAnswers(messages.reviewRequested(request, why, state.reviewDeadline)) });
+      await commentOnIncident({
+        ...incident,
+        commentKey: 'review-requested',
+        message: withAnswers(messages.reviewRequested(request, why, state.reviewDeadline)),
+      });
     }
     if (incidents.length > 0) unrecordedAnswers = '';
     const seen = answers;
-    await condition(() => steering.review !== undefined || steering.cancel !== undefined || answers !== seen, Math.max(reviewDeadline - Date.now(), 1));
+    await condition(
+      () => steering.review !== undefined || steering.cancel !== undefined || answers !== seen,
+      Math.max(reviewDeadline - Date.now(), 1),
+    );
     const decision = decide(evidence(incode, false));
     // Whatever Incode said, a review nobody decided in time escalates.
-    if (decision.action === 'close' && decision.why !== 'reviewer-approved') return { kind: 'decided', decision: { action: 'escalate', why: 'timed-out' }, confirmed };
+    if (decision.action === 'close' && decision.why !== 'reviewer-approved')
+      return { kind: 'decided', decision: { action: 'escalate', why: 'timed-out' }, confirmed };
     if (decision.action === 'wait') return { kind: 'decided', decision: { action: 'escalate', why: 'timed-out' }, confirmed };
     return { kind: 'decided', decision, confirmed };
   };
@@ -300,7 +308,11 @@ export async function identityVerification(request: VerificationRequest): Promis
       const why = `${request.subject.email} is a guest (B2B) account`;
       if (policy.guestUserPath === 'review') return reviewWithoutSession(why);
       noLinkReason = why;
-      return finish('GuestUser', why, escalate('session-error', messages.sessionError(request, 'GuestUser', `${why}; the policy escalates guests`)));
+      return finish(
+        'GuestUser',
+        why,
+        escalate('session-error', messages.sessionError(request, 'GuestUser', `${why}; the policy escalates guests`)),
+      );
     }
   }
 
@@ -342,12 +354,15 @@ export async function identityVerification(request: VerificationRequest): Promis
       ...(reminder ? { reminder } : {}),
     });
   const mailsLinks = !request.accountOf && policy.linkDelivery === 'graph-email' && Boolean(policy.mailFrom);
-  if (confirmationPage && !request.accountOf && policy.linkDelivery !== 'graph-email') delivery = "returned to the caller (as the confirmation page's link) to pass on to the user";
+  if (confirmationPage && !request.accountOf && policy.linkDelivery !== 'graph-email')
+    delivery = "returned to the caller (as the confirmation page's link) to pass on to the user";
   if (!request.accountOf && policy.linkDelivery === 'incode-email') delivery = `sent to ${request.subject.email} by Incode's email`;
   if (mailsLinks) {
     try {
       await mailLink();
-      delivery = `emailed to ${request.subject.email} from ${policy.mailFrom} (Microsoft ` + `Graph)${confirmationPage ? " as the confirmation page's link" : ''}, and returned to the caller`;
+      delivery =
+        `emailed to ${request.subject.email} from ${policy.mailFrom} (Microsoft ` +
+        `Graph)${confirmationPage ? " as the confirmation page's link" : ''}, and returned to the caller`;
     } catch (error) {
       delivery = `returned to the caller; emailing it failed (${(applicationFailureOf(error) ?? (error as Error)).message})`;
     }
@@ -445,13 +460,21 @@ export async function identityVerification(request: VerificationRequest): Promis
           : { verdict: 'mismatch' as const, details: ['the Entra profile could not be read'] };
         state.profileMatch = comparison.verdict;
         if (comparison.verdict === 'mismatch') {
-          const reviewed = await awaitReview(`the verified identity does not match the Entra profile: ${comparison.details.join('; ')}`, 'success', confirmed);
+          const reviewed = await awaitReview(
+            `the verified identity does not match the Entra profile: ${comparison.details.join('; ')}`,
+            'success',
+            confirmed,
+          );
           return conclude(reviewed, current);
         }
       }
       const reason =
-        messages.verified(request, result, confirmed!.trigger, decision.why === 'confirmed-and-verified' ? state.answer?.answeredAt : undefined) +
-        (state.profileMatch ? messages.profileMatch(state.profileMatch) : '');
+        messages.verified(
+          request,
+          result,
+          confirmed!.trigger,
+          decision.why === 'confirmed-and-verified' ? state.answer?.answeredAt : undefined,
+        ) + (state.profileMatch ? messages.profileMatch(state.profileMatch) : '');
       return finish('Verified', reason, close(reason), evidenceOf);
     }
     switch (decision.why) {
@@ -633,7 +656,8 @@ async function waitForDecision(ctx: WaitContext): Promise<WaitResult> {
     if (Date.now() >= deadline) {
       // A read that began before the deadline (and was slow, e.g. its worker died) may predate the user's
       // completion: read once more before escalating.
-      if (incode === 'none' && readStartedAt < deadline && (ctx.fewerWrites || patched('read-again-after-a-read-straddling-the-deadline'))) continue;
+      if (incode === 'none' && readStartedAt < deadline && (ctx.fewerWrites || patched('read-again-after-a-read-straddling-the-deadline')))
+        continue;
       const atDeadline = settle(true);
       if (atDeadline) return atDeadline;
     }
@@ -654,4 +678,3 @@ function identityMismatch(request: VerificationRequest, result: ConfirmedSession
   }
   return undefined;
 }
-

@@ -68,7 +68,13 @@ export async function incidentVerification(request: IncidentVerificationRequest)
     await condition(() => links !== undefined || noLinkReason !== undefined);
     if (!links) return { kind: 'no-link', status: state.status, reason: noLinkReason ?? 'unknown' };
     const confirmationPage = request.subjectNamedBy === 'sentinel' && policy.verificationLink !== 'incode-direct';
-    return { kind: 'link', ...links[0], status: state.status, accounts: links, ...(confirmationPage ? { confirmationPage: true, deadline } : {}) };
+    return {
+      kind: 'link',
+      ...links[0],
+      status: state.status,
+      accounts: links,
+      ...(confirmationPage ? { confirmationPage: true, deadline } : {}),
+    };
   });
   // The gateway signals the incident's workflow; each event goes to the account whose session it names.
   setHandler(verificationResultSignal, async (event) => {
@@ -82,7 +88,8 @@ export async function incidentVerification(request: IncidentVerificationRequest)
 
   const progress = verificationStatus(state, { foldsSearchAttributes: fewerWrites });
   const { setStatus } = progress;
-  const escalate = (commentKey: string, comment: string): Promise<IncidentAction> => escalateWithComment(incident, policy, commentKey, comment);
+  const escalate = (commentKey: string, comment: string): Promise<IncidentAction> =>
+    escalateWithComment(incident, policy, commentKey, comment);
   const finish = (status: VerificationStatus, reason: string, action: () => Promise<IncidentAction>): Promise<VerificationOutcome> =>
     progress.finish(status, reason, async () => [{ incidentId: request.incidentId, action: await action() }]);
 
@@ -91,7 +98,11 @@ export async function incidentVerification(request: IncidentVerificationRequest)
   for (const [index, subject] of request.subjects.entries()) {
     try {
       sessions.push(
-        await createVerificationSession({ loginHint: subject.email, incidentId: request.incidentId, linkValidityMinutes: policy.linkValidityMinutes }),
+        await createVerificationSession({
+          loginHint: subject.email,
+          incidentId: request.incidentId,
+          linkValidityMinutes: policy.linkValidityMinutes,
+        }),
       );
       state.accounts![index].interviewId = sessions[index].interviewId;
     } catch (error) {
@@ -100,7 +111,9 @@ export async function incidentVerification(request: IncidentVerificationRequest)
       const status: VerificationStatus = failure?.type === 'IncodeUserNotFound' ? 'UserNotFound' : 'SessionError';
       state.accounts![index].status = status;
       noLinkReason = `${subject.email}: ${failure?.message ?? (error as Error).message}`;
-      return finish(status, noLinkReason, () => escalate('session-error', messages.accountsFailed(request, [{ user: subject.email, status, reason: noLinkReason! }])));
+      return finish(status, noLinkReason, () =>
+        escalate('session-error', messages.accountsFailed(request, [{ user: subject.email, status, reason: noLinkReason! }])),
+      );
     }
   }
 
@@ -124,7 +137,15 @@ export async function incidentVerification(request: IncidentVerificationRequest)
   }
   links = runs.map((run) => ({ user: run.subject.email, ...pickLink(run.session) }));
   setStatus('AwaitingUser', `Waiting for ${state.user} until ${deadline}`);
-  await commentOnIncident({ ...incident, commentKey: 'requested', message: messages.requestedAccounts(request, runs.map((run) => ({ user: run.subject.email, session: run.session })), deadline) });
+  await commentOnIncident({
+    ...incident,
+    commentKey: 'requested',
+    message: messages.requestedAccounts(
+      request,
+      runs.map((run) => ({ user: run.subject.email, session: run.session })),
+      deadline,
+    ),
+  });
 
   // Collect results as they come; the first account that is not verified decides.
   const pending = new Set(runs);
@@ -148,19 +169,29 @@ export async function incidentVerification(request: IncidentVerificationRequest)
     }
     const failed = runs.filter((run) => run.outcome && run.outcome.status !== 'Verified');
     if (failed.length > 0) {
-      const cancel = { reason: `another account of the incident was not verified (${failed.map((run) => run.subject.email).join(', ')})`, requestedBy: 'itdr-verify' };
+      const cancel = {
+        reason: `another account of the incident was not verified (${failed.map((run) => run.subject.email).join(', ')})`,
+        requestedBy: 'itdr-verify',
+      };
       for (const run of pending) await signalUnlessEnded(run, cancelVerificationSignal, cancel);
       const cancelledAll = failed.every((run) => run.outcome!.status === 'Cancelled');
       const summary = failed.map((run) => ({ user: run.subject.email, status: run.outcome!.status, reason: run.outcome!.reason }));
       if (cancelledAll) return finish('Cancelled', summary.map((entry) => entry.reason).join('; '), async () => 'None');
       const status = failed.find((run) => run.outcome!.status !== 'Cancelled')!.outcome!.status;
-      return finish(status, messages.accountsFailed(request, summary), () => escalate('decision', messages.accountsFailed(request, summary)));
+      return finish(status, messages.accountsFailed(request, summary), () =>
+        escalate('decision', messages.accountsFailed(request, summary)),
+      );
     }
     if (pending.size === 0) break;
   }
 
-  const reason = messages.accountsVerified(request, runs.map((run) => ({ user: run.subject.email, outcome: run.outcome! })));
-  return finish('Verified', reason, () => (fewerWrites ? closeWithAudit(incident, policy, reason) : closeWithComment(incident, policy, reason)));
+  const reason = messages.accountsVerified(
+    request,
+    runs.map((run) => ({ user: run.subject.email, outcome: run.outcome! })),
+  );
+  return finish('Verified', reason, () =>
+    fewerWrites ? closeWithAudit(incident, policy, reason) : closeWithComment(incident, policy, reason),
+  );
 }
 
 /**
@@ -179,4 +210,3 @@ async function signalUnlessEnded<Args extends unknown[]>(run: AccountRun, signal
 function pickLink(session: VerificationSession): Omit<AccountLink, 'user'> {
   return { interviewId: session.interviewId, verificationUrl: session.verificationUrl, expiresAt: session.expiresAt };
 }
-

@@ -11,7 +11,10 @@ async function main(): Promise<number> {
   const caCertPath = chaosCaCertPath();
   // Node reads NODE_EXTRA_CA_CERTS only at start-up: run again with it so the SDKs trust the simulator (as tools/dev.ts).
   if (process.env.NODE_EXTRA_CA_CERTS !== caCertPath) {
-    const child = spawn(process.execPath, process.argv.slice(1), { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath } });
+    const child = spawn(process.execPath, process.argv.slice(1), {
+      stdio: 'inherit',
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: caCertPath },
+    });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
     return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
   }

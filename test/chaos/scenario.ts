@@ -159,7 +159,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const dbFilename = path.join(workDir, 'temporal.sqlite');
     const temporalPort = await freePort();
     const temporalLog = path.join(workDir, 'temporal.log');
-    let temporal: TemporalDevServer = await startTemporalDevServer({ port: temporalPort, dbFilename, headless: true, logFile: temporalLog });
+    let temporal: TemporalDevServer = await startTemporalDevServer({
+      port: temporalPort,
+      dbFilename,
+      headless: true,
+      logFile: temporalLog,
+    });
     stoppers.push(() => temporal.stop());
     log(`Temporal dev server at ${temporal.address} (${dbFilename})`);
 
@@ -341,14 +346,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const drive = async (run: IncidentRun): Promise<void> => {
       const { plan } = run;
       const [accountName, upnSuffix] = plan.user.split('@');
-      simulator.sentinel.seedIncident({ incidentId: plan.incidentId, title: `Chaos ${plan.index}`, severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+      simulator.sentinel.seedIncident({
+        incidentId: plan.incidentId,
+        title: `Chaos ${plan.index}`,
+        severity: 'Medium',
+        accounts: [{ accountName, upnSuffix }],
+      });
       startedCount += 1;
       let answer: { status: number; body: any } | undefined;
       // The playbook retries until it gets the link: the gateway or Temporal may be restarting.
       for (let attempt = 0; attempt < 60 && timeLeft() > 0; attempt++) {
         run.gatewayAttempts += 1;
         try {
-          answer = await post('/api/incidents', { incidentId: plan.incidentId, severity: 'Medium', userEmail: plan.user }, { 'x-api-key': apiKey });
+          answer = await post(
+            '/api/incidents',
+            { incidentId: plan.incidentId, severity: 'Medium', userEmail: plan.user },
+            { 'x-api-key': apiKey },
+          );
           if (answer.status === 200) break;
         } catch (err) {
           answer = { status: 0, body: String(err) };
@@ -373,10 +387,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       else await sleep(500 + Math.random() * 6_000);
 
       if (plan.decisionWriteFails) {
-        simulator.faults.add({ service: 'arm', method: 'PUT', pathIncludes: `/incidents/${plan.incidentId}?`, status: 503, retryAfterSeconds: 1, times: 1 });
+        simulator.faults.add({
+          service: 'arm',
+          method: 'PUT',
+          pathIncludes: `/incidents/${plan.incidentId}?`,
+          status: 503,
+          retryAfterSeconds: 1,
+          times: 1,
+        });
       }
       if (plan.decisionAnswerLost) {
-        simulator.faults.add({ service: 'arm', method: 'PUT', pathIncludes: `/incidents/${plan.incidentId}?`, loseResponse: true, times: 1 });
+        simulator.faults.add({
+          service: 'arm',
+          method: 'PUT',
+          pathIncludes: `/incidents/${plan.incidentId}?`,
+          loseResponse: true,
+          times: 1,
+        });
       }
       // The deadline starts when the workflow has created the session (or later). A worker killed while the link
       // was being made can delay the link by an activity's start-to-close timeout (30-60 s): an answer that would
@@ -535,7 +562,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const t0 = Date.now();
         try {
           await drive(run);
-          if (Date.now() - t0 > 20_000) log(`incident ${run.plan.index} took ${((Date.now() - t0) / 1000).toFixed(1)} s to drive (${JSON.stringify(run.plan)}, ` + `${run.gatewayAttempts} gateway calls)`);
+          if (Date.now() - t0 > 20_000)
+            log(
+              `incident ${run.plan.index} took ${((Date.now() - t0) / 1000).toFixed(1)} s to drive (${JSON.stringify(run.plan)}, ` +
+                `${run.gatewayAttempts} gateway calls)`,
+            );
         } catch (err) {
           run.error = (err as Error).message;
         }
@@ -573,7 +604,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let conflictsResolved = 0;
     for (const run of runs) {
       const { plan } = run;
-      const tag = `incident ${plan.index} (${plan.incidentId}, planned ` + `${plan.outcome}${run.workflowId ? `, workflow ${run.workflowId}` : ''})`;
+      const tag =
+        `incident ${plan.index} (${plan.incidentId}, planned ` + `${plan.outcome}${run.workflowId ? `, workflow ${run.workflowId}` : ''})`;
       if (run.error || !run.workflowId) {
         failures.push(`${tag}: not started: ${run.error ?? 'no workflow id'}`);
         continue;
@@ -596,7 +628,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
               `${tag}: workflow result ${result.status}, expected ${outcomes[plan.outcome]}; evidence: ` +
                 JSON.stringify({
                   result,
-                  session: session && { createdAt: session.createdAt, completedAt: session.completedAt, state: session.state, webhook: session.webhook },
+                  session: session && {
+                    createdAt: session.createdAt,
+                    completedAt: session.completedAt,
+                    state: session.state,
+                    webhook: session.webhook,
+                  },
                   deliveries: deliveries.map((d) => ({ at: d.at, status: d.status, error: d.error })),
                 }),
             );
@@ -608,7 +645,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const incident = simulator.sentinel.getIncident(plan.incidentId)!;
       const p = incident.properties;
       if (plan.outcome === 'verified') {
-        if (p.status !== 'Closed' || p.classification !== 'FalsePositive') failures.push(`${tag}: expected Closed/FalsePositive, is ${p.status}/${p.classification}`);
+        if (p.status !== 'Closed' || p.classification !== 'FalsePositive')
+          failures.push(`${tag}: expected Closed/FalsePositive, is ${p.status}/${p.classification}`);
       } else {
         const labels = (p.labels ?? []).map((label) => label.labelName);
         if (p.status !== 'Active' || p.severity !== 'High' || !labels.includes(FAILURE_LABEL)) {
@@ -620,11 +658,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
       const audit = simulator.sentinel.auditLog(plan.incidentId);
       const decisive = audit.filter(
-        (entry) => entry.actor !== ANALYST && entry.actor !== 'seed' && entry.kind === 'incidentUpdated' && (entry.changes.status || entry.changes.severity),
+        (entry) =>
+          entry.actor !== ANALYST &&
+          entry.actor !== 'seed' &&
+          entry.kind === 'incidentUpdated' &&
+          (entry.changes.status || entry.changes.severity),
       );
       ourChanges += decisive.length;
       if (decisive.length !== 1) {
-        failures.push(`${tag}: ${decisive.length} closing/escalating changes by our identity: ` + `${JSON.stringify(decisive.map((e) => ({ at: e.at, changes: e.changes })))}`);
+        failures.push(
+          `${tag}: ${decisive.length} closing/escalating changes by our identity: ` +
+            `${JSON.stringify(decisive.map((e) => ({ at: e.at, changes: e.changes })))}`,
+        );
       }
       if (run.etagConflictForced && decisive.length === 1) {
         // Our write must carry the etag the analyst's edit produced: the held PUT (older etag) lost with 409
@@ -633,7 +678,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         // write came after it (so it was re-read and re-applied) and kept it (checked above).
         const edit = audit.find((entry) => entry.kind === 'analystEdit' && entry.changes.description);
         if (edit && audit.indexOf(decisive[0]) > audit.indexOf(edit)) conflictsResolved += 1;
-        else failures.push(`${tag}: our change was not applied on top of the analyst's edit (etag ${decisive[0].etagBefore}, analyst ` + `${edit?.etagAfter})`);
+        else
+          failures.push(
+            `${tag}: our change was not applied on top of the analyst's edit (etag ${decisive[0].etagBefore}, analyst ` +
+              `${edit?.etagAfter})`,
+          );
       }
       const comments = simulator.sentinel.listComments(plan.incidentId);
       const ids = comments.map((comment) => comment.name.toLowerCase());
@@ -642,8 +691,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const repeated = messages.filter((message, i) => messages.indexOf(message) !== i);
       if (repeated.length > 0) failures.push(`${tag}: repeated comment(s): ${JSON.stringify(repeated.map((m) => m.slice(0, 120)))}`);
       // The "requested" comment, and the verdict's audit: a decision comment, or a close's classification comment.
-      if (comments.length < (p.status === 'Closed' && p.classificationComment ? 1 : 2)) failures.push(`${tag}: only ${comments.length} comment(s)`);
-      if (messages.some((message) => /closed by an analyst/.test(message))) failures.push(`${tag}: a comment credits an analyst with our close`);
+      if (comments.length < (p.status === 'Closed' && p.classificationComment ? 1 : 2))
+        failures.push(`${tag}: only ${comments.length} comment(s)`);
+      if (messages.some((message) => /closed by an analyst/.test(message)))
+        failures.push(`${tag}: a comment credits an analyst with our close`);
     }
     if (timeLeft() <= 0) failures.push(`run exceeded its deadline of ${options.deadlineMs / 1000} s`);
 
@@ -668,7 +719,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       'gateway restarts': counters.gatewayRestarts,
       'gateway calls retried': counters.gatewayRetries,
       'gateway answers retried (status code)': [...gatewayAnswers].map(([code, n]) => `${code}: ${n}`).join(', ') || '-',
-      'faults injected (rules)': injected.length + holds + runs.filter((run) => run.plan.decisionWriteFails || run.plan.decisionAnswerLost).length,
+      'faults injected (rules)':
+        injected.length + holds + runs.filter((run) => run.plan.decisionWriteFails || run.plan.decisionAnswerLost).length,
       'fault requests planned': faultSlots,
       'fault requests hit': faultsHit,
       'webhooks duplicated (sent again)': counters.webhooksDuplicated,

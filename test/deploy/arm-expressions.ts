@@ -176,7 +176,8 @@ function resourceIdOf(args: unknown[], context: ArmContext, scope: 'group' | 'su
   if (names.length !== types.length) throw new Error(`resourceId: ${types.length} type segment(s), ${names.length} name(s)`);
   const leading = strings.slice(0, typeIndex);
   const subscriptionId = leading.length >= (scope === 'group' ? 2 : 1) ? leading[0] : context.subscription.subscriptionId;
-  const group = scope === 'group' ? (leading.length === 2 ? leading[1] : leading.length === 1 ? leading[0] : context.resourceGroup.name) : undefined;
+  const group =
+    scope === 'group' ? (leading.length === 2 ? leading[1] : leading.length === 1 ? leading[0] : context.resourceGroup.name) : undefined;
   const path = types.map((type, index) => `${type}/${names[index]}`).join('/');
   return `/subscriptions/${subscriptionId}${group ? `/resourceGroups/${group}` : ''}/providers/${namespace}/${path}`;
 }
@@ -193,14 +194,21 @@ const FUNCTIONS: Record<string, Fn> = {
     return context.parameters[str(name)];
   },
   variables: ([name], context) => context.variables(str(name)),
-  concat: (args) => (args.every(Array.isArray) ? (args as unknown[][]).flat() : args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join('')),
+  concat: (args) =>
+    args.every(Array.isArray)
+      ? (args as unknown[][]).flat()
+      : args.map((arg) => (typeof arg === 'string' ? arg : JSON.stringify(arg))).join(''),
   if: ([condition, whenTrue, whenFalse]) => (condition ? whenTrue : whenFalse),
   equals: ([a, b]) => JSON.stringify(a) === JSON.stringify(b),
   not: ([value]) => !value,
   and: (args) => args.every(Boolean),
   or: (args) => args.some(Boolean),
   empty: ([value]) =>
-    value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0) || (typeof value === 'object' && Object.keys(value).length === 0),
+    value === null ||
+    value === undefined ||
+    value === '' ||
+    (Array.isArray(value) && value.length === 0) ||
+    (typeof value === 'object' && Object.keys(value).length === 0),
   length: ([value]) => (typeof value === 'string' || Array.isArray(value) ? value.length : Object.keys(value as object).length),
   endsWith: ([text, suffix]) => str(text).toLowerCase().endsWith(str(suffix).toLowerCase()),
   take: ([value, count]) => (typeof value === 'string' || Array.isArray(value) ? value.slice(0, num(count)) : value),
@@ -219,8 +227,7 @@ const FUNCTIONS: Record<string, Fn> = {
     for (let index = 0; index < args.length; index += 2) result[str(args[index])] = args[index + 1];
     return result;
   },
-  union: (args) =>
-    args.every(Array.isArray) ? [...new Set((args as unknown[][]).flat())] : Object.assign({}, ...(args as object[])),
+  union: (args) => (args.every(Array.isArray) ? [...new Set((args as unknown[][]).flat())] : Object.assign({}, ...(args as object[]))),
   uniqueString: (args) => createHash('sha256').update(args.map(str).join('-')).digest('hex').slice(0, 13),
   guid: (args) => guidOf(args.map(str)),
   resourceId: (args, context) => resourceIdOf(args, context, 'group'),
@@ -247,7 +254,9 @@ export function evaluateArmExpression(expression: ArmExpression, context: ArmCon
   let value: unknown;
   if (expression.name === 'if') {
     const [condition, whenTrue, whenFalse] = expression.args;
-    value = evaluateArmExpression(condition, context) ? evaluateArmExpression(whenTrue, context) : evaluateArmExpression(whenFalse, context);
+    value = evaluateArmExpression(condition, context)
+      ? evaluateArmExpression(whenTrue, context)
+      : evaluateArmExpression(whenFalse, context);
   } else {
     value = fn(
       expression.args.map((arg) => evaluateArmExpression(arg, context)),
@@ -270,7 +279,9 @@ export function renderArmValue(value: unknown, context: ArmContext): unknown {
   }
   if (Array.isArray(value)) return value.map((item) => renderArmValue(item, context));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [String(renderArmValue(key, context)), renderArmValue(item, context)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [String(renderArmValue(key, context)), renderArmValue(item, context)]),
+    );
   }
   return value;
 }

@@ -112,7 +112,10 @@ export interface RenderOptions {
   resourceGroup?: ArmContext['resourceGroup'];
 }
 
-export const SAMPLE_SUBSCRIPTION = { subscriptionId: '00000000-0000-4000-8000-000000000001', tenantId: '00000000-0000-4000-8000-0000000000aa' };
+export const SAMPLE_SUBSCRIPTION = {
+  subscriptionId: '00000000-0000-4000-8000-000000000001',
+  tenantId: '00000000-0000-4000-8000-0000000000aa',
+};
 export const SAMPLE_RESOURCE_GROUP = {
   name: 'rg-itdr-verify',
   location: 'westeurope',
@@ -134,9 +137,11 @@ export class RenderedTemplate {
       variables: (name) => this.variable(name),
       subscription: options.subscription ?? SAMPLE_SUBSCRIPTION,
       resourceGroup: options.resourceGroup ?? SAMPLE_RESOURCE_GROUP,
-      reference: options.reference ?? ((id) => {
-        throw new Error(`reference('${id}') has no runtime value in this test`);
-      }),
+      reference:
+        options.reference ??
+        ((id) => {
+          throw new Error(`reference('${id}') has no runtime value in this test`);
+        }),
     };
     for (const [name, declaration] of Object.entries(template.parameters ?? {})) {
       if (name in options.parameters) parameters[name] = options.parameters[name];
@@ -155,7 +160,8 @@ export class RenderedTemplate {
       const count = Number(renderArmValue(loop.count, this.context));
       value = Array.from({ length: count }, (_unused, index) => renderArmValue(loop.input, { ...this.context, copyIndex: () => index }));
     } else {
-      if (!this.template.variables || !(name in this.template.variables) || name === 'copy') throw new Error(`variable ${name} is not declared`);
+      if (!this.template.variables || !(name in this.template.variables) || name === 'copy')
+        throw new Error(`variable ${name} is not declared`);
       value = renderArmValue(this.template.variables[name], this.context);
     }
     this.variableCache.set(name, value);

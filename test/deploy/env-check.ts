@@ -8,16 +8,19 @@ export const RUNTIME_VARIABLES = new Set(['NODE_ENV', 'NODE_OPTIONS']);
  */
 export function unreadVariables(env: Record<string, string>, load: (env: NodeJS.ProcessEnv) => unknown): string[] {
   const read = new Set<string>();
-  const recording = new Proxy({ ...env }, {
-    get(target, property) {
-      if (typeof property === 'string') read.add(property);
-      return Reflect.get(target, property);
+  const recording = new Proxy(
+    { ...env },
+    {
+      get(target, property) {
+        if (typeof property === 'string') read.add(property);
+        return Reflect.get(target, property);
+      },
+      has(target, property) {
+        if (typeof property === 'string') read.add(property);
+        return Reflect.has(target, property);
+      },
     },
-    has(target, property) {
-      if (typeof property === 'string') read.add(property);
-      return Reflect.has(target, property);
-    },
-  });
+  );
   try {
     load(recording);
   } catch {

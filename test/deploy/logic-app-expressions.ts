@@ -13,8 +13,7 @@ export interface WorkflowRun {
 }
 
 type Node =
-  | { kind: 'literal'; value: unknown }
-  | { kind: 'call'; name: string; args: Node[]; accessors: Array<{ optional: boolean; key: Node }> };
+  { kind: 'literal'; value: unknown } | { kind: 'call'; name: string; args: Node[]; accessors: Array<{ optional: boolean; key: Node }> };
 
 class Parser {
   position = 0;

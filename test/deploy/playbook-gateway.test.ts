@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseIncidentRequest } from '../../src/gateway/incident-request';
 import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
-import { playbookFailureComment, playbookRequest, renderPlaybook, SAMPLE_PLAYBOOK_IDENTITY, type RenderedPlaybook } from './playbook-request';
+import {
+  playbookFailureComment,
+  playbookRequest,
+  renderPlaybook,
+  SAMPLE_PLAYBOOK_IDENTITY,
+  type RenderedPlaybook,
+} from './playbook-request';
 
 /**
  * The Sentinel playbook as deploy/azure/playbook/azuredeploy.json defines it, rendered offline (ARM
@@ -24,7 +30,11 @@ describe('Sentinel playbook → gateway', () => {
 
   const seed = () => {
     const [accountName, upnSuffix] = DEMO_USER.split('@');
-    return stack.simulator.sentinel.seedIncident({ title: 'Impossible travel activity', severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+    return stack.simulator.sentinel.seedIncident({
+      title: 'Impossible travel activity',
+      severity: 'Medium',
+      accounts: [{ accountName, upnSuffix }],
+    });
   };
 
   /** Sends the request as the Logic App does, with a token its managed identity would get for the audience. */
@@ -39,22 +49,32 @@ describe('Sentinel playbook → gateway', () => {
     return { request, status: response.status, body: (await response.json()) as any };
   }
 
-  it('authenticates as its managed identity, for the gateway\'s audience, and POSTs the trigger body to /api/incidents', () => {
+  it("authenticates as its managed identity, for the gateway's audience, and POSTs the trigger body to /api/incidents", () => {
     const trigger = stack.simulator.sentinel.playbookTrigger(seed().name, 'Create');
     const request = playbookRequest(playbook, trigger);
     assert.equal(request.method, 'POST');
     assert.equal(request.url, `${stack.gateway.url}/api/incidents`, 'a trailing slash in gatewayUrl does not double the path');
     assert.equal(request.headers['Content-Type'], 'application/json');
-    assert.deepEqual(request.authentication, { type: 'ManagedServiceIdentity', identity: SAMPLE_PLAYBOOK_IDENTITY, audience: stack.entraCaller.audience });
-    assert.ok(stack.gatewayConfig.entra?.audiences.includes(request.authentication.audience), 'the gateway accepts tokens for that audience');
+    assert.deepEqual(request.authentication, {
+      type: 'ManagedServiceIdentity',
+      identity: SAMPLE_PLAYBOOK_IDENTITY,
+      audience: stack.entraCaller.audience,
+    });
+    assert.ok(
+      stack.gatewayConfig.entra?.audiences.includes(request.authentication.audience),
+      'the gateway accepts tokens for that audience',
+    );
     assert.deepEqual(request.body, trigger, 'the whole incident, as Sentinel handed it');
     // The playbook, its Sentinel connection and its HTTP action all run as the one user-assigned identity.
     assert.deepEqual(playbook.identity, { type: 'UserAssigned', userAssignedIdentities: { [SAMPLE_PLAYBOOK_IDENTITY]: {} } });
-    assert.deepEqual(playbook.connections.azuresentinel.connectionProperties.authentication, { type: 'ManagedServiceIdentity', identity: SAMPLE_PLAYBOOK_IDENTITY });
+    assert.deepEqual(playbook.connections.azuresentinel.connectionProperties.authentication, {
+      type: 'ManagedServiceIdentity',
+      identity: SAMPLE_PLAYBOOK_IDENTITY,
+    });
     assert.equal(playbook.definition.triggers.Microsoft_Sentinel_incident.inputs.path, '/incident-creation');
   });
 
-  it('the gateway\'s request schema accepts the rendered body as a Sentinel incident', () => {
+  it("the gateway's request schema accepts the rendered body as a Sentinel incident", () => {
     const incident = seed();
     const parsed = parseIncidentRequest(playbookRequest(playbook, stack.simulator.sentinel.playbookTrigger(incident.name, 'Create')).body);
     assert.equal(parsed.source, 'sentinel-playbook');
@@ -72,7 +92,7 @@ describe('Sentinel playbook → gateway', () => {
     await stack.client.workflow.getHandle(answer.body.workflowId).terminate('test done');
   });
 
-  it('comments on the incident with the gateway\'s status and error code when the gateway refuses it', async () => {
+  it("comments on the incident with the gateway's status and error code when the gateway refuses it", async () => {
     const incident = seed();
     const trigger = stack.simulator.sentinel.playbookTrigger(incident.name, 'Create') as { object: { id: string; name: string } };
     // An incident Sentinel no longer has: the gateway answers 404 unknown_incident and starts nothing.
@@ -95,7 +115,11 @@ describe('Sentinel playbook → gateway', () => {
 
   it('writes no comment for a closed incident with nothing to stop (409)', async () => {
     const incident = seed();
-    stack.simulator.sentinel.simulateAnalystEdit(incident.name, { status: 'Closed', classification: 'TruePositive', classificationReason: 'SuspiciousActivity' });
+    stack.simulator.sentinel.simulateAnalystEdit(incident.name, {
+      status: 'Closed',
+      classification: 'TruePositive',
+      classificationReason: 'SuspiciousActivity',
+    });
     const answer = await send(stack.simulator.sentinel.playbookTrigger(incident.name, 'Update'));
     assert.equal(answer.status, 409, JSON.stringify(answer.body));
     assert.equal(answer.body.error.code, 'incident_closed');

@@ -2,7 +2,8 @@ import { loadTemplate, RenderedTemplate, TEMPLATE_PATHS } from './arm-template';
 import { evaluateCondition, renderWorkflowValue, type WorkflowRun } from './logic-app-expressions';
 
 export const SAMPLE_PLAYBOOK_IDENTITY =
-  '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-itdr-verify/providers/Microsoft.ManagedIdentity' + '/userAssignedIdentities/id-itdr-verify-playbook';
+  '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-itdr-verify/providers/Microsoft.ManagedIdentity' +
+  '/userAssignedIdentities/id-itdr-verify-playbook';
 
 export interface RenderedPlaybook {
   definition: { triggers: Record<string, any>; actions: Record<string, any> };
@@ -12,7 +13,9 @@ export interface RenderedPlaybook {
 }
 
 /** The playbook template deployed with these parameters: the Logic App's definition as Azure stores it. */
-export function renderPlaybook(parameters: { gatewayUrl: string; playbookIdentityResourceId?: string } & Record<string, unknown>): RenderedPlaybook {
+export function renderPlaybook(
+  parameters: { gatewayUrl: string; playbookIdentityResourceId?: string } & Record<string, unknown>,
+): RenderedPlaybook {
   const rendered = new RenderedTemplate(loadTemplate(TEMPLATE_PATHS.playbook), {
     parameters: { playbookIdentityResourceId: SAMPLE_PLAYBOOK_IDENTITY, ...parameters },
     reference: () => ({ principalId: '00000000-0000-4000-8000-00000000000b' }),
@@ -39,7 +42,13 @@ export function playbookRequest(playbook: RenderedPlaybook, triggerBody: unknown
   const action = playbook.definition.actions.Forward_to_gateway;
   if (action?.type !== 'Http') throw new Error('the playbook has no HTTP action Forward_to_gateway');
   const inputs = renderWorkflowValue(action.inputs, { triggerBody }) as Record<string, any>;
-  return { method: inputs.method, url: inputs.uri, headers: inputs.headers ?? {}, body: inputs.body, authentication: inputs.authentication };
+  return {
+    method: inputs.method,
+    url: inputs.uri,
+    headers: inputs.headers ?? {},
+    body: inputs.body,
+    authentication: inputs.authentication,
+  };
 }
 
 /** The failure branch: whether it runs for the gateway's answer, and the comment it then writes. */

@@ -64,7 +64,8 @@ function referenceStub(resourceId: string): unknown {
   if (resourceId.includes('/Microsoft.ManagedIdentity/userAssignedIdentities/')) {
     return { principalId: principalOf(name), clientId: guidFor(`client ${name}`) };
   }
-  if (resourceId.includes('/Microsoft.App/containerApps/')) return { configuration: { ingress: { fqdn: `${name}.example.azurecontainerapps.io` } } };
+  if (resourceId.includes('/Microsoft.App/containerApps/'))
+    return { configuration: { ingress: { fqdn: `${name}.example.azurecontainerapps.io` } } };
   // An external app's FQDN is <app name>.<the environment's default domain>.
   if (resourceId.includes('/Microsoft.App/managedEnvironments/')) return { defaultDomain: 'example.azurecontainerapps.io' };
   throw new Error(`no runtime value for ${resourceId}`);
@@ -88,7 +89,10 @@ const SERVICES_PARAMETERS = {
 };
 
 function renderServices(parameters: Record<string, unknown> = {}): RenderedTemplate {
-  return new RenderedTemplate(loadTemplate(TEMPLATE_PATHS.services), { parameters: { ...SERVICES_PARAMETERS, ...parameters }, reference: referenceStub });
+  return new RenderedTemplate(loadTemplate(TEMPLATE_PATHS.services), {
+    parameters: { ...SERVICES_PARAMETERS, ...parameters },
+    reference: referenceStub,
+  });
 }
 
 function containerApp(rendered: RenderedTemplate, name: 'gateway' | 'worker') {
@@ -127,12 +131,35 @@ describe('ARM templates (deploy/azure)', () => {
         for (const scope of allTemplates(template)) {
           const used = referencesOf(scope);
           const declaredParameters = Object.keys(scope.parameters ?? {});
-          const declaredVariables = [...Object.keys(scope.variables ?? {}).filter((key) => key !== 'copy'), ...(scope.variables?.copy ?? []).map((loop) => loop.name)];
-          assert.deepEqual([...used.parameters].filter((p) => !declaredParameters.includes(p)), [], 'used but not declared (parameters)');
-          assert.deepEqual(declaredParameters.filter((p) => !used.parameters.has(p)), [], 'declared but not used (parameters)');
-          assert.deepEqual([...used.variables].filter((v) => !declaredVariables.includes(v)), [], 'used but not declared (variables)');
-          assert.deepEqual(declaredVariables.filter((v) => !used.variables.has(v)), [], 'declared but not used (variables)');
-          assert.deepEqual([...used.functions].filter((f) => !SUPPORTED_FUNCTIONS.includes(f)), [], 'functions the offline checks cannot evaluate');
+          const declaredVariables = [
+            ...Object.keys(scope.variables ?? {}).filter((key) => key !== 'copy'),
+            ...(scope.variables?.copy ?? []).map((loop) => loop.name),
+          ];
+          assert.deepEqual(
+            [...used.parameters].filter((p) => !declaredParameters.includes(p)),
+            [],
+            'used but not declared (parameters)',
+          );
+          assert.deepEqual(
+            declaredParameters.filter((p) => !used.parameters.has(p)),
+            [],
+            'declared but not used (parameters)',
+          );
+          assert.deepEqual(
+            [...used.variables].filter((v) => !declaredVariables.includes(v)),
+            [],
+            'used but not declared (variables)',
+          );
+          assert.deepEqual(
+            declaredVariables.filter((v) => !used.variables.has(v)),
+            [],
+            'declared but not used (variables)',
+          );
+          assert.deepEqual(
+            [...used.functions].filter((f) => !SUPPORTED_FUNCTIONS.includes(f)),
+            [],
+            'functions the offline checks cannot evaluate',
+          );
         }
       });
 
@@ -149,7 +176,8 @@ describe('ARM templates (deploy/azure)', () => {
         const secure = Object.entries(template.parameters ?? {}).filter(([, declaration]) => /^secure/i.test(declaration.type));
         for (const [parameter, declaration] of secure) {
           assert.ok(!declaration.defaultValue, `${parameter} has a default`);
-          for (const { text } of stringsOf(template.outputs ?? {})) assert.ok(!text.includes(`parameters('${parameter}')`), `output uses ${parameter}`);
+          for (const { text } of stringsOf(template.outputs ?? {}))
+            assert.ok(!text.includes(`parameters('${parameter}')`), `output uses ${parameter}`);
         }
         for (const [parameter, declaration] of Object.entries(template.parameters ?? {})) {
           if (/secret|password|apikey|key$/i.test(parameter) && !/ids?$|name$|url$/i.test(parameter)) {
@@ -178,7 +206,8 @@ describe('ARM templates (deploy/azure)', () => {
         }
         const text = JSON.stringify(template);
         const roleIds = [...text.matchAll(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g)].map((match) => match[0]);
-        for (const id of roleIds) assert.ok(Object.values(ROLE_IDS).includes(id) || id === '98785600-1bb7-4fb9-b9fa-19afe2c8a360', `unexpected GUID ${id}`);
+        for (const id of roleIds)
+          assert.ok(Object.values(ROLE_IDS).includes(id) || id === '98785600-1bb7-4fb9-b9fa-19afe2c8a360', `unexpected GUID ${id}`);
       });
     });
   }
@@ -212,28 +241,46 @@ describe('ARM templates (deploy/azure)', () => {
           assert.equal(Boolean(config.tls?.caPath), Boolean(mode.temporalServerCaCertificate), `${mode.temporalAuth}: server CA`);
           // Files the configuration points at are mounted from the app's secrets.
           const app = containerApp(current, name);
-          const mounted = (app.properties.template.volumes as Array<{ secrets: Array<{ secretRef: string; path: string }> }>).flatMap((volume) =>
-            volume.secrets.map((secret) => `/mnt/temporal-tls/${secret.path}`),
+          const mounted = (app.properties.template.volumes as Array<{ secrets: Array<{ secretRef: string; path: string }> }>).flatMap(
+            (volume) => volume.secrets.map((secret) => `/mnt/temporal-tls/${secret.path}`),
           );
-          for (const file of [config.tls?.certPath, config.tls?.keyPath, config.tls?.caPath].filter(Boolean)) assert.ok(mounted.includes(file!), `${file} is mounted`);
+          for (const file of [config.tls?.certPath, config.tls?.keyPath, config.tls?.caPath].filter(Boolean))
+            assert.ok(mounted.includes(file!), `${file} is mounted`);
           const secretNames = (app.properties.configuration.secrets as Array<{ name: string }>).map((secret) => secret.name);
           for (const volume of app.properties.template.volumes as Array<{ secrets: Array<{ secretRef: string }> }>) {
-            for (const secret of volume.secrets) assert.ok(secretNames.includes(secret.secretRef), `volume secret ${secret.secretRef} is defined`);
+            for (const secret of volume.secrets)
+              assert.ok(secretNames.includes(secret.secretRef), `volume secret ${secret.secretRef} is defined`);
           }
         }
       }
     });
 
     it('keeps secrets out of plain environment values: they come from Key Vault references', () => {
-      const secretValues = Object.entries(SERVICES_PARAMETERS).filter(([key]) => /Secret|Key$/.test(key)).map(([, value]) => value);
+      const secretValues = Object.entries(SERVICES_PARAMETERS)
+        .filter(([key]) => /Secret|Key$/.test(key))
+        .map(([, value]) => value);
       for (const name of ['gateway', 'worker'] as const) {
         const app = containerApp(rendered, name);
-        const plain = JSON.stringify(app.properties.template.containers[0].env.filter((entry: { value?: string }) => entry.value !== undefined));
+        const plain = JSON.stringify(
+          app.properties.template.containers[0].env.filter((entry: { value?: string }) => entry.value !== undefined),
+        );
         for (const value of secretValues) assert.ok(!plain.includes(value), `${name}: a secret is a plain environment value`);
-        for (const secret of app.properties.configuration.secrets as Array<{ name: string; keyVaultUrl?: string; identity?: string; value?: string }>) {
+        for (const secret of app.properties.configuration.secrets as Array<{
+          name: string;
+          keyVaultUrl?: string;
+          identity?: string;
+          value?: string;
+        }>) {
           if (secret.name === 'temporal-server-ca') continue;
-          assert.equal(secret.keyVaultUrl, `https://${String(rendered.context.parameters.keyVaultName)}.vault.azure.net/secrets/${secret.name}`);
-          assert.match(String(secret.identity), new RegExp(`/userAssignedIdentities/id-itdr-verify-${name}$`), 'read with the app\'s own identity');
+          assert.equal(
+            secret.keyVaultUrl,
+            `https://${String(rendered.context.parameters.keyVaultName)}.vault.azure.net/secrets/${secret.name}`,
+          );
+          assert.match(
+            String(secret.identity),
+            new RegExp(`/userAssignedIdentities/id-itdr-verify-${name}$`),
+            "read with the app's own identity",
+          );
         }
       }
     });
@@ -249,13 +296,29 @@ describe('ARM templates (deploy/azure)', () => {
           })
           .sort();
       const appSecrets = (name: 'gateway' | 'worker') =>
-        (containerApp(rendered, name).properties.configuration.secrets as Array<{ name: string; keyVaultUrl?: string }>).filter((secret) => secret.keyVaultUrl).map((secret) => secret.name);
+        (containerApp(rendered, name).properties.configuration.secrets as Array<{ name: string; keyVaultUrl?: string }>)
+          .filter((secret) => secret.keyVaultUrl)
+          .map((secret) => secret.name);
       // The worker reads Incode's six settings itself (AZURE_KEY_VAULT_URL), the rest through Container Apps.
-      const incode = ['incode-api-base-url', 'incode-api-key', 'incode-auth-url', 'incode-client-id', 'incode-client-secret', 'incode-integration-reference'];
+      const incode = [
+        'incode-api-base-url',
+        'incode-api-key',
+        'incode-auth-url',
+        'incode-client-id',
+        'incode-client-secret',
+        'incode-integration-reference',
+      ];
       assert.deepEqual(secretsOf('worker'), [...incode, ...appSecrets('worker')].sort());
       assert.deepEqual(secretsOf('gateway'), appSecrets('gateway').sort());
-      const secrets = rendered.resources('Microsoft.KeyVault/vaults/secrets').map((secret) => String(secret.name).split('/')[1]).sort();
-      assert.deepEqual([...new Set([...secretsOf('worker'), ...secretsOf('gateway')])].sort(), secrets, 'every stored secret has a reader, none is read that is not stored');
+      const secrets = rendered
+        .resources('Microsoft.KeyVault/vaults/secrets')
+        .map((secret) => String(secret.name).split('/')[1])
+        .sort();
+      assert.deepEqual(
+        [...new Set([...secretsOf('worker'), ...secretsOf('gateway')])].sort(),
+        secrets,
+        'every stored secret has a reader, none is read that is not stored',
+      );
     });
 
     it('makes the Key Vault RBAC-only with soft delete and purge protection', () => {
@@ -265,22 +328,28 @@ describe('ARM templates (deploy/azure)', () => {
       assert.equal(vault.properties.enablePurgeProtection, true);
     });
 
-    it('grants both services Microsoft Sentinel Responder on the workspace\'s resource group, through a deployment at that scope', () => {
-      const nested = rendered.resources('Microsoft.Resources/deployments').find((deployment) => String(deployment.name).endsWith('-sentinel-responders'));
+    it("grants both services Microsoft Sentinel Responder on the workspace's resource group, through a deployment at that scope", () => {
+      const nested = rendered
+        .resources('Microsoft.Resources/deployments')
+        .find((deployment) => String(deployment.name).endsWith('-sentinel-responders'));
       assert.ok(nested);
       assert.equal(nested.subscriptionId, SAMPLE_WORKSPACE.subscriptionId);
       assert.equal(nested.resourceGroup, SAMPLE_WORKSPACE.resourceGroup);
-      assert.deepEqual(nested.properties.parameters.principalIds.value, [principalOf('id-itdr-verify-gateway'), principalOf('id-itdr-verify-worker')]);
+      assert.deepEqual(nested.properties.parameters.principalIds.value, [
+        principalOf('id-itdr-verify-gateway'),
+        principalOf('id-itdr-verify-worker'),
+      ]);
       assert.ok(String(nested.properties.parameters.roleDefinitionId.value).endsWith(ROLE_IDS.sentinelResponder));
     });
 
-    it('sends the Key Vault\'s and the environment\'s logs to the Sentinel workspace', () => {
+    it("sends the Key Vault's and the environment's logs to the Sentinel workspace", () => {
       const settings = rendered.resources('Microsoft.Insights/diagnosticSettings');
       assert.equal(settings.length, 2);
       for (const setting of settings) {
         assert.equal(
           setting.properties.workspaceId,
-          `/subscriptions/${SAMPLE_WORKSPACE.subscriptionId}/resourceGroups/${SAMPLE_WORKSPACE.resourceGroup}/providers` + `/Microsoft.OperationalInsights/workspaces/${SAMPLE_WORKSPACE.name}`,
+          `/subscriptions/${SAMPLE_WORKSPACE.subscriptionId}/resourceGroups/${SAMPLE_WORKSPACE.resourceGroup}/providers` +
+            `/Microsoft.OperationalInsights/workspaces/${SAMPLE_WORKSPACE.name}`,
         );
       }
     });
@@ -290,7 +359,10 @@ describe('ARM templates (deploy/azure)', () => {
       const worker = containerApp(rendered, 'worker');
       assert.equal(gateway.properties.configuration.ingress.external, true);
       assert.equal(gateway.properties.configuration.ingress.allowInsecure, false);
-      assert.equal(gateway.properties.configuration.ingress.targetPort, Number(processEnv(rendered, 'gateway', SECRET_VALUES).GATEWAY_PORT));
+      assert.equal(
+        gateway.properties.configuration.ingress.targetPort,
+        Number(processEnv(rendered, 'gateway', SECRET_VALUES).GATEWAY_PORT),
+      );
       assert.equal(worker.properties.configuration.ingress, undefined);
       assert.ok(worker.properties.template.scale.minReplicas >= 1);
       assert.ok(gateway.properties.template.scale.minReplicas >= 1);
@@ -304,14 +376,18 @@ describe('ARM templates (deploy/azure)', () => {
       }
     });
 
-    it('lets the playbook\'s identity call the gateway with a token for the gateway\'s audience', () => {
+    it("lets the playbook's identity call the gateway with a token for the gateway's audience", () => {
       const env = processEnv(rendered, 'gateway', SECRET_VALUES);
       const gateway = loadGatewayConfig(env);
       assert.deepEqual(gateway.entra?.allowedCallers, [{ name: 'sentinel-playbook', objectId: principalOf('id-itdr-verify-playbook') }]);
       assert.equal(gateway.callers.length, 0, 'no API key unless one is given');
       assert.equal(env.GATEWAY_ENTRA_AUDIENCE, 'api://itdr-verify-gateway');
       const playbookDefaults = loadTemplate(TEMPLATE_PATHS.playbook).parameters!;
-      assert.equal(playbookDefaults.gatewayAudience?.defaultValue, env.GATEWAY_ENTRA_AUDIENCE, 'the playbook asks for the audience the gateway accepts');
+      assert.equal(
+        playbookDefaults.gatewayAudience?.defaultValue,
+        env.GATEWAY_ENTRA_AUDIENCE,
+        'the playbook asks for the audience the gateway accepts',
+      );
       assert.equal(env.GATEWAY_ENTRA_TENANT_ID, rendered.context.subscription.tenantId);
     });
 
@@ -329,7 +405,12 @@ describe('ARM templates (deploy/azure)', () => {
       });
       const gatewayServer = http.createServer(gatewayApp).listen(0, '127.0.0.1');
       await new Promise((resolve) => gatewayServer.once('listening', resolve));
-      const workerServer = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: new Registry(), readiness: () => ({ ready: true }) });
+      const workerServer = await startMetricsServer({
+        host: '127.0.0.1',
+        port: 0,
+        registry: new Registry(),
+        readiness: () => ({ ready: true }),
+      });
       try {
         for (const name of ['gateway', 'worker'] as const) {
           const container = containerApp(rendered, name).properties.template.containers[0];
@@ -353,10 +434,18 @@ describe('ARM templates (deploy/azure)', () => {
   });
 
   describe('automation rule', () => {
-    const playbookResourceId = '/subscriptions/00000000-0000-4000-8000-000000000003/resourceGroups/rg-playbooks/providers/Microsoft.Logic/workflows' + '/itdr-verify-playbook';
+    const playbookResourceId =
+      '/subscriptions/00000000-0000-4000-8000-000000000003/resourceGroups/rg-playbooks/providers/Microsoft.Logic/workflows' +
+      '/itdr-verify-playbook';
     const render = (parameters: Record<string, unknown> = {}) =>
       new RenderedTemplate(loadTemplate(TEMPLATE_PATHS.automationRule), {
-        parameters: { workspaceName: 'law-sentinel', playbookResourceId, analyticsRuleIds: ['rule-guid-1', 'rule-guid-2'], azureSecurityInsightsObjectId: 'sp-object-id', ...parameters },
+        parameters: {
+          workspaceName: 'law-sentinel',
+          playbookResourceId,
+          analyticsRuleIds: ['rule-guid-1', 'rule-guid-2'],
+          azureSecurityInsightsObjectId: 'sp-object-id',
+          ...parameters,
+        },
       });
 
     it('runs the playbook for incidents of the given analytics rules, created and (optionally) closed', () => {
@@ -368,10 +457,18 @@ describe('ARM templates (deploy/azure)', () => {
       const ruleCondition = created.properties.triggeringLogic.conditions[0].conditionProperties;
       assert.equal(ruleCondition.propertyName, 'IncidentRelatedAnalyticRuleIds');
       assert.deepEqual(ruleCondition.propertyValues, [
-        `/subscriptions/${'00000000-0000-4000-8000-000000000001'}/resourceGroups/rg-itdr-verify/providers` + `/Microsoft.OperationalInsights/workspaces/law-sentinel/providers/Microsoft.SecurityInsights/alertRules/rule-guid-1`,
-        `/subscriptions/${'00000000-0000-4000-8000-000000000001'}/resourceGroups/rg-itdr-verify/providers` + `/Microsoft.OperationalInsights/workspaces/law-sentinel/providers/Microsoft.SecurityInsights/alertRules/rule-guid-2`,
+        `/subscriptions/${'00000000-0000-4000-8000-000000000001'}/resourceGroups/rg-itdr-verify/providers` +
+          `/Microsoft.OperationalInsights/workspaces/law-sentinel/providers/Microsoft.SecurityInsights/alertRules/rule-guid-1`,
+        `/subscriptions/${'00000000-0000-4000-8000-000000000001'}/resourceGroups/rg-itdr-verify/providers` +
+          `/Microsoft.OperationalInsights/workspaces/law-sentinel/providers/Microsoft.SecurityInsights/alertRules/rule-guid-2`,
       ]);
-      assert.deepEqual(created.properties.actions, [{ order: 1, actionType: 'RunPlaybook', actionConfiguration: { logicAppResourceId: playbookResourceId, tenantId: '00000000-0000-4000-8000-0000000000aa' } }]);
+      assert.deepEqual(created.properties.actions, [
+        {
+          order: 1,
+          actionType: 'RunPlaybook',
+          actionConfiguration: { logicAppResourceId: playbookResourceId, tenantId: '00000000-0000-4000-8000-0000000000aa' },
+        },
+      ]);
       assert.equal(closed.properties.triggeringLogic.triggersWhen, 'Updated');
       assert.deepEqual(closed.properties.triggeringLogic.conditions[1], {
         conditionType: 'PropertyChanged',
@@ -381,7 +478,7 @@ describe('ARM templates (deploy/azure)', () => {
       assert.equal(render({ stopVerificationOnClose: false }).resources('Microsoft.SecurityInsights/automationRules').length, 1);
     });
 
-    it('lets Sentinel run playbooks in the playbook\'s resource group', () => {
+    it("lets Sentinel run playbooks in the playbook's resource group", () => {
       const [nested] = render().resources('Microsoft.Resources/deployments');
       assert.equal(nested.subscriptionId, '00000000-0000-4000-8000-000000000003');
       assert.equal(nested.resourceGroup, 'rg-playbooks');

@@ -69,7 +69,11 @@ describe('operator CLI against the running stack', () => {
 
   async function start() {
     const [accountName, upnSuffix] = DEMO_USER.split('@');
-    const incident = stack.simulator.sentinel.seedIncident({ title: 'Impossible travel', severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+    const incident = stack.simulator.sentinel.seedIncident({
+      title: 'Impossible travel',
+      severity: 'Medium',
+      accounts: [{ accountName, upnSuffix }],
+    });
     const started = await stack.post('/api/incidents', { incidentId: incident.name, userEmail: DEMO_USER });
     assert.equal(started.status, 200, JSON.stringify(started.body));
     const body = started.body as { workflowId: string; interviewId: string; verificationUrl: string; expiresAt: string };
@@ -134,10 +138,14 @@ describe('operator CLI against the running stack', () => {
     assert.equal(listed.user, DEMO_USER);
     assert.equal(listed.executionStatus, 'RUNNING');
     assert.equal(listed.workflowType, 'identityVerification');
-    await eventually(async () => {
-      const row = ((await json(['list', '--user', DEMO_USER])) as any[]).find((entry) => entry.workflowId === verification.workflowId);
-      return row?.status === 'AwaitingUser' && row?.interviewId === verification.interviewId ? row : undefined;
-    }, 20_000, 'AwaitingUser and the interview id in visibility');
+    await eventually(
+      async () => {
+        const row = ((await json(['list', '--user', DEMO_USER])) as any[]).find((entry) => entry.workflowId === verification.workflowId);
+        return row?.status === 'AwaitingUser' && row?.interviewId === verification.interviewId ? row : undefined;
+      },
+      20_000,
+      'AwaitingUser and the interview id in visibility',
+    );
 
     const ids = async (args: string[]) => ((await json(['list', ...args])) as any[]).map((row) => row.workflowId);
     assert.ok((await ids(['--status', 'AwaitingUser', '--user', DEMO_USER])).includes(verification.workflowId));
@@ -153,7 +161,10 @@ describe('operator CLI against the running stack', () => {
     assert.match(table.stdout, /^WORKFLOW ID\s+INCIDENT\s+USER\s+STATUS\s+SESSION\s+STARTED/);
     const line = table.stdout.split('\n').find((entry) => entry.startsWith(verification.workflowId));
     assert.ok(line, show(table));
-    assert.match(line, new RegExp(`${verification.incidentId}\\s+${DEMO_USER.replace('.', '\\.')}\\s+AwaitingUser\\s+\\S+\\s+\\d{4}-\\d\\d-\\d\\d`));
+    assert.match(
+      line,
+      new RegExp(`${verification.incidentId}\\s+${DEMO_USER.replace('.', '\\.')}\\s+AwaitingUser\\s+\\S+\\s+\\d{4}-\\d\\d-\\d\\d`),
+    );
     assert.match(table.stderr, /Visibility query .*WorkflowType IN \('identityVerification', 'incidentVerification'\)/);
 
     for (const id of [verification.incidentId, verification.workflowId]) {
@@ -173,10 +184,17 @@ describe('operator CLI against the running stack', () => {
 
     // A wrong key is named as such (never blamed on the worker), and the key itself is not printed.
     const otherKey = randomBytes(32).toString('base64');
-    for (const args of [['show', verification.incidentId], ['resend', verification.incidentId]]) {
+    for (const args of [
+      ['show', verification.incidentId],
+      ['resend', verification.incidentId],
+    ]) {
       const wrongKey = await cli(args, { PAYLOAD_ENCRYPTION_KEY: otherKey });
       assert.equal(wrongKey.code, 1, `${args[0]}: ${show(wrongKey)}`);
-      assert.match(wrongKey.stderr, /payload_key_mismatch: .*does not decrypt with this PAYLOAD_ENCRYPTION_KEY \(key id k1\)/, show(wrongKey));
+      assert.match(
+        wrongKey.stderr,
+        /payload_key_mismatch: .*does not decrypt with this PAYLOAD_ENCRYPTION_KEY \(key id k1\)/,
+        show(wrongKey),
+      );
       assert.ok(!/worker polling/.test(wrongKey.stderr), `the worker is not blamed: ${show(wrongKey)}`);
       assert.ok(!wrongKey.stderr.includes(otherKey) && !wrongKey.stderr.includes(stack.env.PAYLOAD_ENCRYPTION_KEY), 'no key printed');
     }
@@ -200,7 +218,11 @@ describe('operator CLI against the running stack', () => {
     assert.match(resent.stdout, /Link expires\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/);
     assert.match(resent.stdout, /not shown.*--show-link/);
     assert.ok(!resent.stdout.includes(verification.verificationUrl), 'the link is not printed without --show-link');
-    await eventually(async () => (comments(verification.incidentId).some((message) => message.includes('Reminder')) ? true : undefined), 15_000, 'the reminder comment');
+    await eventually(
+      async () => (comments(verification.incidentId).some((message) => message.includes('Reminder')) ? true : undefined),
+      15_000,
+      'the reminder comment',
+    );
 
     const withLink = await json(['resend', verification.workflowId, '--show-link']);
     assert.equal(withLink.verificationUrl, verification.verificationUrl);
@@ -209,7 +231,11 @@ describe('operator CLI against the running stack', () => {
     assert.match(withLink.requestedBy, /^cli:/);
     const withoutLink = await json(['resend', verification.workflowId]);
     assert.equal(withoutLink.verificationUrl, undefined);
-    await eventually(async () => ((await verification.handle.query(statusQuery)).remindersSent === 3 ? true : undefined), 15_000, 'three reminders');
+    await eventually(
+      async () => ((await verification.handle.query(statusQuery)).remindersSent === 3 ? true : undefined),
+      15_000,
+      'three reminders',
+    );
     await verification.handle.terminate('test done');
   });
 
@@ -258,8 +284,14 @@ describe('operator CLI against the running stack', () => {
     assert.equal(outcome.confirmedBy, 'reviewer');
     assert.equal(stack.simulator.sentinel.getIncident(verification.incidentId)!.properties.status, 'Closed');
     // The close carries the audit in its classification comment.
-    assert.match(String(stack.simulator.sentinel.getIncident(verification.incidentId)!.properties.classificationComment), /Manual review APPROVED by cli:/);
-    assert.match(String(stack.simulator.sentinel.getIncident(verification.incidentId)!.properties.classificationComment), /called the user back on a known number/);
+    assert.match(
+      String(stack.simulator.sentinel.getIncident(verification.incidentId)!.properties.classificationComment),
+      /Manual review APPROVED by cli:/,
+    );
+    assert.match(
+      String(stack.simulator.sentinel.getIncident(verification.incidentId)!.properties.classificationComment),
+      /called the user back on a known number/,
+    );
 
     const late = await cli(['reject', verification.incidentId]);
     assert.equal(late.code, 1, show(late));
@@ -285,9 +317,17 @@ describe('operator CLI against the running stack', () => {
     const file = path.join(historiesDir, 'v1-verified-by-webhook.json');
     const compatible = await cli(['replay', file]);
     assert.equal(compatible.code, 0, show(compatible));
-    assert.match(compatible.stdout, /^compatible: .*v1-verified-by-webhook\.json \(identityVerification record-v1-verified-by-webhook-\d+, \d+ events\)/);
+    assert.match(
+      compatible.stdout,
+      /^compatible: .*v1-verified-by-webhook\.json \(identityVerification record-v1-verified-by-webhook-\d+, \d+ events\)/,
+    );
 
-    const report = await json(['replay', path.join(historiesDir, 'v1-timed-out-after-unconfirmed-webhook.json'), '--workflow-id', 'replay-check']);
+    const report = await json([
+      'replay',
+      path.join(historiesDir, 'v1-timed-out-after-unconfirmed-webhook.json'),
+      '--workflow-id',
+      'replay-check',
+    ]);
     assert.equal(report.compatible, true);
     assert.equal(report.workflowId, 'replay-check');
 
@@ -300,7 +340,10 @@ describe('operator CLI against the running stack', () => {
     const incompatible = await cli(['replay', tampered]);
     assert.equal(incompatible.code, 1, show(incompatible));
     assert.match(incompatible.stdout, /^INCOMPATIBLE: /);
-    assert.match(incompatible.stdout, /DeterminismViolationError: \[TMPRL1100\] Nondeterminism error: Activity type of scheduled event 'somethingElse'/);
+    assert.match(
+      incompatible.stdout,
+      /DeterminismViolationError: \[TMPRL1100\] Nondeterminism error: Activity type of scheduled event 'somethingElse'/,
+    );
 
     // A history of this deployment, as `temporal workflow show --output json` or the Web UI's download writes it:
     // its payloads are encrypted, so replay needs the deployment's key, and says so when it has another.

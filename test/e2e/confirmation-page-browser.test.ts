@@ -69,16 +69,31 @@ describe('the confirmation page in a browser, from the mailbox to Sentinel', { s
     });
     const response = await stack.post('/api/incidents', stack.simulator.sentinel.playbookTrigger(seeded.name, 'Create'));
     assert.equal(response.status, 200, JSON.stringify(response.body));
-    return { incidentId: seeded.name, incidentNumber: seeded.properties.incidentNumber, title, verificationUrl: response.body.verificationUrl };
+    return {
+      incidentId: seeded.name,
+      incidentNumber: seeded.properties.incidentNumber,
+      title,
+      verificationUrl: response.body.verificationUrl,
+    };
   }
 
   /** Opens the simulated mailbox, finds this incident's mail and clicks its link, as the user would. */
   async function openMailAndClickLink(incidentNumber: number, verificationUrl: string): Promise<void> {
-    await eventually(async () => stack.simulator.graph.outbox().find((mail) => mail.to.includes(DEMO_USER) && mail.subject.includes(`(security incident ${incidentNumber})`)), 20_000, 'the mail');
+    await eventually(
+      async () =>
+        stack.simulator.graph
+          .outbox()
+          .find((mail) => mail.to.includes(DEMO_USER) && mail.subject.includes(`(security incident ${incidentNumber})`)),
+      20_000,
+      'the mail',
+    );
     await page.goto(`${stack.simulator.urls.graph}/simulator/graph/mailbox`, { waitUntil: 'domcontentloaded' });
     const article = page.locator('article', { hasText: `(security incident ${incidentNumber})` }).first();
     const mail = page.frameLocator(`iframe[title="${await article.locator('h2').textContent()}"]`).first();
-    await Promise.all([page.waitForURL((url) => url.pathname.startsWith('/confirm/'), { timeout: 20_000 }), mail.locator('a', { hasText: 'Review this sign-in' }).click()]);
+    await Promise.all([
+      page.waitForURL((url) => url.pathname.startsWith('/confirm/'), { timeout: 20_000 }),
+      mail.locator('a', { hasText: 'Review this sign-in' }).click(),
+    ]);
     assert.equal(page.url(), verificationUrl, 'the mail links to the page the caller was given');
   }
 
@@ -86,7 +101,15 @@ describe('the confirmation page in a browser, from the mailbox to Sentinel', { s
     assert.equal(await page.locator('h1').textContent(), 'Was this you?');
     const activity = (await page.locator('section.activity').first().textContent()) ?? '';
     assert.ok(activity.includes(title), activity);
-    for (const expected of [ACTIVITY.ip, `${ACTIVITY.city}, ${ACTIVITY.country}`, ACTIVITY.host, ACTIVITY.application, ACTIVITY.clientApp, ACTIVITY.alert, '2026-12-03 06:12 UTC']) {
+    for (const expected of [
+      ACTIVITY.ip,
+      `${ACTIVITY.city}, ${ACTIVITY.country}`,
+      ACTIVITY.host,
+      ACTIVITY.application,
+      ACTIVITY.clientApp,
+      ACTIVITY.alert,
+      '2026-12-03 06:12 UTC',
+    ]) {
       assert.ok(activity.includes(expected), `the page shows ${expected}: ${activity}`);
     }
   }
@@ -96,15 +119,26 @@ describe('the confirmation page in a browser, from the mailbox to Sentinel', { s
     await openMailAndClickLink(seeded.incidentNumber, seeded.verificationUrl);
     await assertActivityShown(seeded.title);
 
-    await Promise.all([page.waitForURL((url) => url.pathname.startsWith('/verify/'), { timeout: 20_000 }), page.getByRole('button', { name: 'This was me' }).click()]);
+    await Promise.all([
+      page.waitForURL((url) => url.pathname.startsWith('/verify/'), { timeout: 20_000 }),
+      page.getByRole('button', { name: 'This was me' }).click(),
+    ]);
     assert.equal(await page.title(), VERIFICATION_PAGE_TITLE, 'the answer leads on to the Incode check');
     // The answer is recorded by the verification now, and on the incident with the verdict.
-    await eventually(async () => ((await stack.get(`/api/incidents/${seeded.incidentId}`)).body.answer?.answer === 'was-me' ? true : undefined), 20_000, 'the answer recorded');
+    await eventually(
+      async () => ((await stack.get(`/api/incidents/${seeded.incidentId}`)).body.answer?.answer === 'was-me' ? true : undefined),
+      20_000,
+      'the answer recorded',
+    );
     assert.equal(incident(seeded.incidentId).properties.status, 'New', 'the answer alone closes nothing');
 
     await Promise.all([page.waitForURL(/\/complete/), page.getByRole('button', { name: 'Verified' }).click()]);
     assert.equal(await page.locator('h1').textContent(), 'Identity verified');
-    await eventually(async () => (incident(seeded.incidentId).properties.status === 'Closed' ? true : undefined), 30_000, 'the incident closed');
+    await eventually(
+      async () => (incident(seeded.incidentId).properties.status === 'Closed' ? true : undefined),
+      30_000,
+      'the incident closed',
+    );
     assert.equal(incident(seeded.incidentId).properties.classification, 'FalsePositive');
     assert.match(String(incident(seeded.incidentId).properties.classificationComment), /answered "This was me"/);
 
@@ -122,17 +156,28 @@ describe('the confirmation page in a browser, from the mailbox to Sentinel', { s
     assert.equal(await page.locator('h1').textContent(), 'Thank you: your security team has been told');
     assert.match((await page.locator('main').textContent()) ?? '', /treats it as a possible compromise of your account/);
 
-    const escalated = await eventually(async () => {
-      const current = incident(seeded.incidentId).properties;
-      return current.severity === 'High' && comments(seeded.incidentId).some((message) => /denied the activity/.test(message)) ? current : undefined;
-    }, 30_000, 'the incident escalated');
+    const escalated = await eventually(
+      async () => {
+        const current = incident(seeded.incidentId).properties;
+        return current.severity === 'High' && comments(seeded.incidentId).some((message) => /denied the activity/.test(message))
+          ? current
+          : undefined;
+      },
+      30_000,
+      'the incident escalated',
+    );
     assert.equal(escalated.status, 'Active');
-    assert.ok(escalated.labels.some((label) => label.labelName === 'identity-verification-failed'), JSON.stringify(escalated.labels));
+    assert.ok(
+      escalated.labels.some((label) => label.labelName === 'identity-verification-failed'),
+      JSON.stringify(escalated.labels),
+    );
 
     // The user (or whoever holds the Incode link) then passes the check: a denial always wins.
     const session = stack.simulator.incode.listSessions().find((candidate) => candidate.externalCustomerId === seeded.incidentId)!;
     assert.ok(session, 'the Incode session of the verification');
-    await page.goto(`${stack.simulator.urls.incodeApi}/verify/${encodeURIComponent(session.interviewId)}`, { waitUntil: 'domcontentloaded' });
+    await page.goto(`${stack.simulator.urls.incodeApi}/verify/${encodeURIComponent(session.interviewId)}`, {
+      waitUntil: 'domcontentloaded',
+    });
     await Promise.all([page.waitForURL(/\/complete/), page.getByRole('button', { name: 'Verified' }).click()]);
     assert.match((await page.locator('main').textContent()) ?? '', /session webhook delivered/, 'the gateway received the success');
     const workflowId = (await stack.get(`/api/incidents/${seeded.incidentId}`)).body.workflowId as string;
@@ -152,8 +197,16 @@ describe('the confirmation page in a browser, from the mailbox to Sentinel', { s
   it('a mail scanner GETs the link twice: nothing changes on the incident', async () => {
     const seeded = await seed();
     // The mail is sent and the "requested" comment written: from now on only the user's answer would change the incident.
-    await eventually(async () => stack.simulator.graph.outbox().find((mail) => mail.subject.includes(`(security incident ${seeded.incidentNumber})`)), 20_000, 'the mail');
-    await eventually(async () => (comments(seeded.incidentId).some((message) => /Identity verification requested/.test(message)) ? true : undefined), 20_000, 'the requested comment');
+    await eventually(
+      async () => stack.simulator.graph.outbox().find((mail) => mail.subject.includes(`(security incident ${seeded.incidentNumber})`)),
+      20_000,
+      'the mail',
+    );
+    await eventually(
+      async () => (comments(seeded.incidentId).some((message) => /Identity verification requested/.test(message)) ? true : undefined),
+      20_000,
+      'the requested comment',
+    );
     const before = { properties: structuredClone(incident(seeded.incidentId).properties), comments: comments(seeded.incidentId) };
     const workflowId = (await stack.get(`/api/incidents/${seeded.incidentId}`)).body.workflowId as string;
     for (let visit = 0; visit < 2; visit++) {
@@ -166,8 +219,20 @@ describe('the confirmation page in a browser, from the mailbox to Sentinel', { s
     assert.equal(status.body.running, true);
     const afterVisits = incident(seeded.incidentId).properties;
     assert.deepEqual(
-      { status: afterVisits.status, severity: afterVisits.severity, labels: afterVisits.labels, classification: afterVisits.classification, comments: comments(seeded.incidentId) },
-      { status: before.properties.status, severity: before.properties.severity, labels: before.properties.labels, classification: before.properties.classification, comments: before.comments },
+      {
+        status: afterVisits.status,
+        severity: afterVisits.severity,
+        labels: afterVisits.labels,
+        classification: afterVisits.classification,
+        comments: comments(seeded.incidentId),
+      },
+      {
+        status: before.properties.status,
+        severity: before.properties.severity,
+        labels: before.properties.labels,
+        classification: before.properties.classification,
+        comments: before.comments,
+      },
     );
     await stack.client.workflow.getHandle(workflowId).terminate('test done');
   });

@@ -59,17 +59,27 @@ describe('decision safety: only a confirmed success of the right user closes', (
 
   async function run(c: Combination): Promise<Expected> {
     const [accountName, upnSuffix] = DEMO_USER.split('@');
-    const incident = stack.simulator.sentinel.seedIncident({ title: JSON.stringify(c), severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+    const incident = stack.simulator.sentinel.seedIncident({
+      title: JSON.stringify(c),
+      severity: 'Medium',
+      accounts: [{ accountName, upnSuffix }],
+    });
     const started = await stack.post('/api/incidents', { incidentId: incident.name, userEmail: DEMO_USER });
     assert.equal(started.status, 200, JSON.stringify(started.body));
-    const { interviewId, workflowId, verificationUrl } = started.body as { interviewId: string; workflowId: string; verificationUrl: string };
+    const { interviewId, workflowId, verificationUrl } = started.body as {
+      interviewId: string;
+      workflowId: string;
+      verificationUrl: string;
+    };
     const handle = stack.client.workflow.getHandle(workflowId);
     // The user confirms the activity first, as every closing verification needs.
     assert.equal((await answerConfirmationPage(verificationUrl, 'was-me')).status, 303);
 
     if (c.incode !== 'nothing') {
       const outcome = c.incode === 'success' ? 'succeeded' : c.incode === 'failure' ? 'failed' : 'pending-review';
-      await stack.simulator.incode.completeSession(interviewId, outcome, { verifiedLoginHint: c.user === 'other' ? OTHER_USER : undefined });
+      await stack.simulator.incode.completeSession(interviewId, outcome, {
+        verifiedLoginHint: c.user === 'other' ? OTHER_USER : undefined,
+      });
     }
     if (c.workflow === 'ended') await handle.terminate('ended before the webhook');
 
@@ -85,10 +95,14 @@ describe('decision safety: only a confirmed success of the right user closes', (
 
     if (c.auth === 'authenticated' && c.workflow === 'waiting') {
       // Wait until the workflow has dealt with the event: ignored it, or read the session back.
-      await eventually(async () => {
-        const state = await handle.query(statusQuery);
-        return c.interview === 'other' ? state.ignoredEvents === 1 : state.lastCheckedAt !== undefined;
-      }, 60_000, `the workflow to handle the webhook for ${JSON.stringify(c)}`);
+      await eventually(
+        async () => {
+          const state = await handle.query(statusQuery);
+          return c.interview === 'other' ? state.ignoredEvents === 1 : state.lastCheckedAt !== undefined;
+        },
+        60_000,
+        `the workflow to handle the webhook for ${JSON.stringify(c)}`,
+      );
       if (expected(c) !== 'unchanged') await handle.result();
     }
     const current = stack.simulator.sentinel.getIncident(incident.name)!;
@@ -126,7 +140,9 @@ describe('decision safety: only a confirmed success of the right user closes', (
     answer: (typeof ANSWER)[number];
     incode: (typeof INCODE)[number];
   }
-  const answered: Answered[] = SUBJECT.flatMap((subject) => ANSWER.flatMap((answer) => INCODE.map((incode) => ({ subject, answer, incode }))));
+  const answered: Answered[] = SUBJECT.flatMap((subject) =>
+    ANSWER.flatMap((answer) => INCODE.map((incode) => ({ subject, answer, incode }))),
+  );
 
   /** The rule for the second table, stated independently: a denial escalates, and only "was me" then success closes. */
   function expectedAnswered(c: Answered): Expected {
@@ -137,7 +153,11 @@ describe('decision safety: only a confirmed success of the right user closes', (
 
   async function runAnswered(c: Answered): Promise<Expected> {
     const [accountName, upnSuffix] = DEMO_USER.split('@');
-    const incident = stack.simulator.sentinel.seedIncident({ title: JSON.stringify(c), severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+    const incident = stack.simulator.sentinel.seedIncident({
+      title: JSON.stringify(c),
+      severity: 'Medium',
+      accounts: [{ accountName, upnSuffix }],
+    });
     // Not named: the caller names another user than the incident's; the gateway refuses and starts nothing,
     // and that user's Incode session for the incident (made elsewhere) reaches no verification.
     const userEmail = c.subject === 'named by Sentinel' ? DEMO_USER : OTHER_USER;
@@ -166,7 +186,11 @@ describe('decision safety: only a confirmed success of the right user closes', (
     if (handle) {
       if (expectedAnswered(c) !== 'unchanged') await handle.result();
       else {
-        await eventually(async () => (await handle.query(statusQuery)).lastCheckedAt !== undefined, 60_000, `the read-back for ${JSON.stringify(c)}`);
+        await eventually(
+          async () => (await handle.query(statusQuery)).lastCheckedAt !== undefined,
+          60_000,
+          `the read-back for ${JSON.stringify(c)}`,
+        );
         await handle.terminate('test done');
       }
     }

@@ -23,9 +23,14 @@ interface ProcessResult {
 
 function run(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<ProcessResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, 'dist', 'src', script), ...args], { cwd: root, env, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [path.join(root, 'dist', 'src', script), ...args],
+      { cwd: root, env, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 const show = (result: ProcessResult) => `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
@@ -116,22 +121,39 @@ describe('npm run dev: dev identity, banner commands, DEV_PERSIST=1', () => {
     // The banner's curl, as sent.
     const started = await call(dev, 'POST', '/api/incidents', JSON.parse(curlBody));
     assert.equal(started.status, 200, JSON.stringify(started.body));
-    const { workflowId, interviewId, verificationUrl } = started.body as { workflowId: string; interviewId: string; verificationUrl: string };
+    const { workflowId, interviewId, verificationUrl } = started.body as {
+      workflowId: string;
+      interviewId: string;
+      verificationUrl: string;
+    };
 
     // The banner's CLI environment, exactly as printed (and as in cli.env).
     const exported = /export (.+)\n/.exec(banner)?.[1];
     assert.ok(exported, banner);
-    const cliEnv = Object.fromEntries(exported.split(' ').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+    const cliEnv = Object.fromEntries(
+      exported.split(' ').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    );
     assert.deepEqual(
       cliEnv,
-      Object.fromEntries(readFileSync(path.join(stateDir, 'cli.env'), 'utf8').trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)])),
+      Object.fromEntries(
+        readFileSync(path.join(stateDir, 'cli.env'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      ),
     );
     const shellEnv = { PATH: process.env.PATH, HOME: process.env.HOME, USER: process.env.USER };
-    const listed = await eventually(async () => {
-      const result = await run('cli.js', ['list', '--json'], { ...shellEnv, ...cliEnv });
-      assert.equal(result.code, 0, show(result));
-      return (JSON.parse(result.stdout) as Array<{ workflowId: string; status?: string }>).find((row) => row.workflowId === workflowId && row.status === 'AwaitingUser');
-    }, 30_000, 'the verification in the CLI list');
+    const listed = await eventually(
+      async () => {
+        const result = await run('cli.js', ['list', '--json'], { ...shellEnv, ...cliEnv });
+        assert.equal(result.code, 0, show(result));
+        return (JSON.parse(result.stdout) as Array<{ workflowId: string; status?: string }>).find(
+          (row) => row.workflowId === workflowId && row.status === 'AwaitingUser',
+        );
+      },
+      30_000,
+      'the verification in the CLI list',
+    );
     assert.equal(listed.workflowId, workflowId);
     const shown = await run('cli.js', ['show', incident.name], { ...shellEnv, ...cliEnv });
     assert.equal(shown.code, 0, show(shown));
@@ -142,7 +164,8 @@ describe('npm run dev: dev identity, banner commands, DEV_PERSIST=1', () => {
     assert.equal(doctor.code, 0, show(doctor));
     assert.match(doctor.stdout, /Checking the local dev stack/);
     assert.match(doctor.stdout, /All 12 checks passed\./);
-    for (const secret of [firstApiKey, firstPayloadKey, dev.stack.webhookSecret]) assert.ok(!doctor.stdout.includes(secret), 'no secret printed');
+    for (const secret of [firstApiKey, firstPayloadKey, dev.stack.webhookSecret])
+      assert.ok(!doctor.stdout.includes(secret), 'no secret printed');
 
     // The user confirms the activity before the restart; Incode's check is left for after it.
     const confirmed = await answerConfirmationPage(verificationUrl, 'was-me');
@@ -160,10 +183,14 @@ describe('npm run dev: dev identity, banner commands, DEV_PERSIST=1', () => {
     assert.equal(dev.stack.apiKey, firstApiKey, 'the same API key');
     assert.equal(dev.stack.env.PAYLOAD_ENCRYPTION_KEY, firstPayloadKey, 'the same payload key');
 
-    const status = await eventually(async () => {
-      const answer = await call(dev!, 'GET', `/api/incidents/${incident.name}`);
-      return answer.status === 200 ? answer : undefined;
-    }, 30_000, 'the status after the restart');
+    const status = await eventually(
+      async () => {
+        const answer = await call(dev!, 'GET', `/api/incidents/${incident.name}`);
+        return answer.status === 200 ? answer : undefined;
+      },
+      30_000,
+      'the status after the restart',
+    );
     assert.equal(status.body.status, 'AwaitingUser', JSON.stringify(status.body));
     assert.equal(status.body.interviewId, interviewId);
     assert.equal(dev.stack.simulator.sentinel.getIncident(incident.name)?.properties.status, 'New', 'the incident came back');
@@ -198,10 +225,14 @@ describe('npm run dev: dev identity, banner commands, DEV_PERSIST=1', () => {
     // Decided after the restart: the user, who answered "This was me", passes Incode's check; the incident closes.
     const completed = await dev.stack.simulator.incode.completeSession(interviewId, 'succeeded');
     assert.equal(completed.webhook.delivered, true);
-    const closed = await eventually(async () => {
-      const found = dev!.stack.simulator.sentinel.getIncident(incident.name);
-      return found?.properties.status === 'Closed' ? found : undefined;
-    }, 30_000, 'the incident closed');
+    const closed = await eventually(
+      async () => {
+        const found = dev!.stack.simulator.sentinel.getIncident(incident.name);
+        return found?.properties.status === 'Closed' ? found : undefined;
+      },
+      30_000,
+      'the incident closed',
+    );
     assert.equal(closed.properties.classification, 'FalsePositive', 'closed as the user confirmed it was them');
     const finished = await call(dev, 'GET', `/api/incidents/${incident.name}`);
     assert.equal(finished.body.status, 'Verified', JSON.stringify(finished.body));

@@ -78,7 +78,10 @@ describe('doctor', () => {
         'Microsoft Graph',
       ],
     );
-    assert.ok(rows.every((candidate) => candidate.status === 'OK'), table);
+    assert.ok(
+      rows.every((candidate) => candidate.status === 'OK'),
+      table,
+    );
     assert.match(table, /All 12 checks passed/);
     assertNoSecrets(table);
   });
@@ -174,7 +177,12 @@ describe('doctor', () => {
   describe('the compiled doctor (npm run doctor)', () => {
     const run = (env: Record<string, string | undefined>) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const full: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS, ...env };
+        const full: NodeJS.ProcessEnv = {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
+          ...env,
+        };
         for (const [key, value] of Object.entries(full)) if (value === undefined) delete full[key];
         execFile(process.execPath, [doctorPath], { cwd: root, env: full, timeout: 90_000 }, (error, stdout, stderr) => {
           resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });

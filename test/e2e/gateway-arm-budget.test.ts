@@ -20,7 +20,11 @@ describe("the gateway's ARM request budget", () => {
 
   it('a burst beyond the budget waits, then is refused with Retry-After; nothing is started for a refused POST', async () => {
     const incidents = Array.from({ length: 8 }, (_, i) =>
-      stack.simulator.sentinel.seedIncident({ title: `Burst ${i}`, severity: 'Medium', accounts: [{ accountName: 'demo.user', upnSuffix: 'contoso.com' }] }),
+      stack.simulator.sentinel.seedIncident({
+        title: `Burst ${i}`,
+        severity: 'Medium',
+        accounts: [{ accountName: 'demo.user', upnSuffix: 'contoso.com' }],
+      }),
     );
     const post = (incidentId: string) =>
       fetch(`${stack.gateway.url}/api/incidents`, {

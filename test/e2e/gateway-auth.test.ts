@@ -26,7 +26,11 @@ describe('control endpoints with Entra ID bearer tokens', () => {
     stack.simulator.entraTokens.issue({ audience: stack.entraCaller.audience, objectId: stack.entraCaller.objectId, ...overrides });
   function seed() {
     const [accountName, upnSuffix] = DEMO_USER.split('@');
-    return stack.simulator.sentinel.seedIncident({ title: 'Impossible travel activity', severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+    return stack.simulator.sentinel.seedIncident({
+      title: 'Impossible travel activity',
+      severity: 'Medium',
+      accounts: [{ accountName, upnSuffix }],
+    });
   }
   const workflowIdOf = (id: string) => verificationWorkflowId(stack.simulator.sentinel.defaultWorkspace, id);
 
@@ -35,7 +39,10 @@ describe('control endpoints with Entra ID bearer tokens', () => {
     const v2 = (await (await fetch(`${base}/v2.0/.well-known/openid-configuration`)).json()) as { jwks_uri: string; issuer: string };
     assert.equal(v2.issuer, `${base}/v2.0`);
     const keys = (await (await fetch(v2.jwks_uri)).json()) as { keys: Array<{ kid: string; kty: string; alg: string; d?: string }> };
-    assert.deepEqual(keys.keys.map((key) => key.kid), [stack.simulator.entraTokens.currentKey.kid]);
+    assert.deepEqual(
+      keys.keys.map((key) => key.kid),
+      [stack.simulator.entraTokens.currentKey.kid],
+    );
     assert.equal(keys.keys[0].kty, 'RSA');
     assert.equal(keys.keys[0].d, undefined, 'no private part is published');
     const v1 = (await (await fetch(`${base}/.well-known/openid-configuration`)).json()) as { issuer: string };
@@ -45,7 +52,11 @@ describe('control endpoints with Entra ID bearer tokens', () => {
 
   it("a token of the playbook's managed identity starts a verification, named in the audit comment", async () => {
     const incident = seed();
-    const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER }, bearer(playbookToken()));
+    const started = await stack.post(
+      '/api/incidents',
+      { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER },
+      bearer(playbookToken()),
+    );
     assert.equal(started.status, 200, JSON.stringify(started.body));
     assert.equal(started.body.status, 'verification_initiated');
     // The "verification requested" comment is written by the workflow, shortly after the link is returned.
@@ -78,7 +89,11 @@ describe('control endpoints with Entra ID bearer tokens', () => {
       ['not yet valid', playbookToken({ claims: { nbf: now + 900 } }), /not yet valid/],
       ['unknown kid', playbookToken({ header: { kid: 'no-such-key', x5t: 'no-such-key' } }), /signing key not recognised/],
       ['alg none', `${b64({ alg: 'none', typ: 'JWT' })}.${payload}.`, /signing algorithm not accepted/],
-      ['HS256 with the public key', `${hsInput}.${createHmac('sha256', publicPem).update(hsInput).digest('base64url')}`, /signing algorithm not accepted/],
+      [
+        'HS256 with the public key',
+        `${hsInput}.${createHmac('sha256', publicPem).update(hsInput).digest('base64url')}`,
+        /signing algorithm not accepted/,
+      ],
       ['disallowed oid', playbookToken({ objectId: randomUUID() }), /caller is not allowed/],
       ['tampered payload', `${header}.${b64({ ...claims, oid: randomUUID() })}.${signature}`, /signature verification failed/],
       ['tampered signature', `${header}.${payload}.${signature.slice(0, -6)}AAAAAA`, /signature verification failed/],
@@ -86,13 +101,22 @@ describe('control endpoints with Entra ID bearer tokens', () => {
       ['not a JWT', 'not-a-jwt', /not a well-formed JWT/],
     ];
     for (const [what, token, message] of cases) {
-      for (const call of [() => stack.post('/api/incidents', body, bearer(token)), () => stack.get(`/api/incidents/${incident.name}`, bearer(token))]) {
+      for (const call of [
+        () => stack.post('/api/incidents', body, bearer(token)),
+        () => stack.get(`/api/incidents/${incident.name}`, bearer(token)),
+      ]) {
         const answer = await call();
         assert.equal(answer.status, 401, `${what}: ${JSON.stringify(answer.body)}`);
         assert.equal(answer.body.error.code, 'unauthenticated', what);
         assert.match(answer.body.error.message, message, what);
         const text = JSON.stringify(answer.body);
-        for (const detail of [stack.entraCaller.audience, stack.entraCaller.clientId, stack.entraCaller.objectId, stack.simulator.tenantId, 'stack']) {
+        for (const detail of [
+          stack.entraCaller.audience,
+          stack.entraCaller.clientId,
+          stack.entraCaller.objectId,
+          stack.simulator.tenantId,
+          'stack',
+        ]) {
           assert.ok(!text.includes(detail), `${what}: the answer leaks ${detail}: ${text}`);
         }
         assert.doesNotMatch(text, /\.js:\d+|JWS|JWT[A-Z]|ERR_/, `${what}: the answer carries internals: ${text}`);
@@ -114,7 +138,10 @@ describe('control endpoints with Entra ID bearer tokens', () => {
     assert.match(basic.body.error.message, /use "Bearer <token>"/);
     const none = await stack.get(path, { 'x-api-key': '' });
     assert.equal(none.status, 401);
-    assert.match(none.body.error.message, /Missing credentials: send an Entra ID bearer token \(Authorization: Bearer\) or an x-api-key header/);
+    assert.match(
+      none.body.error.message,
+      /Missing credentials: send an Entra ID bearer token \(Authorization: Bearer\) or an x-api-key header/,
+    );
     // The API key still works alongside Entra ID.
     assert.equal((await stack.get(path)).status, 404);
   });

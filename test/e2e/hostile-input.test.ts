@@ -85,7 +85,8 @@ describe('hostile input', () => {
   }
   async function messagesReceived(workflowId: string): Promise<number> {
     const events = (await stack.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-    return events.filter((event) => event.workflowExecutionSignaledEventAttributes || event.workflowExecutionUpdateAcceptedEventAttributes).length;
+    return events.filter((event) => event.workflowExecutionSignaledEventAttributes || event.workflowExecutionUpdateAcceptedEventAttributes)
+      .length;
   }
   const token = (overrides: object = {}) =>
     stack.simulator.entraTokens.issue({ audience: stack.entraCaller.audience, objectId: stack.entraCaller.objectId, ...overrides });
@@ -96,7 +97,11 @@ describe('hostile input', () => {
     base = new URL(stack.gateway.url);
     // One real verification waits for its user: hostile requests must neither signal nor update it.
     const [accountName, upnSuffix] = DEMO_USER.split('@');
-    const incident = stack.simulator.sentinel.seedIncident({ title: 'Impossible travel activity', severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+    const incident = stack.simulator.sentinel.seedIncident({
+      title: 'Impossible travel activity',
+      severity: 'Medium',
+      accounts: [{ accountName, upnSuffix }],
+    });
     const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
     assert.equal(started.status, 200, JSON.stringify(started.body));
     legit = { incidentId: incident.name, workflowId: started.body.workflowId, interviewId: started.body.interviewId };
@@ -104,14 +109,21 @@ describe('hostile input', () => {
     // Its own "verification requested" comment is written after the link is returned (on the rate-limited
     // Sentinel queue): wait for it, so that the comment count taken below is the settled one.
     await eventually(
-      async () => stack.simulator.sentinel.listComments(incident.name).some((comment) => /Identity verification requested/.test(comment.properties.message)) || undefined,
+      async () =>
+        stack.simulator.sentinel
+          .listComments(incident.name)
+          .some((comment) => /Identity verification requested/.test(comment.properties.message)) || undefined,
       30_000,
       'the legitimate verification wrote its "requested" comment',
     );
   });
   after(async () => {
     agent.destroy();
-    if (legit) await stack?.client.workflow.getHandle(legit.workflowId).terminate('test done').catch(() => undefined);
+    if (legit)
+      await stack?.client.workflow
+        .getHandle(legit.workflowId)
+        .terminate('test done')
+        .catch(() => undefined);
     await stack?.stop();
   });
 
@@ -129,7 +141,13 @@ describe('hostile input', () => {
 
     // ---- building blocks ---------------------------------------------------------------------------------
     const latin1 = (maxLength: number) =>
-      fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c)), maxLength });
+      fc.string({
+        unit: fc
+          .integer({ min: 0x20, max: 0xff })
+          .filter((c) => c !== 0x7f)
+          .map((c) => String.fromCharCode(c)),
+        maxLength,
+      });
     const oddUnicode = fc.constantFrom(
       '\u0000',
       '\ud800',
@@ -157,8 +175,30 @@ describe('hostile input', () => {
       fc.integer({ min: 1000, max: 60_000 }).map((n) => 'A'.repeat(n)),
       fc.constantFrom('', ' ', 'null', 'undefined', 'NaN', '0', '-1', 'true'),
     );
-    const protoKey = fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'isAdmin');
-    const anyKey = fc.oneof(protoKey, fc.constantFrom('incidentId', 'userEmail', 'severity', 'object', 'objectSchemaType', 'eventType', 'interviewId', 'externalCustomerId'), weirdString);
+    const protoKey = fc.constantFrom(
+      '__proto__',
+      'constructor',
+      'prototype',
+      'toString',
+      'valueOf',
+      'hasOwnProperty',
+      '__defineGetter__',
+      'isAdmin',
+    );
+    const anyKey = fc.oneof(
+      protoKey,
+      fc.constantFrom(
+        'incidentId',
+        'userEmail',
+        'severity',
+        'object',
+        'objectSchemaType',
+        'eventType',
+        'interviewId',
+        'externalCustomerId',
+      ),
+      weirdString,
+    );
 
     // JSON text with full control over keys (duplicates, __proto__ as an own key) and values.
     type Tree = null | boolean | number | string | Tree[] | { entries: Array<[string, Tree]> };
@@ -177,7 +217,8 @@ describe('hostile input', () => {
     }));
     const serialize = (node: Tree): string => {
       if (Array.isArray(node)) return `[${node.map(serialize).join(',')}]`;
-      if (node && typeof node === 'object') return `{${node.entries.map(([key, value]) => `${JSON.stringify(key)}:${serialize(value)}`).join(',')}}`;
+      if (node && typeof node === 'object')
+        return `{${node.entries.map(([key, value]) => `${JSON.stringify(key)}:${serialize(value)}`).join(',')}}`;
       return JSON.stringify(node) ?? 'null';
     };
     const pollution = fc.constantFrom(
@@ -188,7 +229,8 @@ describe('hostile input', () => {
       '"__proto__":null',
       '"__proto__":[1,2]',
     );
-    const withPollution = (json: string, extra: string) => (json.startsWith('{') && json.length > 2 ? `{${extra},${json.slice(1)}` : `{${extra}}`);
+    const withPollution = (json: string, extra: string) =>
+      json.startsWith('{') && json.length > 2 ? `{${extra},${json.slice(1)}` : `{${extra}}`;
 
     // ---- ids: the legitimate incident's only with credentials that must fail ------------------------------
     const ids = (mayBeLegit: boolean) =>
@@ -204,22 +246,30 @@ describe('hostile input', () => {
         {
           incidentId: valueOrWeird(ids(mayBeLegit)),
           severity: valueOrWeird(fc.constantFrom('Low', 'Medium', 'High', 'Informational', 'low', 'Critical')),
-          userEmail: valueOrWeird(fc.oneof(fc.constant(DEMO_USER), fc.emailAddress(), fc.constant('a@b'), fc.constant(`${'a'.repeat(300)}@contoso.com`))),
+          userEmail: valueOrWeird(
+            fc.oneof(fc.constant(DEMO_USER), fc.emailAddress(), fc.constant('a@b'), fc.constant(`${'a'.repeat(300)}@contoso.com`)),
+          ),
           extra: tree,
         },
         { requiredKeys: [] },
       );
     const armId = (mayBeLegit: boolean) =>
-      fc.tuple(fc.oneof(fc.constant(stack.simulator.sentinel.defaultWorkspace.subscriptionId), fc.uuid(), weirdString), ids(mayBeLegit)).map(
-        ([sub, id]) =>
-          `/subscriptions/${sub}/resourceGroups/${stack.simulator.sentinel.defaultWorkspace.resourceGroup}/providers` + `/Microsoft.OperationalInsights/workspaces/${stack.simulator.sentinel.defaultWorkspace.workspaceName}/providers` + `/Microsoft.SecurityInsights/Incidents/${id}`,
-      );
+      fc
+        .tuple(fc.oneof(fc.constant(stack.simulator.sentinel.defaultWorkspace.subscriptionId), fc.uuid(), weirdString), ids(mayBeLegit))
+        .map(
+          ([sub, id]) =>
+            `/subscriptions/${sub}/resourceGroups/${stack.simulator.sentinel.defaultWorkspace.resourceGroup}/providers` +
+            `/Microsoft.OperationalInsights/workspaces/${stack.simulator.sentinel.defaultWorkspace.workspaceName}/providers` +
+            `/Microsoft.SecurityInsights/Incidents/${id}`,
+        );
     const playbookBody = (mayBeLegit: boolean) =>
       fc.record(
         {
           objectSchemaType: valueOrWeird(fc.constant('Incident')),
           objectEventType: valueOrWeird(fc.constantFrom('Create', 'Update')),
-          workspaceInfo: valueOrWeird(fc.record({ SubscriptionId: weirdString, ResourceGroupName: weirdString, WorkspaceName: weirdString }, { requiredKeys: [] })),
+          workspaceInfo: valueOrWeird(
+            fc.record({ SubscriptionId: weirdString, ResourceGroupName: weirdString, WorkspaceName: weirdString }, { requiredKeys: [] }),
+          ),
           object: valueOrWeird(
             fc.record(
               {
@@ -231,7 +281,15 @@ describe('hostile input', () => {
                       severity: weirdString,
                       relatedEntities: valueOrWeird(
                         fc.array(
-                          fc.record({ kind: valueOrWeird(fc.constant('Account')), properties: valueOrWeird(fc.record({ accountName: weirdString, upnSuffix: weirdString }, { requiredKeys: [] })) }, { requiredKeys: [] }),
+                          fc.record(
+                            {
+                              kind: valueOrWeird(fc.constant('Account')),
+                              properties: valueOrWeird(
+                                fc.record({ accountName: weirdString, upnSuffix: weirdString }, { requiredKeys: [] }),
+                              ),
+                            },
+                            { requiredKeys: [] },
+                          ),
                           { maxLength: 250 },
                         ),
                       ),
@@ -249,7 +307,9 @@ describe('hostile input', () => {
     const webhookBody = (mayBeLegit: boolean) =>
       fc.record(
         {
-          eventType: valueOrWeird(fc.constantFrom('SESSION_SUCCEEDED', 'SESSION_FAILED', 'ONBOARDING_FINISHED', 'MANUAL_REVIEW_APPROVED', 'session_succeeded')),
+          eventType: valueOrWeird(
+            fc.constantFrom('SESSION_SUCCEEDED', 'SESSION_FAILED', 'ONBOARDING_FINISHED', 'MANUAL_REVIEW_APPROVED', 'session_succeeded'),
+          ),
           onboardingStatus: valueOrWeird(fc.constantFrom('ONBOARDING_FINISHED', 'ID_VALIDATION_FINISHED')),
           interviewId: valueOrWeird(ids(mayBeLegit)),
           externalCustomerId: valueOrWeird(ids(mayBeLegit)),
@@ -272,15 +332,45 @@ describe('hostile input', () => {
           .tuple(jsonOf(simpleBody(mayBeLegit)), fc.nat())
           .map(([text, cut]) => ({ what: 'truncated JSON', bytes: Buffer.from(text.slice(0, cut % Math.max(1, text.length))) })),
         fc
-          .constantFrom('', '{', '}', '[', 'nul', '{"a":1,}', "{'a':1}", '{"a":NaN}', '{"a":Infinity}', '/*c*/{}', '\ufeff{}', '{"a":1}{"b":2}', '{"a":"\\x41"}', '{"a":"\\u12"}', '"string"', '123', 'null', 'true', '[]', '{}')
+          .constantFrom(
+            '',
+            '{',
+            '}',
+            '[',
+            'nul',
+            '{"a":1,}',
+            "{'a':1}",
+            '{"a":NaN}',
+            '{"a":Infinity}',
+            '/*c*/{}',
+            '\ufeff{}',
+            '{"a":1}{"b":2}',
+            '{"a":"\\x41"}',
+            '{"a":"\\u12"}',
+            '"string"',
+            '123',
+            'null',
+            'true',
+            '[]',
+            '{}',
+          )
           .map((text) => ({ what: 'malformed or bare JSON', bytes: Buffer.from(text) })),
         fc.string({ unit: 'binary', maxLength: 200 }).map((text) => ({ what: 'random text', bytes: Buffer.from(text) })),
         fc.uint8Array({ maxLength: 200 }).map((bytes) => ({ what: 'random bytes', bytes: Buffer.from(bytes) })),
-        fc.constantFrom(Buffer.from([0xc0, 0xaf]), Buffer.from([0xc3, 0x28]), Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00]), Buffer.from('{"a":"\xed\xa0\x80"}', 'latin1')).map((bytes) => ({
-          what: 'invalid UTF-8',
-          bytes,
-        })),
-        fc.integer({ min: 65_536, max: 400_000 }).map((n) => ({ what: `oversized (${n} bytes)`, bytes: Buffer.from(`{"incidentId":"${'x'.repeat(n)}"}`) })),
+        fc
+          .constantFrom(
+            Buffer.from([0xc0, 0xaf]),
+            Buffer.from([0xc3, 0x28]),
+            Buffer.from([0xff, 0xfe, 0x7b, 0x00, 0x7d, 0x00]),
+            Buffer.from('{"a":"\xed\xa0\x80"}', 'latin1'),
+          )
+          .map((bytes) => ({
+            what: 'invalid UTF-8',
+            bytes,
+          })),
+        fc
+          .integer({ min: 65_536, max: 400_000 })
+          .map((n) => ({ what: `oversized (${n} bytes)`, bytes: Buffer.from(`{"incidentId":"${'x'.repeat(n)}"}`) })),
         fc.tuple(fc.integer({ min: 500, max: 40_000 }), fc.boolean()).map(([depth, arrays]) => ({
           what: `nesting ${depth} deep`,
           bytes: Buffer.from(arrays ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`),
@@ -313,35 +403,80 @@ describe('hostile input', () => {
             (all, next) => ({ ...all, ...next, claims: { ...(all.claims as object), ...((next as { claims?: object }).claims ?? {}) } }),
             {},
           );
-          if (protoClaims) merged.claims = { ...(merged.claims as object), ...JSON.parse('{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"polluted":1}}}') };
-          return { what: `JWT: ${[first, second].filter(Boolean).join(' + ')}`, valid: false, headers: { authorization: `Bearer ${token(merged)}` } };
+          if (protoClaims)
+            merged.claims = {
+              ...(merged.claims as object),
+              ...JSON.parse('{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"polluted":1}}}'),
+            };
+          return {
+            what: `JWT: ${[first, second].filter(Boolean).join(' + ')}`,
+            valid: false,
+            headers: { authorization: `Bearer ${token(merged)}` },
+          };
         }),
       fc.constant(null).map(() => {
         const [, payload] = token().split('.');
-        return { what: 'JWT: alg none', valid: false, headers: { authorization: `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${payload}.` } };
+        return {
+          what: 'JWT: alg none',
+          valid: false,
+          headers: { authorization: `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${payload}.` },
+        };
       }),
       fc.constant(null).map(() => {
         const input = `${b64({ alg: 'HS256', typ: 'JWT', kid: stack.simulator.entraTokens.currentKey.kid })}.${token().split('.')[1]}`;
-        return { what: 'JWT: HS256 with the public key', valid: false, headers: { authorization: `Bearer ${input}.${createHmac('sha256', publicPem).update(input).digest('base64url')}` } };
+        return {
+          what: 'JWT: HS256 with the public key',
+          valid: false,
+          headers: { authorization: `Bearer ${input}.${createHmac('sha256', publicPem).update(input).digest('base64url')}` },
+        };
       }),
       fc.constant(null).map(() => {
         const [header, , signature] = token().split('.');
-        return { what: 'JWT: tampered payload', valid: false, headers: { authorization: `Bearer ${header}.${b64({ oid: randomUUID(), aud: stack.entraCaller.audience })}.${signature}` } };
+        return {
+          what: 'JWT: tampered payload',
+          valid: false,
+          headers: { authorization: `Bearer ${header}.${b64({ oid: randomUUID(), aud: stack.entraCaller.audience })}.${signature}` },
+        };
       }),
-      fc.tuple(fc.string({ unit: 'binary-ascii', maxLength: 60 }), fc.string({ unit: 'binary-ascii', maxLength: 60 }), fc.base64String({ maxLength: 80 })).map(([h, p, s]) => ({
-        what: 'JWT: random segments',
-        valid: false,
-        headers: { authorization: `Bearer ${b64(h)}.${b64(p)}.${s.replace(/=+$/, '')}` },
-      })),
       fc
-        .oneof(latin1(100), fc.constantFrom('Bearer', 'Bearer ', 'bearer x', 'Basic dXNlcjpwYXNz', 'Negotiate YII=', 'Bearer a.b', `Bearer ${'a'.repeat(9000)}.b.c`))
+        .tuple(
+          fc.string({ unit: 'binary-ascii', maxLength: 60 }),
+          fc.string({ unit: 'binary-ascii', maxLength: 60 }),
+          fc.base64String({ maxLength: 80 }),
+        )
+        .map(([h, p, s]) => ({
+          what: 'JWT: random segments',
+          valid: false,
+          headers: { authorization: `Bearer ${b64(h)}.${b64(p)}.${s.replace(/=+$/, '')}` },
+        })),
+      fc
+        .oneof(
+          latin1(100),
+          fc.constantFrom(
+            'Bearer',
+            'Bearer ',
+            'bearer x',
+            'Basic dXNlcjpwYXNz',
+            'Negotiate YII=',
+            'Bearer a.b',
+            `Bearer ${'a'.repeat(9000)}.b.c`,
+          ),
+        )
         .map((value) => ({ what: 'odd Authorization header', valid: false, headers: { authorization: value } })),
     );
     // Valid credentials often: only they get a body parsed and validated.
     const credential: fc.Arbitrary<Credential> = fc.oneof(
       fc.constant({ what: 'no credential', valid: false, headers: {} }),
-      { weight: 3, arbitrary: fc.constant(null).map(() => ({ what: 'valid API key', valid: true, headers: { 'x-api-key': stack.apiKey } })) },
-      { weight: 3, arbitrary: fc.constant(null).map(() => ({ what: 'valid Entra token', valid: true, headers: { authorization: `Bearer ${token()}` } })) },
+      {
+        weight: 3,
+        arbitrary: fc.constant(null).map(() => ({ what: 'valid API key', valid: true, headers: { 'x-api-key': stack.apiKey } })),
+      },
+      {
+        weight: 3,
+        arbitrary: fc
+          .constant(null)
+          .map(() => ({ what: 'valid Entra token', valid: true, headers: { authorization: `Bearer ${token()}` } })),
+      },
       latin1(80).map((key) => ({ what: 'random API key', valid: false, headers: { 'x-api-key': key } })),
       fc
         .constantFrom<(key: string) => string>(
@@ -353,15 +488,26 @@ describe('hostile input', () => {
           (key) => `local-dev=${key}`,
         )
         .map((mutate) => ({ what: 'near-miss API key', valid: false, headers: { 'x-api-key': mutate(stack.apiKey) } })),
-      fc.constant(null).map(() => ({ what: 'API key and token together', valid: false, headers: { 'x-api-key': stack.apiKey, authorization: `Bearer ${token()}` } })),
+      fc.constant(null).map(() => ({
+        what: 'API key and token together',
+        valid: false,
+        headers: { 'x-api-key': stack.apiKey, authorization: `Bearer ${token()}` },
+      })),
       fc.constant(null).map(() => ({ what: 'webhook secret as API key', valid: false, headers: { 'x-api-key': stack.webhookSecret } })),
       jwtCredential,
     );
     const webhookCredential: fc.Arbitrary<Credential> = fc.oneof(
       fc.constant({ what: 'no webhook secret', valid: false, headers: {} }),
-      { weight: 5, arbitrary: fc.constant(null).map(() => ({ what: 'valid webhook secret', valid: true, headers: { [webhookHeader]: stack.webhookSecret } })) },
+      {
+        weight: 5,
+        arbitrary: fc
+          .constant(null)
+          .map(() => ({ what: 'valid webhook secret', valid: true, headers: { [webhookHeader]: stack.webhookSecret } })),
+      },
       latin1(80).map((secret) => ({ what: 'random webhook secret', valid: false, headers: { [webhookHeader]: secret } })),
-      fc.constant(null).map(() => ({ what: 'near-miss webhook secret', valid: false, headers: { [webhookHeader]: stack.webhookSecret.slice(0, -1) } })),
+      fc
+        .constant(null)
+        .map(() => ({ what: 'near-miss webhook secret', valid: false, headers: { [webhookHeader]: stack.webhookSecret.slice(0, -1) } })),
       fc.constant(null).map(() => ({ what: 'API key on the webhook', valid: false, headers: { 'x-api-key': stack.apiKey } })),
       fc.constant(null).map(() => ({ what: 'token on the webhook', valid: false, headers: { authorization: `Bearer ${token()}` } })),
     );
@@ -426,7 +572,9 @@ describe('hostile input', () => {
       fc.oneof(
         fc.constant(['/api/incidents', 'POST']),
         ids(mayBeLegit).map((id) => [`/api/incidents/${encodeSegment(id)}`, 'GET']),
-        fc.tuple(ids(mayBeLegit), fc.constantFrom('cancel', 'review')).map(([id, action]) => [`/api/incidents/${encodeSegment(id)}/${action}`, 'POST']),
+        fc
+          .tuple(ids(mayBeLegit), fc.constantFrom('cancel', 'review'))
+          .map(([id, action]) => [`/api/incidents/${encodeSegment(id)}/${action}`, 'POST']),
       );
     const oddPath = fc.constantFrom(
       '/',
@@ -453,24 +601,33 @@ describe('hostile input', () => {
     const request = (kind: 'control' | 'webhook' | 'odd'): fc.Arbitrary<HostileRequest> =>
       (kind === 'webhook' ? webhookCredential : credential).chain((cred) => {
         const mayBeLegit = !cred.valid;
-        const target = kind === 'control' ? controlPath(mayBeLegit) : kind === 'webhook' ? fc.constant(['/api/webhooks/incode', 'POST']) : oddPath.map((path) => [path, 'POST']);
+        const target =
+          kind === 'control'
+            ? controlPath(mayBeLegit)
+            : kind === 'webhook'
+              ? fc.constant(['/api/webhooks/incode', 'POST'])
+              : oddPath.map((path) => [path, 'POST']);
         const pathAndMethod = target.chain(([path, own]) => method(own).map((verb) => ({ path, method: verb })));
-        return fc.record({ pathAndMethod, contentType, encoding, extraHeaders, body: body(mayBeLegit) }).map(({ pathAndMethod: { path, method: verb }, ...parts }) => {
-          const hasBody = !['GET', 'HEAD', 'get'].includes(verb);
-          const [encodingName, encode] = parts.encoding;
-          const headers: Record<string, string> = { ...cred.headers, ...parts.extraHeaders };
-          if (hasBody) {
-            if (parts.contentType) headers['content-type'] = parts.contentType;
-            if (encodingName) headers['content-encoding'] = encodingName;
-          }
-          return {
-            what: `${verb} ${path.slice(0, 80)} [${cred.what}] ` + `${hasBody ? `${parts.body.what} as ${parts.contentType || 'no content type'}${encodingName ? ` (${encodingName})` : ''}` : ''} ${Object.keys(parts.extraHeaders).join(',')}`,
-            method: verb,
-            path: path,
-            headers,
-            body: hasBody ? (encode ? encode(parts.body.bytes) : parts.body.bytes) : undefined,
-          };
-        });
+        return fc
+          .record({ pathAndMethod, contentType, encoding, extraHeaders, body: body(mayBeLegit) })
+          .map(({ pathAndMethod: { path, method: verb }, ...parts }) => {
+            const hasBody = !['GET', 'HEAD', 'get'].includes(verb);
+            const [encodingName, encode] = parts.encoding;
+            const headers: Record<string, string> = { ...cred.headers, ...parts.extraHeaders };
+            if (hasBody) {
+              if (parts.contentType) headers['content-type'] = parts.contentType;
+              if (encodingName) headers['content-encoding'] = encodingName;
+            }
+            return {
+              what:
+                `${verb} ${path.slice(0, 80)} [${cred.what}] ` +
+                `${hasBody ? `${parts.body.what} as ${parts.contentType || 'no content type'}${encodingName ? ` (${encodingName})` : ''}` : ''} ${Object.keys(parts.extraHeaders).join(',')}`,
+              method: verb,
+              path: path,
+              headers,
+              body: hasBody ? (encode ? encode(parts.body.bytes) : parts.body.bytes) : undefined,
+            };
+          });
       });
     // Counterexamples print as their one-line description, not as megabytes of body.
     const described = (one: HostileRequest): HostileRequest => Object.assign(one, { [fc.toStringMethod]: () => JSON.stringify(one.what) });
@@ -479,12 +636,14 @@ describe('hostile input', () => {
       { weight: 4, arbitrary: request('webhook') },
       { weight: 1, arbitrary: request('odd') },
       // Health endpoints answer 2xx only to GET/HEAD; the rest must be 4xx.
-      fc.tuple(fc.constantFrom('/healthz', '/readyz', '/metrics'), fc.constantFrom('POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS')).map(([path, m]) => ({
-        what: `${m} ${path}`,
-        method: m,
-        path,
-        headers: {},
-      })),
+      fc
+        .tuple(fc.constantFrom('/healthz', '/readyz', '/metrics'), fc.constantFrom('POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'))
+        .map(([path, m]) => ({
+          what: `${m} ${path}`,
+          method: m,
+          path,
+          headers: {},
+        })),
     );
 
     // ---- the property -----------------------------------------------------------------------------------
@@ -500,7 +659,11 @@ describe('hostile input', () => {
           statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
           assert.ok(answer.status >= 400 && answer.status < 500, `${one.what}: status ${answer.status} ${answer.text.slice(0, 300)}`);
           if (one.method === 'HEAD') return;
-          assert.match(String(answer.headers['content-type']), /^application\/json/, `${one.what}: content type ${answer.headers['content-type']}`);
+          assert.match(
+            String(answer.headers['content-type']),
+            /^application\/json/,
+            `${one.what}: content type ${answer.headers['content-type']}`,
+          );
           let parsed: { error?: { code?: unknown; message?: unknown } };
           try {
             parsed = JSON.parse(answer.text);
@@ -517,7 +680,10 @@ describe('hostile input', () => {
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
     const seconds = (Date.now() - started) / 1000;
-    const histogram = [...statuses.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(' ');
+    const histogram = [...statuses.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([status, count]) => `${status}×${count}`)
+      .join(' ');
     t.diagnostic(`${sent} requests in ${seconds.toFixed(1)} s: ${histogram}`);
     console.log(`hostile-input: ${sent} requests in ${seconds.toFixed(1)} s: ${histogram}`);
     assert.ok(sent >= 2000, `only ${sent} requests were sent`);
@@ -539,7 +705,11 @@ describe('hostile input', () => {
   it('still serves a valid request afterwards, with either credential', async () => {
     const [accountName, upnSuffix] = DEMO_USER.split('@');
     for (const headers of [{}, { 'x-api-key': '', authorization: `Bearer ${token()}` }] as Array<Record<string, string>>) {
-      const incident = stack.simulator.sentinel.seedIncident({ title: 'New device sign-in', severity: 'Low', accounts: [{ accountName, upnSuffix }] });
+      const incident = stack.simulator.sentinel.seedIncident({
+        title: 'New device sign-in',
+        severity: 'Low',
+        accounts: [{ accountName, upnSuffix }],
+      });
       const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Low', userEmail: DEMO_USER }, headers);
       assert.equal(started.status, 200, JSON.stringify(started.body));
       assert.equal(started.body.status, 'verification_initiated');

@@ -41,7 +41,9 @@ describe('incidents with several accounts end to end', () => {
     await stack.simulator.incode.completeSession(byUser.get(DEMO_USER)!.interviewId, 'succeeded');
     await eventually(async () => {
       const status = await stack.get(`/api/incidents/${incident.name}`);
-      return status.body.accounts?.find((account: { user: string }) => account.user === DEMO_USER)?.status === 'Verified' ? true : undefined;
+      return status.body.accounts?.find((account: { user: string }) => account.user === DEMO_USER)?.status === 'Verified'
+        ? true
+        : undefined;
     });
     assert.equal(stack.simulator.sentinel.getIncident(incident.name)!.properties.status, 'New', 'one of two is not enough');
 
@@ -51,7 +53,10 @@ describe('incidents with several accounts end to end', () => {
     assert.equal(outcome.status, 'Verified');
     assert.equal(outcome.incidentAction, 'Closed');
     assert.equal(stack.simulator.sentinel.getIncident(incident.name)!.properties.status, 'Closed');
-    assert.match(String(stack.simulator.sentinel.getIncident(incident.name)!.properties.classificationComment), /Every account of this incident passed/);
+    assert.match(
+      String(stack.simulator.sentinel.getIncident(incident.name)!.properties.classificationComment),
+      /Every account of this incident passed/,
+    );
   });
 
   it('escalates as soon as one account fails, naming who, and stops the other verification', async () => {
@@ -64,7 +69,9 @@ describe('incidents with several accounts end to end', () => {
     assert.equal(current.properties.severity, 'High');
     const last = stack.simulator.sentinel.listComments(incident.name).at(-1)!.properties.message;
     assert.match(last, new RegExp(`${OTHER_USER.replace('.', '\\.')}: Failed`));
-    const demoChild = stack.client.workflow.getHandle(`${response.workflowId}-account-${response.verifications[0].user === DEMO_USER ? 1 : 2}`);
+    const demoChild = stack.client.workflow.getHandle(
+      `${response.workflowId}-account-${response.verifications[0].user === DEMO_USER ? 1 : 2}`,
+    );
     const demoOutcome = await demoChild.result();
     assert.equal(demoOutcome.status, 'Cancelled');
   });

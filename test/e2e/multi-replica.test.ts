@@ -51,17 +51,35 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
     await stack.gateway.close();
     // Users reach the gateways through the balancer: the confirmation page's links point there.
     const balancerPort = await freePort();
-    const env = { ...process.env, ...stack.env, ...stack.simulator.identityEnv, GATEWAY_PORT: '0', CONFIRMATION_PAGE_URL: `http://127.0.0.1:${balancerPort}` };
+    const env = {
+      ...process.env,
+      ...stack.env,
+      ...stack.simulator.identityEnv,
+      GATEWAY_PORT: '0',
+      CONFIRMATION_PAGE_URL: `http://127.0.0.1:${balancerPort}`,
+    };
     const gateways = await Promise.all(['gateway-1', 'gateway-2'].map((name) => startReplica(name, 'gateway', env, /"gateway listening"/)));
     const workers = await Promise.all(
       ['worker-1', 'worker-2'].map(async (name) =>
-        startReplica(name, 'worker', { ...env, WORKER_METRICS_PORT: String(await freePort()), WORKER_METRICS_HOST: '127.0.0.1' }, /"worker started"/),
+        startReplica(
+          name,
+          'worker',
+          { ...env, WORKER_METRICS_PORT: String(await freePort()), WORKER_METRICS_HOST: '127.0.0.1' },
+          /"worker started"/,
+        ),
       ),
     );
     replicas.push(...gateways, ...workers);
-    balancer = await startBalancer(gateways.map((gateway) => urlOf(gateway)), { port: balancerPort });
+    balancer = await startBalancer(
+      gateways.map((gateway) => urlOf(gateway)),
+      { port: balancerPort },
+    );
     const oauth2 = stack.webhookOAuth2!;
-    stack.simulator.setWebhookTarget(`${balancer.url}/api/webhooks/incode`, {}, { ...oauth2, tokenUrl: `${balancer.url}/api/webhooks/incode/token` });
+    stack.simulator.setWebhookTarget(
+      `${balancer.url}/api/webhooks/incode`,
+      {},
+      { ...oauth2, tokenUrl: `${balancer.url}/api/webhooks/incode/token` },
+    );
   });
 
   after(async () => {
@@ -75,7 +93,12 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
       const workspace = index % 2 === 0 ? stack.simulator.sentinel.defaultWorkspace : SECOND_WORKSPACE;
       const user = index % 4 < 2 ? DEMO_USER : OTHER_USER;
       const [accountName, upnSuffix] = user.split('@') as [string, string];
-      const incident = stack.simulator.sentinel.seedIncident({ title: `Replicas ${index}`, severity: 'Medium', workspace, accounts: [{ accountName, upnSuffix }] });
+      const incident = stack.simulator.sentinel.seedIncident({
+        title: `Replicas ${index}`,
+        severity: 'Medium',
+        workspace,
+        accounts: [{ accountName, upnSuffix }],
+      });
       return { index, incidentId: incident.name, workspace, outcome: index % 3 === 0 ? ('failed' as const) : ('succeeded' as const) };
     });
     const gatewayToStop = replicas.find((replica) => replica.name === 'gateway-1')!;
@@ -98,14 +121,21 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
         body: JSON.stringify(stack.simulator.sentinel.playbookTrigger(plan.incidentId, 'Create')),
       });
       const body = (await response.json()) as { status?: string; workflowId?: string; interviewId?: string; verificationUrl?: string };
-      if (response.status !== 200 || body.status !== 'verification_initiated' || !body.interviewId || !body.workflowId || !body.verificationUrl) {
+      if (
+        response.status !== 200 ||
+        body.status !== 'verification_initiated' ||
+        !body.interviewId ||
+        !body.workflowId ||
+        !body.verificationUrl
+      ) {
         failures.push(`incident ${plan.index}: POST answered ${response.status} ${JSON.stringify(body)}`);
         continue;
       }
       answers.set(plan.incidentId, { workflowId: body.workflowId, interviewId: body.interviewId });
       // The user confirms the activity ("This was me"), then finishes Incode's check at once; the page and
       // Incode's webhook go through the balancer to either replica.
-      if (!body.verificationUrl.startsWith(`${balancer.url}/confirm/`)) failures.push(`incident ${plan.index}: link ${body.verificationUrl} is not the balancer's`);
+      if (!body.verificationUrl.startsWith(`${balancer.url}/confirm/`))
+        failures.push(`incident ${plan.index}: link ${body.verificationUrl} is not the balancer's`);
       const confirmed = await answerConfirmationPage(body.verificationUrl, 'was-me');
       if (confirmed.status !== 303) failures.push(`incident ${plan.index}: "This was me" answered ${confirmed.status}`);
       const completion = await stack.simulator.incode.completeSession(body.interviewId, plan.outcome);
@@ -116,10 +146,20 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
     assert.deepEqual(failures, [], 'no request lost');
 
     const exits = (await stopped) as Array<{ code: number | null; signal: NodeJS.Signals | null }>;
-    assert.deepEqual(exits, [{ code: 0, signal: null }, { code: 0, signal: null }], 'the stopped gateway and worker drained and exited 0');
+    assert.deepEqual(
+      exits,
+      [
+        { code: 0, signal: null },
+        { code: 0, signal: null },
+      ],
+      'the stopped gateway and worker drained and exited 0',
+    );
     assert.ok(balancer.sentTo.get(urlOf(gatewayToStop))! > 0 && balancer.sentTo.get(urlOf(replicas[1]))! > 0, 'both gateways served');
     assert.ok(balancer.notReadySeen.has(urlOf(gatewayToStop)), 'the draining gateway failed readiness before it closed');
-    assert.ok(gatewayToStop.logs.some((line) => line.includes('"cutConnections":false')), 'it finished its requests in flight itself');
+    assert.ok(
+      gatewayToStop.logs.some((line) => line.includes('"cutConnections":false')),
+      'it finished its requests in flight itself',
+    );
 
     const workerIdentities = new Set<string>();
     for (const plan of plans) {
@@ -132,7 +172,9 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
         tag,
       );
       const audit = stack.simulator.sentinel.auditLog(plan.incidentId, plan.workspace);
-      const decisive = audit.filter((entry) => entry.actor !== 'seed' && entry.kind === 'incidentUpdated' && (entry.changes.status || entry.changes.severity));
+      const decisive = audit.filter(
+        (entry) => entry.actor !== 'seed' && entry.kind === 'incidentUpdated' && (entry.changes.status || entry.changes.severity),
+      );
       assert.equal(decisive.length, 1, `${tag}: one closing or escalating change`);
       const comments = stack.simulator.sentinel.listComments(plan.incidentId, plan.workspace);
       assert.equal(comments.length, new Set(comments.map((comment) => comment.name)).size, `${tag}: no duplicate comment`);
@@ -153,4 +195,3 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
     assert.ok(workerIdentities.size >= 2, `both workers ran activities (${[...workerIdentities].join(', ')})`);
   });
 });
-

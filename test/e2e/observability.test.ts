@@ -38,7 +38,11 @@ describe('observability', () => {
 
   it('counts a verification, its HTTP requests, webhook, outcome, time to verify, and the API errors on the way', async () => {
     const [accountName, upnSuffix] = DEMO_USER.split('@');
-    const incident = stack.simulator.sentinel.seedIncident({ title: 'Impossible travel', severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+    const incident = stack.simulator.sentinel.seedIncident({
+      title: 'Impossible travel',
+      severity: 'Medium',
+      accounts: [{ accountName, upnSuffix }],
+    });
     // The first Key Vault read is refused and the first Incode call fails: the activity retries and succeeds.
     stack.simulator.faults.add({ service: 'keyVault', status: 403, times: 1 });
     stack.simulator.faults.add({ service: 'incodeApi', status: 503, times: 1 });
@@ -80,10 +84,14 @@ describe('observability', () => {
     assert.doesNotMatch(g, new RegExp(`${incident.name}|${DEMO_USER}|${started.body.interviewId}`));
 
     // The outcome is reported through the workflow interceptor's sink, just after the workflow completes.
-    const w = await eventually(async () => {
-      const metrics = await stack.workerMetrics.registry.metrics();
-      return sample(metrics, 'itdr_verification_outcomes_total{status="Verified",incident_action="Closed"}') === 1 ? metrics : undefined;
-    }, 10_000, 'the Verified outcome in the worker metrics');
+    const w = await eventually(
+      async () => {
+        const metrics = await stack.workerMetrics.registry.metrics();
+        return sample(metrics, 'itdr_verification_outcomes_total{status="Verified",incident_action="Closed"}') === 1 ? metrics : undefined;
+      },
+      10_000,
+      'the Verified outcome in the worker metrics',
+    );
     assert.equal(sample(w, 'itdr_time_to_verify_seconds_count{status="Verified"}'), 1);
     const seconds = sample(w, 'itdr_time_to_verify_seconds_sum{status="Verified"}') ?? -1;
     assert.ok(seconds > 0 && seconds < 120, `time to verify ${seconds} s`);
@@ -107,7 +115,9 @@ describe('observability', () => {
   it('gateway readiness follows Temporal: 200 while it answers, 503 once it is gone, liveness stays 200', async () => {
     let temporal: TemporalDevServer | undefined = await startTemporalDevServer({ headless: true });
     let gateway: RunningGateway | undefined;
-    const { client, connection } = await createTemporalClient(loadGatewayConfig({ ...stack.env, TEMPORAL_ADDRESS: temporal.address }).temporal);
+    const { client, connection } = await createTemporalClient(
+      loadGatewayConfig({ ...stack.env, TEMPORAL_ADDRESS: temporal.address }).temporal,
+    );
     try {
       const config = loadGatewayConfig({ ...stack.env, TEMPORAL_ADDRESS: temporal.address, GATEWAY_PORT: '0' });
       const credential: TokenCredential = { getToken: async () => null };
@@ -133,7 +143,13 @@ describe('observability', () => {
     const config = loadGatewayConfig({ ...stack.env, GATEWAY_PORT: '0', GATEWAY_METRICS_ENABLED: 'false' });
     const credential: TokenCredential = { getToken: async () => null };
     const { client, connection } = await createTemporalClient(config.temporal);
-    const gateway = await startGateway({ config, client, connection, credential, logger: createLogger({ name: 'gateway', level: 'silent' }) });
+    const gateway = await startGateway({
+      config,
+      client,
+      connection,
+      credential,
+      logger: createLogger({ name: 'gateway', level: 'silent' }),
+    });
     try {
       assert.equal((await text(`${gateway.url}/metrics`)).status, 404);
       assert.equal((await text(`${gateway.url}/readyz`)).status, 200);
@@ -146,10 +162,14 @@ describe('observability', () => {
   it('worker readiness: 503 unless the worker is RUNNING', async () => {
     assert.deepEqual(workerReadiness({ getState: () => 'INITIALIZED' }), { ready: false, detail: { workerState: 'INITIALIZED' } });
     stack.worker.shutdown();
-    const down = await eventually(async () => {
-      const ready = await text(`${stack.workerMetricsServer!.url}/readyz`);
-      return ready.status === 503 ? ready : undefined;
-    }, 15_000, 'worker /readyz to answer 503');
+    const down = await eventually(
+      async () => {
+        const ready = await text(`${stack.workerMetricsServer!.url}/readyz`);
+        return ready.status === 503 ? ready : undefined;
+      },
+      15_000,
+      'worker /readyz to answer 503',
+    );
     assert.notEqual(JSON.parse(down.body).workerState, 'RUNNING');
     assert.equal((await text(`${stack.workerMetricsServer!.url}/healthz`)).status, 200);
     await eventually(async () => stack.worker.getState() === 'STOPPED', 30_000, 'the worker to stop');

@@ -23,10 +23,18 @@ describe('cancel, manual review and reminders end to end', () => {
 
   async function start() {
     const [accountName, upnSuffix] = DEMO_USER.split('@');
-    const incident = stack.simulator.sentinel.seedIncident({ title: 'Odd hours sign-in', severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+    const incident = stack.simulator.sentinel.seedIncident({
+      title: 'Odd hours sign-in',
+      severity: 'Medium',
+      accounts: [{ accountName, upnSuffix }],
+    });
     const started = await stack.post('/api/incidents', { incidentId: incident.name, userEmail: DEMO_USER });
     assert.equal(started.status, 200, JSON.stringify(started.body));
-    return { incident, started: started.body as { workflowId: string; interviewId: string }, handle: stack.client.workflow.getHandle(started.body.workflowId) };
+    return {
+      incident,
+      started: started.body as { workflowId: string; interviewId: string },
+      handle: stack.client.workflow.getHandle(started.body.workflowId),
+    };
   }
   const comments = (id: string) => stack.simulator.sentinel.listComments(id).map((comment) => comment.properties.message);
 
@@ -72,13 +80,19 @@ describe('cancel, manual review and reminders end to end', () => {
     await eventually(async () => ((await handle.query(statusQuery)).status === 'AwaitingReview' ? true : undefined));
     const invalid = await stack.post(`/api/incidents/${incident.name}/review`, { decision: 'maybe' });
     assert.equal(invalid.status, 400);
-    const approved = await stack.post(`/api/incidents/${incident.name}/review`, { decision: 'approve', note: 'called the user back on a known number' });
+    const approved = await stack.post(`/api/incidents/${incident.name}/review`, {
+      decision: 'approve',
+      note: 'called the user back on a known number',
+    });
     assert.equal(approved.status, 200, JSON.stringify(approved.body));
     const outcome = await handle.result();
     assert.equal(outcome.status, 'Verified');
     assert.equal(outcome.confirmedBy, 'reviewer');
     assert.equal(stack.simulator.sentinel.getIncident(incident.name)!.properties.status, 'Closed');
-    assert.match(String(stack.simulator.sentinel.getIncident(incident.name)!.properties.classificationComment), /Manual review APPROVED by local-dev/);
+    assert.match(
+      String(stack.simulator.sentinel.getIncident(incident.name)!.properties.classificationComment),
+      /Manual review APPROVED by local-dev/,
+    );
   });
 
   it('a reviewer can reject, and a review nobody makes in time escalates', async () => {
@@ -100,7 +114,10 @@ describe('cancel, manual review and reminders end to end', () => {
 
   it('reminds on schedule, up to the configured count, each noted on the incident', async () => {
     const { incident, handle } = await start();
-    await eventually(async () => (comments(incident.name).filter((message) => message.includes('Reminder')).length === 2 ? true : undefined), 10_000);
+    await eventually(
+      async () => (comments(incident.name).filter((message) => message.includes('Reminder')).length === 2 ? true : undefined),
+      10_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const reminders = comments(incident.name).filter((message) => message.includes('Reminder'));
     assert.equal(reminders.length, 2, 'no more than MAX_REMINDERS');

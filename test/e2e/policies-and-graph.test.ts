@@ -51,7 +51,10 @@ describe('policies and Microsoft Graph end to end', () => {
     await stack?.stop();
   });
 
-  function user(upn: string, extra: { groups?: string[]; birthday?: string; givenName?: string; surname?: string; userType?: 'Member' | 'Guest' } = {}) {
+  function user(
+    upn: string,
+    extra: { groups?: string[]; birthday?: string; givenName?: string; surname?: string; userType?: 'Member' | 'Guest' } = {},
+  ) {
     const [accountName, upnSuffix] = upn.split('#EXT#')[0].split('@');
     stack.simulator.incode.addDirectoryUser(upn);
     const graphUser = stack.simulator.graph.addUser({ userPrincipalName: upn, givenName: 'Ann', surname: 'Example', ...extra });
@@ -73,7 +76,11 @@ describe('policies and Microsoft Graph end to end', () => {
     const { incident, response } = await start(admin);
     assert.equal(response.status, 200, JSON.stringify(response.body));
     // The link is returned as soon as the session exists; the email follows.
-    const mail = await eventually(async () => stack.simulator.graph.outbox().find((message) => message.to.includes(admin.upn)), 10_000, 'the link email');
+    const mail = await eventually(
+      async () => stack.simulator.graph.outbox().find((message) => message.to.includes(admin.upn)),
+      10_000,
+      'the link email',
+    );
     assert.equal(mail.from, MAIL_FROM);
     // The mail carries the confirmation page's link (the same one the caller got), and how to report it.
     assert.ok(mail.body.includes(response.body.verificationUrl.replace(/&/g, '&amp;')), mail.body);
@@ -82,10 +89,14 @@ describe('policies and Microsoft Graph end to end', () => {
     assert.match(comments(incident.name)[0], /emailed to priv\.admin@contoso\.com from security@contoso\.com/);
     assert.match(comments(incident.name)[0], /Policy: privileged accounts/);
     const query = `WorkflowId = '${response.body.workflowId}' AND VerificationPolicy = 'privileged accounts'`;
-    await eventually(async () => {
-      for await (const execution of stack.client.workflow.list({ query })) return execution.workflowId;
-      return undefined;
-    }, 10_000, 'the workflow to be searchable by its policy');
+    await eventually(
+      async () => {
+        for await (const execution of stack.client.workflow.list({ query })) return execution.workflowId;
+        return undefined;
+      },
+      10_000,
+      'the workflow to be searchable by its policy',
+    );
 
     await stack.simulator.incode.completeSession(response.body.interviewId, 'failed');
     const outcome = await stack.client.workflow.getHandle(response.body.workflowId).result();
@@ -93,7 +104,10 @@ describe('policies and Microsoft Graph end to end', () => {
     const graphUser = stack.simulator.graph.getUser(admin.upn)!;
     assert.equal(graphUser.accountEnabled, false);
     assert.equal(stack.simulator.graph.revokeCount(admin.upn), 1);
-    assert.match(comments(incident.name).at(-1)!, /Remediation \(Microsoft Graph\): revoke sign-in sessions: done; disable the account: done/);
+    assert.match(
+      comments(incident.name).at(-1)!,
+      /Remediation \(Microsoft Graph\): revoke sign-in sessions: done; disable the account: done/,
+    );
   });
 
   it('explains a remediation the app lacks the permission for instead of failing', async () => {
@@ -127,7 +141,10 @@ describe('policies and Microsoft Graph end to end', () => {
     const { incident, response } = await start(unknown);
     assert.equal(response.status, 202, JSON.stringify(response.body));
     assert.equal(response.body.status, 'manual_review');
-    const approved = await stack.post(`/api/incidents/${incident.name}/review`, { decision: 'approve', note: 'verified in person at the service desk' });
+    const approved = await stack.post(`/api/incidents/${incident.name}/review`, {
+      decision: 'approve',
+      note: 'verified in person at the service desk',
+    });
     assert.equal(approved.status, 200);
     const outcome = await stack.client.workflow.getHandle(response.body.workflowId).result();
     assert.equal(outcome.status, 'Verified');
@@ -143,7 +160,10 @@ describe('policies and Microsoft Graph end to end', () => {
     });
     const ok = await stack.client.workflow.getHandle(matching.response.body.workflowId).result();
     assert.equal(ok.status, 'Verified');
-    assert.match(String(stack.simulator.sentinel.getIncident(matching.incident.name)!.properties.classificationComment), /matches the Entra profile/);
+    assert.match(
+      String(stack.simulator.sentinel.getIncident(matching.incident.name)!.properties.classificationComment),
+      /matches the Entra profile/,
+    );
 
     const bob = user('bob.stone@contoso.com', { givenName: 'Bob', surname: 'Stone', birthday: '1985-01-01' });
     const mismatching = await start(bob, 'Low');

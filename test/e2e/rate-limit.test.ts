@@ -13,7 +13,10 @@ describe('rate limiting', () => {
   let stack: TestStack;
 
   before(async () => {
-    stack = await startTestStack({ GATEWAY_RATE_LIMIT_PER_MINUTE: String(LIMIT), GATEWAY_WEBHOOK_RATE_LIMIT_PER_MINUTE: String(WEBHOOK_LIMIT) });
+    stack = await startTestStack({
+      GATEWAY_RATE_LIMIT_PER_MINUTE: String(LIMIT),
+      GATEWAY_WEBHOOK_RATE_LIMIT_PER_MINUTE: String(WEBHOOK_LIMIT),
+    });
   });
   after(async () => {
     await stack?.stop();
@@ -43,14 +46,16 @@ describe('rate limiting', () => {
   });
 
   it('per IP for failed authentications, which never lock out an authenticated caller', async () => {
-    for (let i = 0; i < LIMIT; i++) assert.equal((await stack.get(unknownIncident(), { 'x-api-key': `wrong-${i}-wrong-wrong-wrong-wrong` })).status, 401);
+    for (let i = 0; i < LIMIT; i++)
+      assert.equal((await stack.get(unknownIncident(), { 'x-api-key': `wrong-${i}-wrong-wrong-wrong-wrong` })).status, 401);
     await expect429(fetch(`${stack.gateway.url}${unknownIncident()}`, { headers: { 'x-api-key': 'wrong-again-wrong-again-wrong' } }));
     await expect429(fetch(`${stack.gateway.url}${unknownIncident()}`, { headers: { authorization: 'Bearer forged.forged.forged' } }));
     assert.equal((await stack.get(unknownIncident(), bearer())).status, 404, 'a valid token still passes');
   });
 
   it('per IP on the webhook: failed authentications are refused past the budget, without locking Incode out', async () => {
-    const forged = () => stack.webhook({ eventType: 'SESSION_SUCCEEDED', externalCustomerId: randomUUID() }, 'wrong-secret-wrong-secret-wrong');
+    const forged = () =>
+      stack.webhook({ eventType: 'SESSION_SUCCEEDED', externalCustomerId: randomUUID() }, 'wrong-secret-wrong-secret-wrong');
     for (let i = 0; i < LIMIT; i++) assert.equal((await forged()).status, 401);
     await expect429(
       fetch(`${stack.gateway.url}/api/webhooks/incode`, {

@@ -25,10 +25,14 @@ describe('repeat alerts for one user join the pending verification', () => {
 
     const a = await stack.post('/api/incidents', { incidentId: first.name, userEmail: DEMO_USER });
     assert.equal(a.status, 200);
-    const b = await eventually(async () => {
-      const response = await stack.post('/api/incidents', { incidentId: second.name, userEmail: DEMO_USER });
-      return response.body.joinedVerificationOf ? response : undefined;
-    }, 10_000, 'the second incident to join (visibility)');
+    const b = await eventually(
+      async () => {
+        const response = await stack.post('/api/incidents', { incidentId: second.name, userEmail: DEMO_USER });
+        return response.body.joinedVerificationOf ? response : undefined;
+      },
+      10_000,
+      'the second incident to join (visibility)',
+    );
     assert.equal(b.body.verificationUrl, a.body.verificationUrl);
     assert.equal(b.body.workflowId, a.body.workflowId);
     const again = await stack.post('/api/incidents', { incidentId: second.name, userEmail: DEMO_USER });
@@ -59,7 +63,10 @@ describe('repeat alerts for one user join the pending verification', () => {
       const comments = stack.simulator.sentinel.listComments(incident.name).map((comment) => comment.properties.message);
       // Requested (or joined); the user's "This was me" and the decision are the close's classification comment.
       assert.equal(comments.length, 1, comments.join('\n'));
-      assert.match(String(current.properties.classificationComment), /answered "This was me"[\s\S]*passed the biometric identity verification/);
+      assert.match(
+        String(current.properties.classificationComment),
+        /answered "This was me"[\s\S]*passed the biometric identity verification/,
+      );
     }
     assert.match(stack.simulator.sentinel.listComments(second.name)[0].properties.message, /joined the verification already running/);
     assert.equal(stack.simulator.sentinel.getIncident(stranger.name)!.properties.status, 'New');

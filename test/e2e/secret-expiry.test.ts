@@ -31,7 +31,10 @@ describe('secret expiry check', () => {
     });
   });
   after(async () => {
-    await stack?.client.schedule.getHandle(SECRET_EXPIRY_SCHEDULE_ID).delete().catch(() => undefined);
+    await stack?.client.schedule
+      .getHandle(SECRET_EXPIRY_SCHEDULE_ID)
+      .delete()
+      .catch(() => undefined);
     await stack?.stop();
     await new Promise((resolve) => hook?.close(resolve));
   });
@@ -42,7 +45,9 @@ describe('secret expiry check', () => {
     const expiresOn = new Date(Date.now() + 30 * 86_400_000);
     stack.simulator.keyVault.setSecret(name, value, { expiresOn });
     const far = DEFAULT_SECRET_NAMES.apiKey;
-    stack.simulator.keyVault.setSecret(far, stack.simulator.keyVault.getSecret(far)!.value, { expiresOn: new Date(Date.now() + 200 * 86_400_000) });
+    stack.simulator.keyVault.setSecret(far, stack.simulator.keyVault.getSecret(far)!.value, {
+      expiresOn: new Date(Date.now() + 200 * 86_400_000),
+    });
 
     const result: SecretExpiryResult = await stack.client.workflow.execute('secretExpiryCheck', {
       taskQueue: stack.env.TEMPORAL_TASK_QUEUE,
@@ -51,7 +56,10 @@ describe('secret expiry check', () => {
     assert.equal(result.warningDays, 90);
     assert.equal(result.secrets.length, 6);
     assert.ok(result.secrets.every((secret) => secret.state === 'enabled'));
-    assert.deepEqual(result.warnings.map((warning) => warning.name), [name]);
+    assert.deepEqual(
+      result.warnings.map((warning) => warning.name),
+      [name],
+    );
     assert.ok([29, 30].includes(result.warnings[0].daysLeft), String(result.warnings[0].daysLeft));
     assert.equal(new Date(result.warnings[0].expiresOn).getTime(), Math.floor(expiresOn.getTime() / 1000) * 1000);
     assert.equal(result.notified, true);
@@ -60,7 +68,10 @@ describe('secret expiry check', () => {
     assert.equal(notifications[0].method, 'POST');
     assert.equal(notifications[0].contentType, 'application/json');
     assert.equal(notifications[0].body.event, 'secret-expiry-warning');
-    assert.deepEqual(notifications[0].body.secrets.map((secret: { name: string }) => secret.name), [name]);
+    assert.deepEqual(
+      notifications[0].body.secrets.map((secret: { name: string }) => secret.name),
+      [name],
+    );
     const everything = JSON.stringify(result) + JSON.stringify(notifications) + stack.logs.text;
     assert.ok(!everything.includes(value), 'no secret value in the result, the hook or the logs');
 
@@ -86,7 +97,10 @@ describe('secret expiry check', () => {
     assert.equal(described.action.workflowType, 'secretExpiryCheck');
     assert.equal(described.action.taskQueue, stack.env.TEMPORAL_TASK_QUEUE);
     assert.equal(described.policies.overlap, ScheduleOverlapPolicy.SKIP);
-    assert.deepEqual(described.spec.intervals?.map((interval) => interval.every), [86_400_000]);
+    assert.deepEqual(
+      described.spec.intervals?.map((interval) => interval.every),
+      [86_400_000],
+    );
 
     assert.equal(await ensureSecretExpirySchedule(stack.client, { taskQueue: stack.env.TEMPORAL_TASK_QUEUE }), 'updated');
     assert.equal(await ensureSecretExpirySchedule(stack.client, { taskQueue: stack.env.TEMPORAL_TASK_QUEUE }), 'updated');
@@ -100,7 +114,9 @@ describe('secret expiry check', () => {
     // Triggered now, the scheduled run completes on the worker.
     await handle.trigger();
     const run = await eventually(async () => (await handle.describe()).info.recentActions[0]?.action, 15_000, 'a scheduled run');
-    const result: SecretExpiryResult = await stack.client.workflow.getHandle(run.workflow.workflowId, run.workflow.firstExecutionRunId).result();
+    const result: SecretExpiryResult = await stack.client.workflow
+      .getHandle(run.workflow.workflowId, run.workflow.firstExecutionRunId)
+      .result();
     assert.equal(result.secrets.length, 6);
   });
 });

@@ -49,13 +49,20 @@ describe('the Sentinel page: every path by plain forms', { skip: skipReason }, (
   it('several accounts, each answers "This was me" and then "Verified": the incident closes', async () => {
     const incidentId = await seed('several', 'High');
     assert.match((await page.locator(`#incident-${incidentId} .playbook`).textContent()) ?? '', /HTTP 200 verification_initiated/);
-    const sessions = await eventually(async () => (sessionsOf(incidentId).length === 2 ? sessionsOf(incidentId) : undefined), 20_000, 'two sessions');
+    const sessions = await eventually(
+      async () => (sessionsOf(incidentId).length === 2 ? sessionsOf(incidentId) : undefined),
+      20_000,
+      'two sessions',
+    );
     for (const session of sessions) {
       await page.goto(pageUrl(), { waitUntil: 'domcontentloaded' });
       // The session's confirmation page first: "This was me" leads on to Incode's (simulated) check.
       await Promise.all([page.waitForURL(/\/confirm\//), page.locator(`#session-${session.interviewId} a.confirmation-link`).click()]);
       assert.match((await page.locator('h1').textContent()) ?? '', /Was this you\?/);
-      await Promise.all([page.waitForURL(new RegExp(`/verify/${session.interviewId}`)), page.locator('button', { hasText: 'This was me' }).click()]);
+      await Promise.all([
+        page.waitForURL(new RegExp(`/verify/${session.interviewId}`)),
+        page.locator('button', { hasText: 'This was me' }).click(),
+      ]);
       await page.goto(pageUrl(), { waitUntil: 'domcontentloaded' });
       await Promise.all([
         page.waitForURL(/#sessions/),
@@ -72,21 +79,35 @@ describe('the Sentinel page: every path by plain forms', { skip: skipReason }, (
     const workflowId = (await stack.get(`/api/incidents/${incidentId}`)).body.workflowId as string;
     assert.ok(workflowId);
     await page.locator(`#incident-${incidentId} select[name="classification"]`).selectOption('FalsePositive');
-    await Promise.all([page.waitForURL(/#incident-/), page.locator(`#incident-${incidentId} button`, { hasText: 'Close as analyst' }).click()]);
+    await Promise.all([
+      page.waitForURL(/#incident-/),
+      page.locator(`#incident-${incidentId} button`, { hasText: 'Close as analyst' }).click(),
+    ]);
     assert.match((await page.locator(`#incident-${incidentId} .playbook`).textContent()) ?? '', /Update.*HTTP 200 verification_cancelled/);
     const outcome = await stack.client.workflow.getHandle(workflowId).result();
     assert.equal(outcome.status, 'Cancelled');
-    assert.equal(incident(incidentId).properties.classification, 'FalsePositive', 'the analyst\'s close stands');
+    assert.equal(incident(incidentId).properties.classification, 'FalsePositive', "the analyst's close stands");
   });
 
   it('the user answers "Manual review": the verification waits for a reviewer', async () => {
     const incidentId = await seed('one', 'Low');
-    const [session] = await eventually(async () => (sessionsOf(incidentId).length === 1 ? sessionsOf(incidentId) : undefined), 20_000, 'the session');
-    await Promise.all([page.waitForURL(/#sessions/), page.locator(`#session-${session.interviewId} button`, { hasText: 'Manual review' }).click()]);
-    const status = await eventually(async () => {
-      const answer = await stack.get(`/api/incidents/${incidentId}`);
-      return answer.body.status === 'AwaitingReview' ? answer.body : undefined;
-    }, 30_000, 'AwaitingReview');
+    const [session] = await eventually(
+      async () => (sessionsOf(incidentId).length === 1 ? sessionsOf(incidentId) : undefined),
+      20_000,
+      'the session',
+    );
+    await Promise.all([
+      page.waitForURL(/#sessions/),
+      page.locator(`#session-${session.interviewId} button`, { hasText: 'Manual review' }).click(),
+    ]);
+    const status = await eventually(
+      async () => {
+        const answer = await stack.get(`/api/incidents/${incidentId}`);
+        return answer.body.status === 'AwaitingReview' ? answer.body : undefined;
+      },
+      30_000,
+      'AwaitingReview',
+    );
     assert.equal(status.running, true);
     await stack.client.workflow.getHandle(status.workflowId).terminate('test done');
   });

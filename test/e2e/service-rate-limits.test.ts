@@ -24,7 +24,11 @@ describe('service rate limits', () => {
 
   it('a burst of incidents writes to ARM no faster than the configured rate, and loses none', async () => {
     const incidents = Array.from({ length: INCIDENTS }, (_, i) =>
-      stack.simulator.sentinel.seedIncident({ title: `Burst ${i}`, severity: 'Medium', accounts: [{ accountName: 'demo.user', upnSuffix: 'contoso.com' }] }),
+      stack.simulator.sentinel.seedIncident({
+        title: `Burst ${i}`,
+        severity: 'Medium',
+        accounts: [{ accountName: 'demo.user', upnSuffix: 'contoso.com' }],
+      }),
     );
     const started = await Promise.all(
       incidents.map((incident) => stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER })),
@@ -37,7 +41,9 @@ describe('service rate limits', () => {
     // Every verification writes its "verification requested" comment, through the throttled queue.
     const writes = await eventually(
       async () => {
-        const entries = incidents.flatMap((incident) => stack.simulator.sentinel.auditLog(incident.name).filter((entry) => entry.kind === 'commentCreated'));
+        const entries = incidents.flatMap((incident) =>
+          stack.simulator.sentinel.auditLog(incident.name).filter((entry) => entry.kind === 'commentCreated'),
+        );
         return entries.length >= INCIDENTS ? entries.map((entry) => new Date(entry.at).getTime()).sort((a, b) => a - b) : undefined;
       },
       60_000,
@@ -51,10 +57,16 @@ describe('service rate limits', () => {
       for (let j = i + BURST; j < writes.length; j++) {
         const count = j - i + 1;
         const seconds = (writes[j] - writes[i]) / 1000;
-        assert.ok(count <= BURST + PER_SECOND * seconds + 1, `${count} writes within ${seconds} s exceed ${PER_SECOND}/s plus a burst of ${BURST} (${offsets.join(', ')} ms)`);
+        assert.ok(
+          count <= BURST + PER_SECOND * seconds + 1,
+          `${count} writes within ${seconds} s exceed ${PER_SECOND}/s plus a burst of ${BURST} (${offsets.join(', ')} ms)`,
+        );
       }
     }
     const spanSeconds = (writes[writes.length - 1] - writes[0]) / 1000;
-    assert.ok(spanSeconds >= (INCIDENTS - BURST) / PER_SECOND, `${INCIDENTS} writes spread over only ${spanSeconds} s (${offsets.join(', ')} ms)`);
+    assert.ok(
+      spanSeconds >= (INCIDENTS - BURST) / PER_SECOND,
+      `${INCIDENTS} writes spread over only ${spanSeconds} s (${offsets.join(', ')} ms)`,
+    );
   });
 });

@@ -8,7 +8,7 @@ import { DEMO_USER, OTHER_USER, startTestStack, type TestStack } from '../helper
  * entities with its own identity, and the body's userEmail (or a trigger body's relatedEntities) is a hint
  * that must name one of them.
  */
-describe('the subjects of a verification are the incident\'s accounts in Sentinel', () => {
+describe("the subjects of a verification are the incident's accounts in Sentinel", () => {
   let stack: TestStack;
 
   before(async () => {
@@ -25,11 +25,19 @@ describe('the subjects of a verification are the incident\'s accounts in Sentine
   const workflowIdOf = (id: string) => verificationWorkflowId(stack.simulator.sentinel.defaultWorkspace, id);
 
   it("A's incident, B's email: 422 user_not_in_incident, nothing started; B passing Incode changes nothing", async () => {
-    const incident = stack.simulator.sentinel.seedIncident({ title: 'Impossible travel', severity: 'Medium', accounts: [accountOf(DEMO_USER)] });
+    const incident = stack.simulator.sentinel.seedIncident({
+      title: 'Impossible travel',
+      severity: 'Medium',
+      accounts: [accountOf(DEMO_USER)],
+    });
     const refused = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: OTHER_USER });
     assert.equal(refused.status, 422, JSON.stringify(refused.body));
     assert.equal(refused.body.error.code, 'user_not_in_incident');
-    assert.equal(stack.simulator.incode.listSessions().filter((session) => session.externalCustomerId === incident.name).length, 0, 'no Incode session');
+    assert.equal(
+      stack.simulator.incode.listSessions().filter((session) => session.externalCustomerId === incident.name).length,
+      0,
+      'no Incode session',
+    );
     await assert.rejects(stack.client.workflow.getHandle(workflowIdOf(incident.name)).describe(), /not found/i);
 
     // B goes through Incode anyway, under a session of their own for that incident id: nothing listens.
@@ -43,8 +51,16 @@ describe('the subjects of a verification are the incident\'s accounts in Sentine
   });
 
   it("a userEmail that names the incident's account (any case) is accepted, and that account is verified", async () => {
-    const incident = stack.simulator.sentinel.seedIncident({ title: 'Unfamiliar sign-in', severity: 'Medium', accounts: [accountOf(DEMO_USER)] });
-    const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER.toUpperCase() });
+    const incident = stack.simulator.sentinel.seedIncident({
+      title: 'Unfamiliar sign-in',
+      severity: 'Medium',
+      accounts: [accountOf(DEMO_USER)],
+    });
+    const started = await stack.post('/api/incidents', {
+      incidentId: incident.name,
+      severity: 'Medium',
+      userEmail: DEMO_USER.toUpperCase(),
+    });
     assert.equal(started.status, 200, JSON.stringify(started.body));
     const session = stack.simulator.incode.listSessions().find((candidate) => candidate.externalCustomerId === incident.name);
     assert.equal(session?.loginHint, DEMO_USER);
@@ -54,7 +70,12 @@ describe('the subjects of a verification are the incident\'s accounts in Sentine
   it("a userEmail that is the account's mail in Entra ID (not its UPN) is accepted; another user's mail is not", async () => {
     const upn = 'pat.lee@contoso.onmicrosoft.com';
     const pat = stack.simulator.graph.addUser({ userPrincipalName: upn, mail: 'Pat.Lee@contoso.com', givenName: 'Pat', surname: 'Lee' });
-    stack.simulator.graph.addUser({ userPrincipalName: 'sam.ray@contoso.onmicrosoft.com', mail: 'sam.ray@contoso.com', givenName: 'Sam', surname: 'Ray' });
+    stack.simulator.graph.addUser({
+      userPrincipalName: 'sam.ray@contoso.onmicrosoft.com',
+      mail: 'sam.ray@contoso.com',
+      givenName: 'Sam',
+      surname: 'Ray',
+    });
     stack.simulator.incode.addDirectoryUser(upn);
     const account = { accountName: 'pat.lee', upnSuffix: 'contoso.onmicrosoft.com', aadUserId: pat.id };
 

@@ -19,7 +19,10 @@ describe('operator CLI: ti-sync', () => {
     stack = await startTestStack({ TI_SYNC_FEEDS: TI_FEED, TI_SYNC_SCHEDULE: 'true', TI_SYNC_INTERVAL: '24h', TI_SYNC_ACTION: 'Warn' });
   });
   after(async () => {
-    await stack?.client.schedule.getHandle(tiSyncScheduleId(stackSync(stack.env).syncId)).delete().catch(() => undefined);
+    await stack?.client.schedule
+      .getHandle(tiSyncScheduleId(stackSync(stack.env).syncId))
+      .delete()
+      .catch(() => undefined);
     await stack?.stop();
   });
 

@@ -40,7 +40,9 @@ describe('threat-intelligence sync: worker killed mid-run', () => {
   const workers: ChildProcess[] = [];
 
   before(async () => {
-    const temporal = await connectTemporal('ti-kill', { interceptorModules: workflowInterceptorModules({ metrics: true, tracing: false }) });
+    const temporal = await connectTemporal('ti-kill', {
+      interceptorModules: workflowInterceptorModules({ metrics: true, tracing: false }),
+    });
     await temporal.close();
     bundleDir = mkdtempSync(path.join(os.tmpdir(), 'ti-kill-'));
     bundlePath = path.join(bundleDir, 'workflow-bundle.js');
@@ -65,7 +67,14 @@ describe('threat-intelligence sync: worker killed mid-run', () => {
     seedFeed(stack.simulator, rows);
     // ours from an earlier run, gone from the feed: to be deleted
     for (let index = 1; index <= 3; index += 1) {
-      stack.simulator.defender.seed({ indicatorValue: `10.119.0.${index}`, indicatorType: 'IpAddress', action: 'Block', title: 't', description: 'd', application: settings.application });
+      stack.simulator.defender.seed({
+        indicatorValue: `10.119.0.${index}`,
+        indicatorType: 'IpAddress',
+        action: 'Block',
+        title: 't',
+        description: 'd',
+        application: settings.application,
+      });
     }
     // Imports take a while, so the kill lands while one is in flight.
     const slowImports = stack.simulator.faults.add({ service: 'defender', pathIncludes: '/indicators/import', delayMs: 1_500, times: 100 });
@@ -76,7 +85,11 @@ describe('threat-intelligence sync: worker killed mid-run', () => {
       workflowId: `ti-sync-kill-${Date.now()}`,
       args: [{ settings }],
     });
-    await eventually(async () => stack.simulator.defender.audit.filter((entry) => entry.operation === 'create').length >= 1_000 || undefined, 60_000, 'two import batches applied');
+    await eventually(
+      async () => stack.simulator.defender.audit.filter((entry) => entry.operation === 'create').length >= 1_000 || undefined,
+      60_000,
+      'two import batches applied',
+    );
     // Kill while the next import is held in the simulator (1.5 s), not between two batches.
     const importsSeen = slowImports.hits;
     await eventually(async () => slowImports.hits > importsSeen || undefined, 60_000, 'the next import batch in flight');
@@ -96,7 +109,9 @@ describe('threat-intelligence sync: worker killed mid-run', () => {
     assert.equal(stack.simulator.defender.list().length, 2_300, 'the stale ones deleted, no extra');
 
     const history = await handle.fetchHistory();
-    const attempts = (history.events ?? []).filter((event) => event.activityTaskStartedEventAttributes?.attempt && event.activityTaskStartedEventAttributes.attempt > 1);
+    const attempts = (history.events ?? []).filter(
+      (event) => event.activityTaskStartedEventAttributes?.attempt && event.activityTaskStartedEventAttributes.attempt > 1,
+    );
     assert.ok(attempts.length >= 1, 'the batch in flight was retried after the kill');
   });
 });

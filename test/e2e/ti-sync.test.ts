@@ -45,7 +45,14 @@ describe('threat-intelligence sync (Sentinel → Defender indicators)', () => {
 
   it('creates what the rules select, with the action per type, and skips the rest with their reasons', async () => {
     seedFeed(stack.simulator, mixedRows());
-    stack.simulator.defender.seed({ indicatorValue: '203.0.113.50', indicatorType: 'IpAddress', action: 'Warn', title: 'theirs', description: 'd', application: 'SOAR' });
+    stack.simulator.defender.seed({
+      indicatorValue: '203.0.113.50',
+      indicatorType: 'IpAddress',
+      action: 'Warn',
+      title: 'theirs',
+      description: 'd',
+      application: 'SOAR',
+    });
     const result = await run();
     assert.equal(result.outcome, 'complete');
     assert.deepEqual(heldBy(stack.simulator, settings.application), [
@@ -59,11 +66,17 @@ describe('threat-intelligence sync (Sentinel → Defender indicators)', () => {
     assert.equal(byValue.get(SHA256(1))!.action, 'BlockAndRemediate');
     assert.equal(byValue.get('198.51.100.7')!.action, 'Block');
     assert.equal(byValue.get('198.51.100.7')!.title, `${TI_FEED}: C2 server`);
-    assert.ok(byValue.get('198.51.100.7')!.expirationTime, 'the feed\'s validity becomes the expiry');
-    assert.equal(byValue.get('203.0.113.50')!.application, 'SOAR', 'others\' indicators untouched');
+    assert.ok(byValue.get('198.51.100.7')!.expirationTime, "the feed's validity becomes the expiry");
+    assert.equal(byValue.get('203.0.113.50')!.application, 'SOAR', "others' indicators untouched");
     assert.equal(result.created, 5);
-    assert.deepEqual(result.plan.skipped, { 'weak-hash': 2, 'unsupported-type': 1, 'low-confidence': 1, expired: 1, 'covered-by-microsoft': 1 });
-    assert.equal(result.plan.feedIndicators, 11, 'the other feed\'s and Microsoft\'s rows are not read as the feed');
+    assert.deepEqual(result.plan.skipped, {
+      'weak-hash': 2,
+      'unsupported-type': 1,
+      'low-confidence': 1,
+      expired: 1,
+      'covered-by-microsoft': 1,
+    });
+    assert.equal(result.plan.feedIndicators, 11, "the other feed's and Microsoft's rows are not read as the feed");
     assert.equal(result.plan.othersActive, 1);
     assert.ok(result.calls.logAnalyticsCalls >= 2 && result.calls.defenderCalls >= 3, JSON.stringify(result.calls));
 
@@ -83,7 +96,15 @@ describe('threat-intelligence sync (Sentinel → Defender indicators)', () => {
       { ...fourth, ValidUntil: new Date(Date.now() - 1000).toISOString(), LastUpdateTime: new Date(Date.now() + 1000).toISOString() },
     ]);
     // and one of ours expired in Defender that the feed no longer has
-    stack.simulator.defender.seed({ indicatorValue: '10.99.0.1', indicatorType: 'IpAddress', action: 'Block', title: 't', description: 'd', application: settings.application, expirationTime: new Date(Date.now() - 60_000).toISOString() });
+    stack.simulator.defender.seed({
+      indicatorValue: '10.99.0.1',
+      indicatorType: 'IpAddress',
+      action: 'Block',
+      title: 't',
+      description: 'd',
+      application: settings.application,
+      expirationTime: new Date(Date.now() - 60_000).toISOString(),
+    });
     const result = await run();
     assert.deepEqual([result.created, result.updated, result.deleted], [0, 2, 3]);
     assert.deepEqual([result.plan.toDeleteExpired, result.plan.toDeleteGone], [1, 2]);
@@ -107,12 +128,19 @@ describe('threat-intelligence sync (Sentinel → Defender indicators)', () => {
     assert.equal(stack.simulator.defender.audit.length, 0);
   });
 
-  it('the tenant cap counts others\' indicators: the most confident and newest go in, the rest are reported', async () => {
+  it("the tenant cap counts others' indicators: the most confident and newest go in, the rest are reported", async () => {
     const rows = ipRows(1_200, '10.50', { Confidence: 100 });
     rows.forEach((row, index) => (row.LastUpdateTime = new Date(Date.parse('2026-12-01T00:00:00Z') + index * 1000).toISOString()));
     seedFeed(stack.simulator, rows);
     for (let index = 0; index < 3; index += 1) {
-      stack.simulator.defender.seed({ indicatorValue: `172.16.0.${index + 1}`, indicatorType: 'IpAddress', action: 'Warn', title: 't', description: 'd', application: 'SOAR' });
+      stack.simulator.defender.seed({
+        indicatorValue: `172.16.0.${index + 1}`,
+        indicatorType: 'IpAddress',
+        action: 'Warn',
+        title: 't',
+        description: 'd',
+        application: 'SOAR',
+      });
     }
     const result = await run({ settings: { ...settings, tenantCap: 1_003 } });
     assert.equal(result.outcome, 'complete');
@@ -161,10 +189,13 @@ describe('threat-intelligence sync (Sentinel → Defender indicators)', () => {
     assert.equal(result.outcome, 'complete');
     assert.equal(heldBy(stack.simulator, settings.application).length, 20);
     assert.ok([...stack.simulator.defender.audit].filter((entry) => entry.operation === 'create').length === 20);
-    assert.ok(stack.simulator.defender.audit.some((entry) => entry.operation === 'update'), 'the repeated batch updated in place');
+    assert.ok(
+      stack.simulator.defender.audit.some((entry) => entry.operation === 'update'),
+      'the repeated batch updated in place',
+    );
   });
 
-  it('metrics per run on the worker\'s registry', async () => {
+  it("metrics per run on the worker's registry", async () => {
     seedFeed(stack.simulator, mixedRows());
     await run();
     const text = await stack.workerMetrics.registry.metrics();
@@ -177,9 +208,12 @@ describe('threat-intelligence sync (Sentinel → Defender indicators)', () => {
     assert.ok(!/itdr_verification_outcomes_total\{status="Unknown"/.test(text), 'a sync run is not counted as a verification');
   });
 
-  it('the worker\'s schedule: every 30 minutes, overlaps skipped, catch-up bounded to one interval; a triggered run syncs', async () => {
+  it("the worker's schedule: every 30 minutes, overlaps skipped, catch-up bounded to one interval; a triggered run syncs", async () => {
     const config = loadWorkerConfig(stack.env).tiSync!;
-    const scheduled = { ...config, syncs: [{ ...settings, syncId: `${settings.syncId}-sched`, application: `${settings.application}-sched` }] };
+    const scheduled = {
+      ...config,
+      syncs: [{ ...settings, syncId: `${settings.syncId}-sched`, application: `${settings.application}-sched` }],
+    };
     const [created] = await ensureTiSyncSchedules(stack.client, { taskQueue: stack.env.TEMPORAL_TASK_QUEUE, config: scheduled });
     assert.equal(created.outcome, 'created');
     const again = await ensureTiSyncSchedules(stack.client, { taskQueue: stack.env.TEMPORAL_TASK_QUEUE, config: scheduled });

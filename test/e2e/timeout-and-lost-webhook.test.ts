@@ -16,7 +16,11 @@ describe('timeouts and lost webhooks end to end', () => {
 
   function seed() {
     const [accountName, upnSuffix] = DEMO_USER.split('@');
-    return stack.simulator.sentinel.seedIncident({ title: 'Sign-in at odd hours', severity: 'Low', accounts: [{ accountName, upnSuffix }] });
+    return stack.simulator.sentinel.seedIncident({
+      title: 'Sign-in at odd hours',
+      severity: 'Low',
+      accounts: [{ accountName, upnSuffix }],
+    });
   }
 
   it('escalates with the reason when the user never opens the link', async () => {
@@ -61,7 +65,11 @@ describe('timeouts and lost webhooks end to end', () => {
     const started = await stack.post('/api/incidents', { incidentId: incident.name, userEmail: DEMO_USER });
     await stack.client.workflow.getHandle(started.body.workflowId).result();
     const auditBefore = stack.simulator.sentinel.auditLog(incident.name).length;
-    const late = await stack.webhook({ eventType: 'SESSION_SUCCEEDED', externalCustomerId: incident.name, interviewId: started.body.interviewId });
+    const late = await stack.webhook({
+      eventType: 'SESSION_SUCCEEDED',
+      externalCustomerId: incident.name,
+      interviewId: started.body.interviewId,
+    });
     assert.equal(late.status, 200);
     assert.equal(late.body.success, true);
     assert.match(late.body.note, /already finished/);

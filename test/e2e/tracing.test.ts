@@ -30,8 +30,9 @@ describe('tracing (OpenTelemetry)', () => {
         if (req.method === 'POST' && req.url === '/v1/traces') {
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
           for (const resourceSpans of body.resourceSpans ?? []) {
-            const service = (resourceSpans.resource?.attributes ?? []).find((attribute: { key: string }) => attribute.key === 'service.name')
-              ?.value?.stringValue;
+            const service = (resourceSpans.resource?.attributes ?? []).find(
+              (attribute: { key: string }) => attribute.key === 'service.name',
+            )?.value?.stringValue;
             for (const scope of resourceSpans.scopeSpans ?? []) {
               for (const span of scope.spans ?? []) spans.push({ ...span, service });
             }
@@ -56,7 +57,11 @@ describe('tracing (OpenTelemetry)', () => {
   it('links the gateway request, the workflow and its activities in one trace', async () => {
     const current = stack!;
     const [accountName, upnSuffix] = DEMO_USER.split('@');
-    const incident = current.simulator.sentinel.seedIncident({ title: 'Impossible travel', severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+    const incident = current.simulator.sentinel.seedIncident({
+      title: 'Impossible travel',
+      severity: 'Medium',
+      accounts: [{ accountName, upnSuffix }],
+    });
     const started = await current.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
     assert.equal(started.status, 200, JSON.stringify(started.body));
     assert.equal((await answerConfirmationPage(started.body.verificationUrl, 'was-me')).status, 303);
@@ -75,8 +80,18 @@ describe('tracing (OpenTelemetry)', () => {
     assert.ok(request, `a server span for the request; got ${spans.map((span) => span.name).join(', ')}`);
     const trace = spans.filter((span) => span.traceId === request.traceId);
     const names = trace.map((span) => span.name);
-    for (const expected of [/^UpdateWithStartWorkflow:verificationLink$/, /^HandleUpdate:verificationLink$/, /^RunWorkflow:identityVerification$/, /^StartActivity:createVerificationSession$/, /^RunActivity:createVerificationSession$/, /^RunActivity:closeIncident$/]) {
-      assert.ok(names.some((name) => expected.test(name)), `${expected} in the request's trace; got ${names.join(', ')}`);
+    for (const expected of [
+      /^UpdateWithStartWorkflow:verificationLink$/,
+      /^HandleUpdate:verificationLink$/,
+      /^RunWorkflow:identityVerification$/,
+      /^StartActivity:createVerificationSession$/,
+      /^RunActivity:createVerificationSession$/,
+      /^RunActivity:closeIncident$/,
+    ]) {
+      assert.ok(
+        names.some((name) => expected.test(name)),
+        `${expected} in the request's trace; got ${names.join(', ')}`,
+      );
     }
     assert.ok(trace.every((span) => span.service === 'itdr-verify-test'));
     // Every span of the trace hangs, directly or not, under the gateway's request span.

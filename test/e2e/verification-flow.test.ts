@@ -58,7 +58,9 @@ describe('verification end to end', () => {
     });
     assert.equal(click.status, 200);
 
-    const closed = await eventually(async () => (incidentOf(incident.name).properties.status === 'Closed' ? incidentOf(incident.name) : undefined));
+    const closed = await eventually(async () =>
+      incidentOf(incident.name).properties.status === 'Closed' ? incidentOf(incident.name) : undefined,
+    );
     assert.equal(closed.properties.classification, 'FalsePositive');
     assert.equal(closed.properties.classificationReason, 'IncorrectAlertLogic');
     assert.match(String(closed.properties.classificationComment), new RegExp(session.interviewId));
@@ -75,7 +77,11 @@ describe('verification end to end', () => {
     assert.match(audit, /confirmed the activity \("This was me", at .*\) and then passed the biometric identity verification/);
     // Exactly two ARM writes for a verified verdict: the "requested" comment and the closing PUT.
     const writes = writesTo(incident.name);
-    assert.deepEqual(writes.map((entry) => entry.kind), ['commentCreated', 'incidentUpdated'], JSON.stringify(writes));
+    assert.deepEqual(
+      writes.map((entry) => entry.kind),
+      ['commentCreated', 'incidentUpdated'],
+      JSON.stringify(writes),
+    );
     assert.equal(writes[1]!.changes.status?.to, 'Closed');
 
     const status = await stack.get(`/api/incidents/${incident.name}`);
@@ -102,7 +108,10 @@ describe('verification end to end', () => {
       return current.properties.severity === 'High' ? current : undefined;
     });
     assert.equal(escalated.properties.status, 'Active');
-    assert.deepEqual(escalated.properties.labels?.map((label) => label.labelName), ['identity-verification-failed']);
+    assert.deepEqual(
+      escalated.properties.labels?.map((label) => label.labelName),
+      ['identity-verification-failed'],
+    );
     const outcome = await stack.client.workflow.getHandle(started.body.workflowId).result();
     assert.equal(outcome.status, 'Failed');
     const comments = commentsOf(incident.name);
@@ -111,16 +120,25 @@ describe('verification end to end', () => {
     assert.match(comments[1], /answered "This was me" on the confirmation page at [\s\S]*FAILED the biometric identity verification/);
     // Exactly three ARM writes for an escalation: the "requested" comment, the PUT (severity, label, Active)
     // and the decision's comment (an Active incident has no field for it).
-    assert.deepEqual(writesTo(incident.name).map((entry) => entry.kind), ['commentCreated', 'incidentUpdated', 'commentCreated']);
+    assert.deepEqual(
+      writesTo(incident.name).map((entry) => entry.kind),
+      ['commentCreated', 'incidentUpdated', 'commentCreated'],
+    );
   });
 
-  it('a close whose answer was lost is retried and recorded as our close, not as an analyst\'s', async () => {
+  it("a close whose answer was lost is retried and recorded as our close, not as an analyst's", async () => {
     const incident = seed();
     const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
     assert.equal(started.status, 200);
     // ARM applies the closing PUT, then the connection drops: the retry finds the incident already closed.
     assert.equal((await answerConfirmationPage(started.body.verificationUrl, 'was-me')).status, 303);
-    const lost = stack.simulator.faults.add({ service: 'arm', method: 'PUT', pathIncludes: `/incidents/${incident.name}?`, loseResponse: true, times: 1 });
+    const lost = stack.simulator.faults.add({
+      service: 'arm',
+      method: 'PUT',
+      pathIncludes: `/incidents/${incident.name}?`,
+      loseResponse: true,
+      times: 1,
+    });
     const done = await fetch(`${stack.simulator.urls.incodeApi}/simulator/incode/sessions/${started.body.interviewId}/complete`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -158,7 +176,9 @@ describe('verification end to end', () => {
     assert.equal(started.status, 422, JSON.stringify(started.body));
     assert.equal(started.body.error.code, 'user_not_in_incode_directory');
     assert.match(started.body.error.message, /5504/);
-    const escalated = await eventually(async () => (incidentOf(incident.name).properties.severity === 'High' ? incidentOf(incident.name) : undefined));
+    const escalated = await eventually(async () =>
+      incidentOf(incident.name).properties.severity === 'High' ? incidentOf(incident.name) : undefined,
+    );
     assert.equal(escalated.properties.status, 'Active');
     const comments = await eventually(async () => (commentsOf(incident.name).length === 1 ? commentsOf(incident.name) : undefined));
     assert.match(comments[0], /not in the Incode integration's directory/);
@@ -191,9 +211,14 @@ describe('verification end to end', () => {
 
     const unknown = await stack.webhook({ eventType: 'SESSION_SUCCEEDED', externalCustomerId: 'not-an-incident', interviewId: 'abc' });
     assert.equal(unknown.status, 404);
-    const forged = await stack.webhook({ eventType: 'SESSION_SUCCEEDED', externalCustomerId: incident.name }, 'wrong-secret-wrong-secret-wrong');
+    const forged = await stack.webhook(
+      { eventType: 'SESSION_SUCCEEDED', externalCustomerId: incident.name },
+      'wrong-secret-wrong-secret-wrong',
+    );
     assert.equal(forged.status, 401);
-    const malformed = await stack.post('/api/webhooks/incode', '{"eventType": "SESSION_SUCC', { [stack.gatewayConfig.webhook.headerName]: stack.webhookSecret });
+    const malformed = await stack.post('/api/webhooks/incode', '{"eventType": "SESSION_SUCC', {
+      [stack.gatewayConfig.webhook.headerName]: stack.webhookSecret,
+    });
     assert.equal(malformed.status, 400);
     assert.equal(malformed.body.error.code, 'malformed_json');
     const wrongTypes = await stack.webhook({ eventType: ['SESSION_SUCCEEDED'], externalCustomerId: incident.name });
@@ -221,11 +246,16 @@ describe('verification end to end', () => {
 
   it('asks the entities endpoint when the trigger body carries no account, and answers 422 with a comment when there is none', async () => {
     const incident = seed(DEMO_USER, 'Trimmed trigger');
-    const trigger = stack.simulator.sentinel.playbookTrigger(incident.name, 'Create') as { object: { properties: Record<string, unknown> } };
+    const trigger = stack.simulator.sentinel.playbookTrigger(incident.name, 'Create') as {
+      object: { properties: Record<string, unknown> };
+    };
     delete trigger.object.properties.relatedEntities;
     const started = await stack.post('/api/incidents', trigger);
     assert.equal(started.status, 200, JSON.stringify(started.body));
-    assert.equal(stack.simulator.incode.listSessions().find((session) => session.externalCustomerId === incident.name)?.loginHint, DEMO_USER);
+    assert.equal(
+      stack.simulator.incode.listSessions().find((session) => session.externalCustomerId === incident.name)?.loginHint,
+      DEMO_USER,
+    );
     await stack.client.workflow.getHandle(started.body.workflowId).terminate('test done');
 
     const nobody = stack.simulator.sentinel.seedIncident({ title: 'Malware on a host', severity: 'Medium', accounts: [] });
@@ -260,7 +290,14 @@ describe('verification end to end', () => {
     const raw = allText(await handle.fetchHistory());
     const description = JSON.stringify((await handle.describe()).searchAttributes);
     // Neither the page's signed link nor Incode's link it leads to.
-    for (const secret of [started.body.verificationUrl.split('/confirm/')[1], answered.location!, `/verify/${started.body.interviewId}`, stack.apiKey, stack.webhookSecret, stack.simulator.incode.config.clientSecret]) {
+    for (const secret of [
+      started.body.verificationUrl.split('/confirm/')[1],
+      answered.location!,
+      `/verify/${started.body.interviewId}`,
+      stack.apiKey,
+      stack.webhookSecret,
+      stack.simulator.incode.config.clientSecret,
+    ]) {
       assert.ok(!raw.includes(secret), `history leaks ${secret.slice(0, 12)}…`);
       assert.ok(!description.includes(secret), `search attributes leak ${secret.slice(0, 12)}…`);
     }
@@ -272,7 +309,13 @@ describe('verification end to end', () => {
     assert.ok(links.length > 0);
     const text = stack.logs.text;
     assert.ok(stack.logs.lines.length > 10, 'logs were captured');
-    for (const secret of [stack.apiKey, stack.webhookSecret, stack.simulator.incode.config.clientSecret, stack.simulator.incode.config.apiKey, ...links]) {
+    for (const secret of [
+      stack.apiKey,
+      stack.webhookSecret,
+      stack.simulator.incode.config.clientSecret,
+      stack.simulator.incode.config.apiKey,
+      ...links,
+    ]) {
       assert.ok(!text.includes(secret), `log leaks ${secret.slice(0, 6)}…`);
     }
   });

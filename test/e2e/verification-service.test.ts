@@ -1,11 +1,23 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { Client, Connection, makeGrpcRetryInterceptor, defaultGrpcRetryOptions, NamespaceNotFoundError, type ConnectionOptions } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  makeGrpcRetryInterceptor,
+  defaultGrpcRetryOptions,
+  NamespaceNotFoundError,
+  type ConnectionOptions,
+} from '@temporalio/client';
 import { VerificationService } from '../../src/gateway/verification-service';
 import { verificationWorkflowId } from '../../src/shared/ids';
 import { verificationResultSignal, WORKFLOW_TYPE } from '../../src/shared/messages';
-import { InterviewIdAttribute, VerificationStatusAttribute, VerifiedUserAttribute, WorkspaceAttribute } from '../../src/shared/search-attributes';
+import {
+  InterviewIdAttribute,
+  VerificationStatusAttribute,
+  VerifiedUserAttribute,
+  WorkspaceAttribute,
+} from '../../src/shared/search-attributes';
 import type { IncodeSessionEvent, VerificationPolicy, VerificationRequest, WorkspaceRef } from '../../src/shared/types';
 import { dataConverterFor } from '../../src/temporal/connection';
 import { eventually, testTemporalConfig } from '../helpers/temporal';
@@ -42,7 +54,11 @@ describe('VerificationService: webhook routing and join look-up', () => {
     service = new VerificationService(client, config.taskQueue, () => [first, second]);
   });
   after(async () => {
-    for (const workflowId of started) await client.workflow.getHandle(workflowId).terminate('test done').catch(() => undefined);
+    for (const workflowId of started)
+      await client.workflow
+        .getHandle(workflowId)
+        .terminate('test done')
+        .catch(() => undefined);
     await connection?.close();
   });
   beforeEach(() => {
@@ -65,7 +81,12 @@ describe('VerificationService: webhook routing and join look-up', () => {
   }
 
   /** A verification as the gateway would have started it; without a worker it waits for ever. */
-  async function startWaiting(workspace: WorkspaceRef, incidentId: string, email = `${randomUUID()}@example.com`, interviewId?: string): Promise<string> {
+  async function startWaiting(
+    workspace: WorkspaceRef,
+    incidentId: string,
+    email = `${randomUUID()}@example.com`,
+    interviewId?: string,
+  ): Promise<string> {
     const workflowId = verificationWorkflowId(workspace, incidentId);
     await client.workflow.start(WORKFLOW_TYPE, {
       workflowId,
@@ -165,7 +186,11 @@ describe('VerificationService: webhook routing and join look-up', () => {
     const interviewId = randomUUID().replace(/-/g, '');
     const workflowId = await startWaiting(first, randomUUID(), undefined, interviewId);
     const event: IncodeSessionEvent = { eventType: 'SESSION_SUCCEEDED', interviewId, receivedAt: new Date().toISOString() };
-    await eventually(async () => (await service.routeEvent(event, { signal: false })).kind === 'acknowledged', 10_000, 'the interview id to be visible');
+    await eventually(
+      async () => (await service.routeEvent(event, { signal: false })).kind === 'acknowledged',
+      10_000,
+      'the interview id to be visible',
+    );
     assert.deepEqual(await service.routeEvent(event, { signal: true }), { kind: 'signalled', workflowId });
     assert.equal(await signalsReceived(workflowId), 1);
     const unknown = { ...event, interviewId: randomUUID().replace(/-/g, '') };
@@ -190,12 +215,16 @@ describe('VerificationService: webhook routing and join look-up', () => {
       const ownWorkflowId = own === 'running' ? await startWaiting(first, ownIncident, email) : await startFinished(first, ownIncident);
       // Started after the incident's own, so the look-up lists it first.
       const pending = await startWaiting(first, randomUUID(), email);
-      await eventually(async () => {
-        const ids: string[] = [];
-        const query = `${VerifiedUserAttribute.name} = '${email}' AND ExecutionStatus = 'Running'`;
-        for await (const execution of client.workflow.list({ query })) ids.push(execution.workflowId);
-        return ids.includes(pending) || undefined;
-      }, 10_000, 'the pending verification to be visible');
+      await eventually(
+        async () => {
+          const ids: string[] = [];
+          const query = `${VerifiedUserAttribute.name} = '${email}' AND ExecutionStatus = 'Running'`;
+          for await (const execution of client.workflow.list({ query })) ids.push(execution.workflowId);
+          return ids.includes(pending) || undefined;
+        },
+        10_000,
+        'the pending verification to be visible',
+      );
       calls.length = 0;
       const result = await service.startOrJoin(request(first, ownIncident, email), 1_000);
       t.diagnostic(`calls: ${calls.join(', ')}`);
@@ -207,10 +236,15 @@ describe('VerificationService: webhook routing and join look-up', () => {
   it("a repeat alert finds the user's pending verification when the address holds an apostrophe", async (t) => {
     const email = `o'brien-${randomUUID().slice(0, 8)}@example.com`;
     const pending = await startWaiting(first, randomUUID(), email);
-    await eventually(async () => {
-      for await (const execution of client.workflow.list({ query: `${VerifiedUserAttribute.name} = "${email}"` })) return execution.workflowId === pending || undefined;
-      return undefined;
-    }, 10_000, 'the pending verification to be visible');
+    await eventually(
+      async () => {
+        for await (const execution of client.workflow.list({ query: `${VerifiedUserAttribute.name} = "${email}"` }))
+          return execution.workflowId === pending || undefined;
+        return undefined;
+      },
+      10_000,
+      'the pending verification to be visible',
+    );
     calls.length = 0;
     // No worker: the join's update cannot finish within the deadline; that it was sent is what counts here.
     await service.startOrJoin(request(first, randomUUID(), email), 1_000).catch(() => undefined);
@@ -241,6 +275,9 @@ describe('VerificationService: webhook routing and join look-up', () => {
       kind: 'deadline',
       workflowId: ownWorkflowId,
     });
-    await assert.rejects(withoutVisibility.startOrJoin(request(first, randomUUID(), `${randomUUID()}@example.com`), 1_000), /visibility unavailable/);
+    await assert.rejects(
+      withoutVisibility.startOrJoin(request(first, randomUUID(), `${randomUUID()}@example.com`), 1_000),
+      /visibility unavailable/,
+    );
   });
 });

@@ -31,18 +31,27 @@ describe('visibility query values', () => {
     }
   });
   after(async () => {
-    for (const workflowId of byValue.values()) await client.workflow.getHandle(workflowId).terminate('test done').catch(() => undefined);
+    for (const workflowId of byValue.values())
+      await client.workflow
+        .getHandle(workflowId)
+        .terminate('test done')
+        .catch(() => undefined);
     await connection?.close();
   });
 
   async function list(query: string): Promise<string[]> {
     const ids: string[] = [];
-    for await (const execution of client.workflow.list({ query: `TaskQueue = ${queryValue(config.taskQueue)} AND ${query}` })) ids.push(execution.workflowId);
+    for await (const execution of client.workflow.list({ query: `TaskQueue = ${queryValue(config.taskQueue)} AND ${query}` }))
+      ids.push(execution.workflowId);
     return ids.sort();
   }
 
   it('each value, quoted, matches exactly its own workflow', async () => {
-    await eventually(async () => ((await list('ExecutionStatus = "Running"')).length === values.length) || undefined, 10_000, 'all to be visible');
+    await eventually(
+      async () => (await list('ExecutionStatus = "Running"')).length === values.length || undefined,
+      10_000,
+      'all to be visible',
+    );
     for (const value of values) {
       assert.deepEqual(await list(`${VerifiedUserAttribute.name} = ${queryValue(value)}`), [byValue.get(value)], value);
     }

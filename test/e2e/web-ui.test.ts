@@ -21,7 +21,10 @@ describe('Temporal Web UI: stuck verifications', { skip: skipReason }, () => {
   let browser: Browser | undefined;
 
   before(async () => {
-    assert.ok(process.env.TEMPORAL_UI_URL, 'TEMPORAL_UI_URL is not set: run the tests with scripts/run-tests.mjs, which starts the dev server with its Web UI');
+    assert.ok(
+      process.env.TEMPORAL_UI_URL,
+      'TEMPORAL_UI_URL is not set: run the tests with scripts/run-tests.mjs, which starts the dev server with its Web UI',
+    );
     stack = await startTestStack({ VERIFICATION_TIMEOUT: '1h', RESULT_POLL_INTERVAL: '1h' });
   });
   after(async () => {
@@ -31,7 +34,11 @@ describe('Temporal Web UI: stuck verifications', { skip: skipReason }, () => {
 
   it('lists a verification waiting for its user under the stuck-verifications query', async (t) => {
     const [accountName, upnSuffix] = DEMO_USER.split('@');
-    const incident = stack.simulator.sentinel.seedIncident({ title: 'New device sign-in', severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+    const incident = stack.simulator.sentinel.seedIncident({
+      title: 'New device sign-in',
+      severity: 'Medium',
+      accounts: [{ accountName, upnSuffix }],
+    });
     const started = await stack.post('/api/incidents', { incidentId: incident.name, userEmail: DEMO_USER });
     assert.equal(started.status, 200, JSON.stringify(started.body));
     const workflowId: string = started.body.workflowId;
@@ -40,10 +47,14 @@ describe('Temporal Web UI: stuck verifications', { skip: skipReason }, () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const query = stuckVerificationsQuery(1_000);
     // Visibility is eventually consistent: the UI is opened once the server lists the workflow.
-    await eventually(async () => {
-      for await (const execution of stack.client.workflow.list({ query: `${query} AND WorkflowId = "${workflowId}"` })) return execution;
-      return undefined;
-    }, 60_000, 'the verification in visibility'); // generous: the chaos test may load the machine meanwhile
+    await eventually(
+      async () => {
+        for await (const execution of stack.client.workflow.list({ query: `${query} AND WorkflowId = "${workflowId}"` })) return execution;
+        return undefined;
+      },
+      60_000,
+      'the verification in visibility',
+    ); // generous: the chaos test may load the machine meanwhile
 
     const namespace = process.env.TEMPORAL_NAMESPACE || 'default';
     const url = `${process.env.TEMPORAL_UI_URL!.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`;
@@ -71,7 +82,11 @@ describe('Temporal Web UI: stuck verifications', { skip: skipReason }, () => {
     lap('screenshot');
     assert.ok(statSync(screenshot).size > 10_000, 'a screenshot with content');
     t.diagnostic(`screenshot ${screenshot}`);
-    t.diagnostic(`timings (ms): ${Object.entries(timings).map(([name, ms]) => `${name} ${ms}`).join(', ')}`);
+    t.diagnostic(
+      `timings (ms): ${Object.entries(timings)
+        .map(([name, ms]) => `${name} ${ms}`)
+        .join(', ')}`,
+    );
 
     await stack.client.workflow.getHandle(workflowId).terminate('test done');
   });

@@ -34,8 +34,10 @@ describe('Incode webhooks with OAuth2 authentication', () => {
     });
     return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, any> };
   }
-  const webhookWith = (headers: Record<string, string>, body: unknown = { eventType: 'SESSION_SUCCEEDED', externalCustomerId: 'not-an-incident', interviewId: 'abc' }) =>
-    stack.post('/api/webhooks/incode', body, { 'x-api-key': '', ...headers });
+  const webhookWith = (
+    headers: Record<string, string>,
+    body: unknown = { eventType: 'SESSION_SUCCEEDED', externalCustomerId: 'not-an-incident', interviewId: 'abc' },
+  ) => stack.post('/api/webhooks/incode', body, { 'x-api-key': '', ...headers });
 
   it('issues a bearer token for HTTP Basic client credentials', async () => {
     const issued = await token('grant_type=client_credentials', { authorization: basic(oauth2.clientId, oauth2.clientSecret) });
@@ -58,17 +60,23 @@ describe('Incode webhooks with OAuth2 authentication', () => {
   });
 
   it('refuses wrong or missing client credentials with 401 invalid_client, and other grants with 400', async () => {
-    const wrongSecret = await token('grant_type=client_credentials', { authorization: basic(oauth2.clientId, 'not-the-secret-not-the-secret') });
+    const wrongSecret = await token('grant_type=client_credentials', {
+      authorization: basic(oauth2.clientId, 'not-the-secret-not-the-secret'),
+    });
     assert.equal(wrongSecret.status, 401);
     assert.equal(wrongSecret.body.error, 'invalid_client');
     assert.equal(wrongSecret.body.access_token, undefined);
-    const wrongId = await token(new URLSearchParams({ grant_type: 'client_credentials', client_id: 'someone-else', client_secret: oauth2.clientSecret }).toString());
+    const wrongId = await token(
+      new URLSearchParams({ grant_type: 'client_credentials', client_id: 'someone-else', client_secret: oauth2.clientSecret }).toString(),
+    );
     assert.equal(wrongId.status, 401);
     assert.equal(wrongId.body.error, 'invalid_client');
     const none = await token('grant_type=client_credentials');
     assert.equal(none.status, 401);
     assert.equal(none.body.error, 'invalid_client');
-    const password = await token('grant_type=password&username=a&password=b', { authorization: basic(oauth2.clientId, oauth2.clientSecret) });
+    const password = await token('grant_type=password&username=a&password=b', {
+      authorization: basic(oauth2.clientId, oauth2.clientSecret),
+    });
     assert.equal(password.status, 400);
     assert.equal(password.body.error, 'unsupported_grant_type');
   });
@@ -96,7 +104,11 @@ describe('Incode webhooks with OAuth2 authentication', () => {
 
   it('a verification completes end to end, the simulated Incode fetching its token first', async () => {
     const [accountName, upnSuffix] = DEMO_USER.split('@');
-    const incident = stack.simulator.sentinel.seedIncident({ title: 'Impossible travel activity', severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+    const incident = stack.simulator.sentinel.seedIncident({
+      title: 'Impossible travel activity',
+      severity: 'Medium',
+      accounts: [{ accountName, upnSuffix }],
+    });
     const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Medium', userEmail: DEMO_USER });
     assert.equal(started.status, 200, JSON.stringify(started.body));
     assert.equal((await answerConfirmationPage(started.body.verificationUrl, 'was-me')).status, 303);
@@ -118,7 +130,11 @@ describe('Incode webhooks with OAuth2 authentication', () => {
   it('the simulated Incode reuses its token until it expires', async () => {
     const [accountName, upnSuffix] = DEMO_USER.split('@');
     const finish = async () => {
-      const incident = stack.simulator.sentinel.seedIncident({ title: 'Unfamiliar sign-in', severity: 'Low', accounts: [{ accountName, upnSuffix }] });
+      const incident = stack.simulator.sentinel.seedIncident({
+        title: 'Unfamiliar sign-in',
+        severity: 'Low',
+        accounts: [{ accountName, upnSuffix }],
+      });
       const started = await stack.post('/api/incidents', { incidentId: incident.name, severity: 'Low', userEmail: DEMO_USER });
       assert.equal(started.status, 200, JSON.stringify(started.body));
       return { started, completion: await stack.simulator.incode.completeSession(started.body.interviewId, 'failed') };
@@ -136,7 +152,11 @@ describe('Incode webhooks with OAuth2 authentication', () => {
     const third = await finish();
     assert.equal(third.completion.webhook.delivered, true);
     assert.equal(webhookTokenRequests.count - tokensBefore, 2);
-    for (const { started } of [first, second, third]) await stack.client.workflow.getHandle(started.body.workflowId).terminate('test done').catch(() => undefined);
+    for (const { started } of [first, second, third])
+      await stack.client.workflow
+        .getHandle(started.body.workflowId)
+        .terminate('test done')
+        .catch(() => undefined);
   });
 
   it('no token or client secret appears in the logs', async () => {

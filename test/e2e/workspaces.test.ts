@@ -27,7 +27,12 @@ describe('several Sentinel workspaces from one deployment', () => {
 
   const [accountName, upnSuffix] = DEMO_USER.split('@');
   const seedIn = (workspace: typeof customerB) =>
-    stack.simulator.sentinel.seedIncident({ title: 'Impossible travel activity', severity: 'Medium', accounts: [{ accountName, upnSuffix }], workspace });
+    stack.simulator.sentinel.seedIncident({
+      title: 'Impossible travel activity',
+      severity: 'Medium',
+      accounts: [{ accountName, upnSuffix }],
+      workspace,
+    });
 
   it('serves the default workspace and the listed one', () => {
     assert.deepEqual(

@@ -110,7 +110,6 @@ export function testRequest(incidentId: string, overrides: Partial<VerificationR
   };
 }
 
-
 /** testRequest for an incident naming several accounts, as the gateway hands it to incidentVerification. */
 export function testIncidentRequest(
   incidentId: string,

@@ -63,7 +63,9 @@ const declaresRequire = (statements: readonly ts.Statement[]) =>
     (statement) =>
       (ts.isFunctionDeclaration(statement) && statement.name?.text === 'require') ||
       (ts.isVariableStatement(statement) &&
-        statement.declarationList.declarations.some((declaration) => ts.isIdentifier(declaration.name) && declaration.name.text === 'require')),
+        statement.declarationList.declarations.some(
+          (declaration) => ts.isIdentifier(declaration.name) && declaration.name.text === 'require',
+        )),
   );
 
 /**
@@ -79,12 +81,16 @@ function requiredSpecifiers(file: string, options: ts.CompilerOptions): string[]
   const specifiers: string[] = [];
   const visit = (node: ts.Node, shadowed: boolean): void => {
     if (ts.isSourceFile(node) || ts.isBlock(node)) shadowed ||= declaresRequire(node.statements);
-    if (ts.isFunctionLike(node)) shadowed ||= node.parameters.some((parameter) => ts.isIdentifier(parameter.name) && parameter.name.text === 'require');
+    if (ts.isFunctionLike(node))
+      shadowed ||= node.parameters.some((parameter) => ts.isIdentifier(parameter.name) && parameter.name.text === 'require');
     if (!shadowed && ts.isCallExpression(node) && node.arguments[0] && ts.isStringLiteralLike(node.arguments[0])) {
       const callee = node.expression;
       const isRequire = ts.isIdentifier(callee) && callee.text === 'require';
       const isResolve =
-        ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === 'require' && callee.name.text === 'resolve';
+        ts.isPropertyAccessExpression(callee) &&
+        ts.isIdentifier(callee.expression) &&
+        callee.expression.text === 'require' &&
+        callee.name.text === 'resolve';
       if (isRequire || isResolve) specifiers.push(node.arguments[0].text);
     }
     node.forEachChild((child) => visit(child, shadowed));

@@ -20,7 +20,9 @@ export function startReplica(name: string, entry: 'gateway' | 'worker', env: Nod
   const script = path.join(__dirname, '..', '..', 'src', `${entry}.js`);
   const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: string[] = [];
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 120 s:\n${logs.slice(-20).join('\n')}`)), 120_000);
     const collect = (chunk: Buffer) => {
@@ -124,7 +126,8 @@ export async function startBalancer(backends: string[], options: { probeInterval
             attempt();
             return;
           }
-          if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end(`{"error":{"code":"upstream_${error.code ?? 'error'}"}}`);
+          if (!res.headersSent)
+            res.writeHead(502, { 'content-type': 'application/json' }).end(`{"error":{"code":"upstream_${error.code ?? 'error'}"}}`);
           else res.destroy();
         });
         upstream.end(body);

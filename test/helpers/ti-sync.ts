@@ -41,10 +41,28 @@ export function mixedRows(): ThreatIntelRowInput[] {
     { ...valid, Id: 'indicator--sha1', ObservableKey: "file:hashes.'SHA-1'", ObservableValue: 'da39a3ee5e6b4b0d3255bfef95601890afd80709' },
     { ...valid, Id: 'indicator--email', ObservableKey: 'email-addr:value', ObservableValue: 'phish@example.net' },
     { ...valid, Id: 'indicator--low', ObservableKey: 'ipv4-addr:value', ObservableValue: '198.51.100.8', Confidence: 80 },
-    { ...valid, Id: 'indicator--expired', ObservableKey: 'ipv4-addr:value', ObservableValue: '198.51.100.9', ValidUntil: '2026-01-01T00:00:00Z' },
+    {
+      ...valid,
+      Id: 'indicator--expired',
+      ObservableKey: 'ipv4-addr:value',
+      ObservableValue: '198.51.100.9',
+      ValidUntil: '2026-01-01T00:00:00Z',
+    },
     { ...valid, Id: 'indicator--ms', ObservableKey: 'domain-name:value', ObservableValue: 'known.example.org' },
-    { ...valid, Id: 'indicator--ms-copy', ObservableKey: 'domain-name:value', ObservableValue: 'known.example.org', SourceSystem: MICROSOFT_SOURCE },
-    { ...valid, Id: 'indicator--other-feed', ObservableKey: 'ipv4-addr:value', ObservableValue: '198.51.100.10', SourceSystem: 'Some other feed' },
+    {
+      ...valid,
+      Id: 'indicator--ms-copy',
+      ObservableKey: 'domain-name:value',
+      ObservableValue: 'known.example.org',
+      SourceSystem: MICROSOFT_SOURCE,
+    },
+    {
+      ...valid,
+      Id: 'indicator--other-feed',
+      ObservableKey: 'ipv4-addr:value',
+      ObservableValue: '198.51.100.10',
+      SourceSystem: 'Some other feed',
+    },
   ];
 }
 

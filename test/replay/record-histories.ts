@@ -35,12 +35,18 @@ async function main(label: string): Promise<void> {
   const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
   // The rate-limited service queues (src/shared/task-queues.ts); no limits while recording.
   const serviceWorkers = await Promise.all(
-    [sentinelTaskQueue(taskQueue, TEST_SUBSCRIPTION_ID), incodeTaskQueue(taskQueue)].map((queue) => Worker.create({ connection: nativeConnection, taskQueue: queue, activities })),
+    [sentinelTaskQueue(taskQueue, TEST_SUBSCRIPTION_ID), incodeTaskQueue(taskQueue)].map((queue) =>
+      Worker.create({ connection: nativeConnection, taskQueue: queue, activities }),
+    ),
   );
   const outDir = path.join(__dirname, '..', '..', '..', 'test', 'replay', 'histories');
   mkdirSync(outDir, { recursive: true });
 
-  const scenario = async (name: string, policy: Parameters<typeof testRequest>[1], drive: (interviewId: string, workflowId: string) => Promise<void>) => {
+  const scenario = async (
+    name: string,
+    policy: Parameters<typeof testRequest>[1],
+    drive: (interviewId: string, workflowId: string) => Promise<void>,
+  ) => {
     const incidentId = `${label}-${name}`;
     const workflowId = `record-${incidentId}-${Date.now()}`;
     const operation = new WithStartWorkflowOperation<typeof identityVerification>(WORKFLOW_TYPE, {
@@ -62,10 +68,20 @@ async function main(label: string): Promise<void> {
   /** The user's answer on the confirmation page, as the gateway hands it to the workflow. */
   const answer = (workflowId: string, given: ActivityAnswer) =>
     client.workflow.getHandle(workflowId).executeUpdate(userAnswerUpdate, {
-      args: [{ answer: given, user: 'alice@contoso.com', answeredAt: new Date().toISOString(), clientIp: '198.51.100.4', userAgent: 'record-histories/1.0' }],
+      args: [
+        {
+          answer: given,
+          user: 'alice@contoso.com',
+          answeredAt: new Date().toISOString(),
+          clientIp: '198.51.100.4',
+          userAgent: 'record-histories/1.0',
+        },
+      ],
     });
   const signal = (workflowId: string, interviewId: string, eventType: 'SESSION_SUCCEEDED' | 'SESSION_FAILED') =>
-    client.workflow.getHandle(workflowId).signal(verificationResultSignal, { eventType, interviewId, receivedAt: new Date().toISOString() });
+    client.workflow
+      .getHandle(workflowId)
+      .signal(verificationResultSignal, { eventType, interviewId, receivedAt: new Date().toISOString() });
 
   const serving = serviceWorkers.map((serviceWorker) => serviceWorker.run());
   await worker.runUntil(async () => {
@@ -103,7 +119,10 @@ async function main(label: string): Promise<void> {
         .getHandle(workflowId)
         .signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId, receivedAt: new Date().toISOString() });
     });
-    world.createFails = ApplicationFailure.nonRetryable('The user is not in the Incode directory (Incode error 5504)', 'IncodeUserNotFound');
+    world.createFails = ApplicationFailure.nonRetryable(
+      'The user is not in the Incode directory (Incode error 5504)',
+      'IncodeUserNotFound',
+    );
     await scenario('user-not-found', {}, async () => undefined);
     world.createFails = undefined;
   });

@@ -5,7 +5,13 @@ import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporalCliPath } from '../../tools/dev/temporal-server';
-import { cancelVerificationSignal, userAnswerUpdate, verificationLinkUpdate, verificationResultSignal, WORKFLOW_TYPES } from '../../src/shared/messages';
+import {
+  cancelVerificationSignal,
+  userAnswerUpdate,
+  verificationLinkUpdate,
+  verificationResultSignal,
+  WORKFLOW_TYPES,
+} from '../../src/shared/messages';
 import { incodeTaskQueue, sentinelTaskQueue } from '../../src/shared/task-queues';
 import type { ActivityAnswer } from '../../src/shared/types';
 import type { incidentVerification } from '../../src/workflows';
@@ -35,7 +41,9 @@ async function main(label: string): Promise<void> {
   const activities = fakeActivities(world);
   const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
   const serviceWorkers = await Promise.all(
-    [sentinelTaskQueue(taskQueue, TEST_SUBSCRIPTION_ID), incodeTaskQueue(taskQueue)].map((queue) => Worker.create({ connection: nativeConnection, taskQueue: queue, activities })),
+    [sentinelTaskQueue(taskQueue, TEST_SUBSCRIPTION_ID), incodeTaskQueue(taskQueue)].map((queue) =>
+      Worker.create({ connection: nativeConnection, taskQueue: queue, activities }),
+    ),
   );
   const outDir = path.join(__dirname, '..', '..', '..', 'test', 'replay', 'histories');
   mkdirSync(outDir, { recursive: true });
@@ -46,12 +54,18 @@ async function main(label: string): Promise<void> {
     });
   const incode = async (workflowId: string, interviewId: string, state: 'Succeeded' | 'Failed') => {
     world.sessionState.set(interviewId, state);
-    await client.workflow
-      .getHandle(workflowId)
-      .signal(verificationResultSignal, { eventType: state === 'Succeeded' ? 'SESSION_SUCCEEDED' : 'SESSION_FAILED', interviewId, receivedAt: new Date().toISOString() });
+    await client.workflow.getHandle(workflowId).signal(verificationResultSignal, {
+      eventType: state === 'Succeeded' ? 'SESSION_SUCCEEDED' : 'SESSION_FAILED',
+      interviewId,
+      receivedAt: new Date().toISOString(),
+    });
   };
 
-  const scenario = async (name: string, policy: Parameters<typeof testIncidentRequest>[2], drive: (incidentId: string, workflowId: string) => Promise<void>) => {
+  const scenario = async (
+    name: string,
+    policy: Parameters<typeof testIncidentRequest>[2],
+    drive: (incidentId: string, workflowId: string) => Promise<void>,
+  ) => {
     const incidentId = `${label}-${name}`;
     // The file's name is the workflow id: the replay test passes it to the replayed run, and the children's ids
     // (`<workflow id>-account-N`) are derived from it. Record on a fresh server.
@@ -87,14 +101,21 @@ async function main(label: string): Promise<void> {
     });
     await scenario('ignored-event-then-cancelled', {}, async (_incidentId, workflowId) => {
       const handle = client.workflow.getHandle(workflowId);
-      await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: 'iv-someone-else', receivedAt: new Date().toISOString() });
+      await handle.signal(verificationResultSignal, {
+        eventType: 'SESSION_SUCCEEDED',
+        interviewId: 'iv-someone-else',
+        receivedAt: new Date().toISOString(),
+      });
       await handle.signal(cancelVerificationSignal, { reason: 'The incident was closed in Sentinel', requestedBy: 'record-histories' });
     });
     await scenario('one-timed-out', { timeoutMs: 3_000, pollIntervalMs: 1_000 }, async (incidentId, workflowId) => {
       await answer(`${workflowId}-account-1`, ALICE, 'was-me');
       await incode(workflowId, `iv-${incidentId}`, 'Succeeded');
     });
-    world.createFails = ApplicationFailure.nonRetryable('The user is not in the Incode directory (Incode error 5504)', 'IncodeUserNotFound');
+    world.createFails = ApplicationFailure.nonRetryable(
+      'The user is not in the Incode directory (Incode error 5504)',
+      'IncodeUserNotFound',
+    );
     await scenario('user-not-found', {}, async () => undefined);
     world.createFails = undefined;
   });

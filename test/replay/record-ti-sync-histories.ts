@@ -64,7 +64,9 @@ function fakeActivities(): TiSyncActivities {
     async planTiSyncRound(_settings, maxBatches): Promise<TiSyncPlanRound> {
       rounds += 1;
       if (maxBatches === 0) return { summary, batches: [], more: true, calls };
-      return rounds === 1 ? { summary, batches, more: false, calls } : { summary: { ...summary, toCreate: 0, toDeleteExpired: 0, unchanged: 3 }, batches: [], more: false, calls };
+      return rounds === 1
+        ? { summary, batches, more: false, calls }
+        : { summary: { ...summary, toCreate: 0, toDeleteExpired: 0, unchanged: 3 }, batches: [], more: false, calls };
     },
     async applyTiSyncBatch(_settings, batch): Promise<TiSyncApplyResult> {
       if (batch.kind === 'import' && !throttledOnce) {
@@ -94,7 +96,12 @@ async function main(label: string): Promise<void> {
     ['reconciled', { settings }],
     ['dry-run', { settings, dryRun: true }],
   ] as Array<[string, TiSyncInput]>) {
-    const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: fakeActivities() });
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: fakeActivities(),
+    });
     await worker.runUntil(async () => {
       const workflowId = `record-${label}-${name}-${Date.now()}`;
       await client.workflow.execute('tiSync', { workflowId, taskQueue, args: [input] });

@@ -12,7 +12,9 @@ import { installQuietRuntime, workflowBundle } from '../helpers/temporal';
  * verifications fails here instead of in production. Add a new set for each released version.
  */
 const historiesDir = path.join(__dirname, '..', '..', '..', 'test', 'replay', 'histories');
-const files = readdirSync(historiesDir).filter((file) => file.endsWith('.json')).sort();
+const files = readdirSync(historiesDir)
+  .filter((file) => file.endsWith('.json'))
+  .sort();
 
 describe('workflow replay compatibility', () => {
   it('has recorded histories to replay', () => {
@@ -31,13 +33,17 @@ describe('workflow replay compatibility', () => {
 describe('incidentVerification replay histories', () => {
   const incidentFiles = files.filter((file) => file.startsWith('incident-'));
   const workflowTypeOf = (file: string): string | undefined =>
-    JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8')).events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+    JSON.parse(readFileSync(path.join(historiesDir, file), 'utf8')).events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType
+      ?.name;
 
   it("are the incident's own workflow (its children are identityVerification's histories), one per outcome", () => {
     assert.ok(incidentFiles.length >= 6, `expected incident-*.json histories in ${historiesDir}`);
     for (const file of incidentFiles) assert.equal(workflowTypeOf(file), WORKFLOW_TYPES.incident, file);
     for (const outcome of ['all-verified', 'one-failed', 'denied', 'cancelled', 'timed-out', 'user-not-found']) {
-      assert.ok(incidentFiles.some((file) => file.includes(outcome)), `a history for ${outcome}`);
+      assert.ok(
+        incidentFiles.some((file) => file.includes(outcome)),
+        `a history for ${outcome}`,
+      );
     }
   });
 });

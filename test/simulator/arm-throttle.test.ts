@@ -19,16 +19,26 @@ describe('ARM throttling', () => {
     await sim?.close();
   });
 
-  const commentUrl = (workspace: { subscriptionId: string; resourceGroup: string; workspaceName: string }, incidentId: string, commentId: string) =>
-    `${sim.urls.arm}/subscriptions/${workspace.subscriptionId}/resourceGroups/${workspace.resourceGroup}/providers` + `/Microsoft.OperationalInsights/workspaces/${workspace.workspaceName}/providers/Microsoft.SecurityInsights/incidents` + `/${incidentId}/comments/${commentId}?api-version=2024-09-01`;
+  const commentUrl = (
+    workspace: { subscriptionId: string; resourceGroup: string; workspaceName: string },
+    incidentId: string,
+    commentId: string,
+  ) =>
+    `${sim.urls.arm}/subscriptions/${workspace.subscriptionId}/resourceGroups/${workspace.resourceGroup}/providers` +
+    `/Microsoft.OperationalInsights/workspaces/${workspace.workspaceName}/providers/Microsoft.SecurityInsights/incidents` +
+    `/${incidentId}/comments/${commentId}?api-version=2024-09-01`;
 
-  it('answers 429 with Retry-After once a principal has spent its subscription\'s writes, and changes nothing', async () => {
+  it("answers 429 with Retry-After once a principal has spent its subscription's writes, and changes nothing", async () => {
     sim.armThrottle.reset();
     sim.armThrottle.shapes.writes = { capacity: 3, refillPerSecond: 0.5 };
     try {
       const token = (await credential().getToken(`${sim.urls.arm}/.default`)).token;
       const workspace = sim.sentinel.defaultWorkspace;
-      const other = sim.sentinel.addWorkspace({ subscriptionId: '0b7d2a1c-3e4f-4c3a-9e5f-6a0c4f2e8d1b', resourceGroup: 'rg-other', workspaceName: 'law-other' });
+      const other = sim.sentinel.addWorkspace({
+        subscriptionId: '0b7d2a1c-3e4f-4c3a-9e5f-6a0c4f2e8d1b',
+        resourceGroup: 'rg-other',
+        workspaceName: 'law-other',
+      });
       const incident = sim.sentinel.seedIncident({ title: 'Throttled', severity: 'Low' });
       const otherIncident = sim.sentinel.seedIncident({ title: 'Other tenant', severity: 'Low', workspace: other });
       const put = (ws: typeof workspace, incidentId: string, n: number) =>
@@ -39,14 +49,22 @@ describe('ARM throttling', () => {
         });
       const answers = [];
       for (let n = 1; n <= 4; n++) answers.push(await put(workspace, incident.name, n));
-      assert.deepEqual(answers.map((answer) => answer.status < 300 ? 'accepted' : answer.status), ['accepted', 'accepted', 'accepted', 429]);
-      assert.deepEqual(answers.map((answer) => answer.headers.get('x-ms-ratelimit-remaining-subscription-writes')), ['2', '1', '0', '0']);
+      assert.deepEqual(
+        answers.map((answer) => (answer.status < 300 ? 'accepted' : answer.status)),
+        ['accepted', 'accepted', 'accepted', 429],
+      );
+      assert.deepEqual(
+        answers.map((answer) => answer.headers.get('x-ms-ratelimit-remaining-subscription-writes')),
+        ['2', '1', '0', '0'],
+      );
       assert.equal(answers[3].headers.get('retry-after'), '2');
       assert.equal(((await answers[3].json()) as { error: { code: string } }).error.code, 'TooManyRequests');
       assert.equal(sim.sentinel.listComments(incident.name).length, 3, 'the refused write changed nothing');
       // Another subscription has a bucket of its own; reads have theirs.
       assert.ok((await put(other, otherIncident.name, 1)).status < 300);
-      const read = await fetch(commentUrl(workspace, incident.name, '00000000-0000-4000-8000-000000000001'), { headers: { authorization: `Bearer ${token}` } });
+      const read = await fetch(commentUrl(workspace, incident.name, '00000000-0000-4000-8000-000000000001'), {
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(read.status, 200);
       assert.equal(read.headers.get('x-ms-ratelimit-remaining-subscription-reads'), String(ARM_BUCKETS.reads.capacity - 1));
       assert.equal(sim.armThrottle.throttled({ kind: 'writes' }), 1);
@@ -62,7 +80,11 @@ describe('ARM throttling', () => {
     // A small bucket at ARM's refill rate: 40 writes, 10 in flight, would outrun it at full speed.
     sim.armThrottle.shapes.writes = { capacity: 25, refillPerSecond: ARM_BUCKETS.writes.refillPerSecond };
     try {
-      const sentinel = new SentinelClient(credential(), { armEndpoint: sim.urls.arm, sentinelApiVersion: '2024-09-01', httpTimeoutMs: 30_000 } as never);
+      const sentinel = new SentinelClient(credential(), {
+        armEndpoint: sim.urls.arm,
+        sentinelApiVersion: '2024-09-01',
+        httpTimeoutMs: 30_000,
+      } as never);
       const incident = sim.sentinel.seedIncident({ title: 'Many comments', severity: 'Low' });
       const ids = Array.from({ length: 40 }, (_, n) => `10000000-0000-4000-8000-${String(n).padStart(12, '0')}`);
       const started = Date.now();

@@ -122,14 +122,23 @@ describe('Azure credentials of every auth mode, through the real SDK clients', (
     const certificate = generateAppCertificate('itdr-verify certificate test');
     const plain = sim.entra.registerApplication({ certificatePem: certificate.certificatePem });
     const file = writeFile('app.pem', certificate.certificatePem + certificate.privateKeyPem);
-    const config = configFor({ AZURE_AUTH_MODE: 'client-certificate', AZURE_CLIENT_ID: plain.clientId, AZURE_CLIENT_CERTIFICATE_PATH: file });
+    const config = configFor({
+      AZURE_AUTH_MODE: 'client-certificate',
+      AZURE_CLIENT_ID: plain.clientId,
+      AZURE_CLIENT_CERTIFICATE_PATH: file,
+    });
     const credential = createAzureCredential(config.azure);
     assert.ok(credential instanceof ClientCertificateCredential);
     await useAzure(config, credential);
     assertTokens(plain.clientId, 'clientCertificate');
 
     const password = 'pfx-export-password';
-    const encryptedKey = createPrivateKey(certificate.privateKeyPem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: password });
+    const encryptedKey = createPrivateKey(certificate.privateKeyPem).export({
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: password,
+    });
     const encrypted = sim.entra.registerApplication({ certificatePem: certificate.certificatePem });
     const encryptedFile = writeFile('app-encrypted.pem', certificate.certificatePem + String(encryptedKey));
     const encryptedConfig = configFor({
@@ -222,7 +231,10 @@ describe('Azure credentials of every auth mode, through the real SDK clients', (
 
     it('an unknown client id or tenant', async () => {
       const config = configFor({ AZURE_AUTH_MODE: 'client-secret', AZURE_CLIENT_ID: randomUUID(), AZURE_CLIENT_SECRET: 'whatever-secret' });
-      await assert.rejects(vaultRead(createAzureCredential(config.azure)), /AADSTS700016: Application with identifier '[0-9a-f-]{36}' was not found in the directory/);
+      await assert.rejects(
+        vaultRead(createAzureCredential(config.azure)),
+        /AADSTS700016: Application with identifier '[0-9a-f-]{36}' was not found in the directory/,
+      );
       const app = sim.entra.registerApplication();
       const otherTenant = new ClientSecretCredential(randomUUID(), app.clientId, app.clientSecret!, {
         authorityHost: sim.authorityHost,
@@ -238,8 +250,15 @@ describe('Azure credentials of every auth mode, through the real SDK clients', (
       const app = sim.entra.registerApplication({ certificatePem: registered.certificatePem });
 
       const otherFile = writeFile('other.pem', other.certificatePem + other.privateKeyPem);
-      const config = configFor({ AZURE_AUTH_MODE: 'client-certificate', AZURE_CLIENT_ID: app.clientId, AZURE_CLIENT_CERTIFICATE_PATH: otherFile });
-      await assert.rejects(vaultRead(createAzureCredential(config.azure)), /AADSTS700027: The certificate with identifier used to sign the client assertion is not registered/);
+      const config = configFor({
+        AZURE_AUTH_MODE: 'client-certificate',
+        AZURE_CLIENT_ID: app.clientId,
+        AZURE_CLIENT_CERTIFICATE_PATH: otherFile,
+      });
+      await assert.rejects(
+        vaultRead(createAzureCredential(config.azure)),
+        /AADSTS700027: The certificate with identifier used to sign the client assertion is not registered/,
+      );
 
       // The registered certificate with another key: the configuration refuses it, and so does Entra's signature check.
       const forged = writeFile('forged.pem', registered.certificatePem + other.privateKeyPem);
@@ -247,8 +266,16 @@ describe('Azure credentials of every auth mode, through the real SDK clients', (
         () => configFor({ AZURE_AUTH_MODE: 'client-certificate', AZURE_CLIENT_ID: app.clientId, AZURE_CLIENT_CERTIFICATE_PATH: forged }),
         (error: unknown) => error instanceof ConfigError && /does not belong to its \(first\) certificate/.test(error.message),
       );
-      const direct = new ClientCertificateCredential(sim.tenantId, app.clientId, { certificatePath: forged }, { authorityHost: sim.authorityHost, disableInstanceDiscovery: true });
-      await assert.rejects(direct.getToken('https://vault.azure.net/.default'), /AADSTS700027: Client assertion contains an invalid signature/);
+      const direct = new ClientCertificateCredential(
+        sim.tenantId,
+        app.clientId,
+        { certificatePath: forged },
+        { authorityHost: sim.authorityHost, disableInstanceDiscovery: true },
+      );
+      await assert.rejects(
+        direct.getToken('https://vault.azure.net/.default'),
+        /AADSTS700027: Client assertion contains an invalid signature/,
+      );
       assert.equal(sim.identity.issued().filter((token) => token.clientId === app.clientId).length, 0);
     });
 
@@ -256,14 +283,21 @@ describe('Azure credentials of every auth mode, through the real SDK clients', (
       const app = sim.entra.registerApplication({ federatedToken: generateFederatedToken() });
       const file = writeFile('stale-token', generateFederatedToken('system:serviceaccount:soc:someone-else'));
       const config = configFor({ AZURE_AUTH_MODE: 'workload-identity', AZURE_CLIENT_ID: app.clientId, AZURE_FEDERATED_TOKEN_FILE: file });
-      await assert.rejects(vaultRead(createAzureCredential(config.azure)), /AADSTS70021: No matching federated identity record found for presented assertion\. .*system:serviceaccount:soc:someone-else/);
+      await assert.rejects(
+        vaultRead(createAzureCredential(config.azure)),
+        /AADSTS70021: No matching federated identity record found for presented assertion\. .*system:serviceaccount:soc:someone-else/,
+      );
     });
   });
 
   describe('the Entra endpoints on the wire', () => {
     const tokenUrl = () => `${sim.authorityHost}/${sim.tenantId}/oauth2/v2.0/token`;
     const post = (form: Record<string, string>) =>
-      fetch(tokenUrl(), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
+      fetch(tokenUrl(), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(form),
+      });
 
     /** A client assertion as MSAL's older RS256 + x5t form (the SDK itself sends PS256 + x5t#S256). */
     function rs256Assertion(clientId: string, certificate: AppCertificate, claims: Record<string, unknown> = {}): string {
@@ -308,7 +342,9 @@ describe('Azure credentials of every auth mode, through the real SDK clients', (
       // Accepted by the simulated ARM like any managed identity token.
       const ws = sim.sentinel.defaultWorkspace;
       const arm = await fetch(
-        `${sim.urls.arm}/subscriptions/${ws.subscriptionId}/resourceGroups/${ws.resourceGroup}/providers` + `/Microsoft.OperationalInsights/workspaces/${ws.workspaceName}/providers/Microsoft.SecurityInsights/incidents` + `/${incident.name}?api-version=2024-09-01`,
+        `${sim.urls.arm}/subscriptions/${ws.subscriptionId}/resourceGroups/${ws.resourceGroup}/providers` +
+          `/Microsoft.OperationalInsights/workspaces/${ws.workspaceName}/providers/Microsoft.SecurityInsights/incidents` +
+          `/${incident.name}?api-version=2024-09-01`,
         { headers: { authorization: `Bearer ${String(body.access_token)}` } },
       );
       assert.equal(arm.status, 200);
@@ -334,7 +370,12 @@ describe('Azure credentials of every auth mode, through the real SDK clients', (
 
     it('answers malformed requests as Entra does', async () => {
       const app = sim.entra.registerApplication();
-      const base = { grant_type: 'client_credentials', client_id: app.clientId, client_secret: app.clientSecret!, scope: 'https://vault.azure.net/.default' };
+      const base = {
+        grant_type: 'client_credentials',
+        client_id: app.clientId,
+        client_secret: app.clientSecret!,
+        scope: 'https://vault.azure.net/.default',
+      };
       const cases: Array<[Record<string, string>, number, string, RegExp]> = [
         [{ ...base, grant_type: 'password' }, 400, 'unsupported_grant_type', /AADSTS70003/],
         [{ ...base, scope: 'https://vault.azure.net/secrets.read' }, 400, 'invalid_scope', /AADSTS1002012/],
@@ -355,7 +396,12 @@ describe('Azure credentials of every auth mode, through the real SDK clients', (
     it('takes faults as the entra service, and registrations over HTTP', async () => {
       const fault = sim.faults.add({ service: 'entra', pathIncludes: '/oauth2/v2.0/token', status: 503, times: 1 });
       const app = sim.entra.registerApplication();
-      const form = { grant_type: 'client_credentials', client_id: app.clientId, client_secret: app.clientSecret!, scope: 'https://vault.azure.net/.default' };
+      const form = {
+        grant_type: 'client_credentials',
+        client_id: app.clientId,
+        client_secret: app.clientSecret!,
+        scope: 'https://vault.azure.net/.default',
+      };
       const faulted = await post(form);
       assert.equal(faulted.status, 503);
       assert.equal(((await faulted.json()) as { error: string }).error, 'service_unavailable');

@@ -15,7 +15,11 @@ const MEGAN = { id: '5f7c6e2a-1b3d-4c8e-9a0f-2d4b6c8e0a1b', userPrincipalName: '
 const ADMIN = 'admin.nestor@contoso.com';
 const GUEST = 'patti.fernandez_fabrikam.com#EXT#@contoso.onmicrosoft.com';
 const SENDER = 'security@contoso.com';
-const GROUPS = { sales: 'a1f2d3c4-0000-4000-8000-000000000001', emea: 'a1f2d3c4-0000-4000-8000-000000000002', all: 'a1f2d3c4-0000-4000-8000-000000000003' };
+const GROUPS = {
+  sales: 'a1f2d3c4-0000-4000-8000-000000000001',
+  emea: 'a1f2d3c4-0000-4000-8000-000000000002',
+  all: 'a1f2d3c4-0000-4000-8000-000000000003',
+};
 
 /**
  * Microsoft Graph through the real ManagedIdentityCredential (the simulated App Service identity endpoint) and
@@ -29,9 +33,19 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
   before(async () => {
     sim = await startTestSimulator({
       graph: {
-        groups: [{ id: GROUPS.emea, displayName: 'EMEA', memberOf: [GROUPS.all] }, { id: GROUPS.all, displayName: 'All staff' }],
+        groups: [
+          { id: GROUPS.emea, displayName: 'EMEA', memberOf: [GROUPS.all] },
+          { id: GROUPS.all, displayName: 'All staff' },
+        ],
         users: [
-          { ...MEGAN, givenName: 'Megan', surname: 'Bowen', employeeId: 'E1042', birthday: '1988-11-03', groups: [GROUPS.sales, GROUPS.emea] },
+          {
+            ...MEGAN,
+            givenName: 'Megan',
+            surname: 'Bowen',
+            employeeId: 'E1042',
+            birthday: '1988-11-03',
+            groups: [GROUPS.sales, GROUPS.emea],
+          },
           { userPrincipalName: ADMIN, givenName: 'Nestor', surname: 'Wilke', isAdmin: true },
           { userPrincipalName: GUEST, displayName: 'Patti Fernandez (Fabrikam)' },
           { userPrincipalName: SENDER, displayName: 'Security team' },
@@ -75,12 +89,18 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
 
   it('returns birthday only when $select names it, as Graph does', async () => {
     const token = (await new ManagedIdentityCredential().getToken(`${sim.urls.graph}/.default`)).token;
-    const plain = (await (await fetch(`${sim.urls.graph}/v1.0/users/${MEGAN.id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as Record<string, unknown>;
+    const plain = (await (
+      await fetch(`${sim.urls.graph}/v1.0/users/${MEGAN.id}`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as Record<string, unknown>;
     assert.equal(plain.givenName, 'Megan');
     assert.ok(!('birthday' in plain) && !('employeeId' in plain) && !('accountEnabled' in plain));
-    const selected = await fetch(`${sim.urls.graph}/v1.0/users/${MEGAN.id}?$select=id,birthday`, { headers: { authorization: `Bearer ${token}` } });
+    const selected = await fetch(`${sim.urls.graph}/v1.0/users/${MEGAN.id}?$select=id,birthday`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     assert.deepEqual(Object.keys((await selected.json()) as object).sort(), ['@odata.context', 'birthday', 'id']);
-    const unknown = await fetch(`${sim.urls.graph}/v1.0/users/${MEGAN.id}?$select=shoeSize`, { headers: { authorization: `Bearer ${token}` } });
+    const unknown = await fetch(`${sim.urls.graph}/v1.0/users/${MEGAN.id}?$select=shoeSize`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     assert.equal(unknown.status, 400);
   });
 
@@ -133,7 +153,13 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
     await assert.rejects(graph.disableAccount(user.id), permissionError('User.EnableDisableAccount.All', 'disableAccount'));
 
     const results = await activities.remediateAccount({ user: user.id, actions: ['revokeSessions', 'disableAccount'] });
-    assert.deepEqual(results.map((entry) => [entry.action, entry.result]), [['revokeSessions', 'skipped'], ['disableAccount', 'skipped']]);
+    assert.deepEqual(
+      results.map((entry) => [entry.action, entry.result]),
+      [
+        ['revokeSessions', 'skipped'],
+        ['disableAccount', 'skipped'],
+      ],
+    );
     assert.match(results[0].reason!, /User\.RevokeSessions\.All/);
     assert.match(results[1].reason!, /User\.EnableDisableAccount\.All/);
     assert.equal(sim.graph.getUser(user.id)!.accountEnabled, true);
@@ -160,7 +186,10 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
 
     sim.graph.resetPermissions();
     sim.graph.denyPermission('Mail.Send');
-    await assert.rejects(graph.sendMail(SENDER, { to: user.userPrincipalName, subject: 'x', htmlBody: '<p>x</p>' }), permissionError('Mail.Send', 'sendMail'));
+    await assert.rejects(
+      graph.sendMail(SENDER, { to: user.userPrincipalName, subject: 'x', htmlBody: '<p>x</p>' }),
+      permissionError('Mail.Send', 'sendMail'),
+    );
   });
 
   it('explains that disabling an administrator needs a higher privileged role', async () => {
@@ -209,7 +238,9 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
     assert.ok(mail.body.includes('2026-03-02 10:15 UTC'));
     assert.equal(mail.sentBy, sim.systemAssignedClientId);
 
-    await assert.rejects(graph.sendMail('nobody@contoso.com', { to: MEGAN.userPrincipalName, subject: 's', htmlBody: 'b' }), { kind: 'MailboxNotFound' });
+    await assert.rejects(graph.sendMail('nobody@contoso.com', { to: MEGAN.userPrincipalName, subject: 's', htmlBody: 'b' }), {
+      kind: 'MailboxNotFound',
+    });
     const viaHttp = (await (await fetch(`${sim.urls.graph}/simulator/graph/outbox`)).json()) as { value: unknown[] };
     assert.equal(viaHttp.value.length, 2);
     await assert.rejects(
@@ -249,7 +280,11 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
 
   it('reports each failed operation once to onApiError, after its own retries; a retried success not at all', async () => {
     const codes: string[] = [];
-    const counted = new GraphClient(new ManagedIdentityCredential(), { graphEndpoint: sim.urls.graph, maxRetries: 1, onApiError: (code) => codes.push(code) });
+    const counted = new GraphClient(new ManagedIdentityCredential(), {
+      graphEndpoint: sim.urls.graph,
+      maxRetries: 1,
+      onApiError: (code) => codes.push(code),
+    });
     sim.faults.add({ service: 'graph', pathIncludes: '/v1.0/users/', status: 429, retryAfterSeconds: 0, times: 1 });
     assert.equal((await counted.getUser(MEGAN.id)).id, MEGAN.id);
     assert.deepEqual(codes, [], 'the throttled attempt was retried and the read succeeded');
@@ -260,7 +295,11 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
 
   it('aborts a call in progress when its cancellation fires, with the cancellation as the error', async () => {
     const controller = new AbortController();
-    const cancellable = new GraphClient(new ManagedIdentityCredential(), { graphEndpoint: sim.urls.graph, timeoutMs: 30_000, cancellation: () => controller.signal });
+    const cancellable = new GraphClient(new ManagedIdentityCredential(), {
+      graphEndpoint: sim.urls.graph,
+      timeoutMs: 30_000,
+      cancellation: () => controller.signal,
+    });
     sim.faults.add({ service: 'graph', pathIncludes: '/v1.0/users/', delayMs: 10_000, times: 1 });
     const reason = new Error('activity cancelled');
     setTimeout(() => controller.abort(reason), 200);
@@ -276,7 +315,10 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
       assert.equal(error.details.graphCode, 'Request_ResourceNotFound');
       return true;
     });
-    await assert.rejects(activities.remediateAccount({ user: 'nobody@contoso.com', actions: ['revokeSessions'] }), { type: 'GraphUserNotFound', nonRetryable: true });
+    await assert.rejects(activities.remediateAccount({ user: 'nobody@contoso.com', actions: ['revokeSessions'] }), {
+      type: 'GraphUserNotFound',
+      nonRetryable: true,
+    });
 
     // A 503 on a read is repeated in the client; on sendMail it is not (the message may have left).
     const readFault = sim.faults.add({ service: 'graph', method: 'GET', status: 503, retryAfterSeconds: 0, times: 1 });
@@ -298,9 +340,15 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
   it('repeats reads after Graph’s answer but never sendMail, whose 429 or 503 goes to Temporal at once', async () => {
     sim.graph.clearOutbox();
     const throttled = sim.faults.add({ service: 'graph', pathIncludes: '/sendMail', status: 429, retryAfterSeconds: 0, times: 1 });
-    await assert.rejects(graph.sendMail(SENDER, { to: MEGAN.userPrincipalName, subject: 's', htmlBody: 'b' }), { kind: 'RateLimited', retryable: true });
+    await assert.rejects(graph.sendMail(SENDER, { to: MEGAN.userPrincipalName, subject: 's', htmlBody: 'b' }), {
+      kind: 'RateLimited',
+      retryable: true,
+    });
     const failed = sim.faults.add({ service: 'graph', pathIncludes: '/sendMail', status: 503, retryAfterSeconds: 0, times: 1 });
-    await assert.rejects(graph.sendMail(SENDER, { to: MEGAN.userPrincipalName, subject: 's', htmlBody: 'b' }), { kind: 'ServerError', retryable: true });
+    await assert.rejects(graph.sendMail(SENDER, { to: MEGAN.userPrincipalName, subject: 's', htmlBody: 'b' }), {
+      kind: 'ServerError',
+      retryable: true,
+    });
     assert.deepEqual([throttled.hits, failed.hits], [1, 1], 'one attempt each');
     assert.equal(sim.faults.list().length, 0);
     assert.equal(sim.graph.outbox().length, 0);
@@ -313,7 +361,12 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
 
   it('bounds a whole operation, Retry-After waits included, by its timeout; one failed operation, one count', async () => {
     const codes: string[] = [];
-    const bounded = new GraphClient(new ManagedIdentityCredential(), { graphEndpoint: sim.urls.graph, timeoutMs: 1_500, maxRetries: 5, onApiError: (code) => codes.push(code) });
+    const bounded = new GraphClient(new ManagedIdentityCredential(), {
+      graphEndpoint: sim.urls.graph,
+      timeoutMs: 1_500,
+      maxRetries: 5,
+      onApiError: (code) => codes.push(code),
+    });
     const fault = sim.faults.add({ service: 'graph', pathIncludes: '/v1.0/users/', status: 429, retryAfterSeconds: 1, times: 10 });
     const started = Date.now();
     await assert.rejects(bounded.getUser(MEGAN.id), (error: unknown) => {
@@ -332,7 +385,10 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
 
   it('cancels while the SDK waits out a Retry-After, with the cancellation as the error', async () => {
     const controller = new AbortController();
-    const cancellable = new GraphClient(new ManagedIdentityCredential(), { graphEndpoint: sim.urls.graph, cancellation: () => controller.signal });
+    const cancellable = new GraphClient(new ManagedIdentityCredential(), {
+      graphEndpoint: sim.urls.graph,
+      cancellation: () => controller.signal,
+    });
     sim.faults.add({ service: 'graph', pathIncludes: '/revokeSignInSessions', status: 503, retryAfterSeconds: 8, times: 1 });
     const reason = new Error('activity cancelled');
     setTimeout(() => controller.abort(reason), 300);
@@ -381,7 +437,10 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
     assert.match(((await wrong.json()) as { error: { message: string } }).error.message, /Invalid audience/);
 
     const app = sim.entra.registerApplication();
-    const credential = new ClientSecretCredential(sim.tenantId, app.clientId, app.clientSecret!, { authorityHost: sim.authorityHost, disableInstanceDiscovery: true });
+    const credential = new ClientSecretCredential(sim.tenantId, app.clientId, app.clientSecret!, {
+      authorityHost: sim.authorityHost,
+      disableInstanceDiscovery: true,
+    });
     const publicToken = (await credential.getToken('https://graph.microsoft.com/.default')).token;
     const ok = await fetch(url, { headers: { authorization: `Bearer ${publicToken}` } });
     assert.equal(ok.status, 200);
@@ -406,7 +465,10 @@ describe('Microsoft Graph: GraphClient and activities against the simulator', ()
     const denied = await fetch(`${sim.urls.graph}/v1.0/users/${MEGAN.id}`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(denied.status, 403);
     const deniedBody = (await denied.json()) as { error: { code: string; message: string } };
-    assert.deepEqual([deniedBody.error.code, deniedBody.error.message], ['Authorization_RequestDenied', 'Insufficient privileges to complete the operation.']);
+    assert.deepEqual(
+      [deniedBody.error.code, deniedBody.error.message],
+      ['Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'],
+    );
 
     const permissions = await fetch(`${sim.urls.graph}/simulator/graph/permissions`, {
       method: 'PUT',
@@ -433,7 +495,12 @@ describe('Incode score reports the verified document (ocr)', () => {
     const response = await fetch(`${sim.urls.incodeAuth}/oauth2/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'openid', client_id: sim.incode.config.clientId, client_secret: sim.incode.config.clientSecret }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        scope: 'openid',
+        client_id: sim.incode.config.clientId,
+        client_secret: sim.incode.config.clientSecret,
+      }),
     });
     return ((await response.json()) as { access_token: string }).access_token;
   }
@@ -471,17 +538,31 @@ describe('Incode score reports the verified document (ocr)', () => {
 });
 
 describe('Graph endpoint per cloud (GRAPH_ENDPOINT)', () => {
-  const base = { PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'), AZURE_KEY_VAULT_URL: 'https://kv.vault.azure.net', SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f' };
+  const base = {
+    PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
+    AZURE_KEY_VAULT_URL: 'https://kv.vault.azure.net',
+    SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f',
+  };
   const endpoint = (env: Record<string, string>) => loadWorkerConfig({ ...base, ...env }).azure.graphEndpoint;
 
   it('follows AZURE_CLOUD; GRAPH_ENDPOINT may pick DoD, or a loopback simulator', () => {
     assert.equal(endpoint({}), 'https://graph.microsoft.com');
-    assert.equal(endpoint({ AZURE_CLOUD: 'usgovernment', AZURE_KEY_VAULT_URL: 'https://kv.vault.usgovcloudapi.net' }), 'https://graph.microsoft.us');
     assert.equal(
-      endpoint({ AZURE_CLOUD: 'usgovernment', AZURE_KEY_VAULT_URL: 'https://kv.vault.usgovcloudapi.net', GRAPH_ENDPOINT: 'https://dod-graph.microsoft.us/' }),
+      endpoint({ AZURE_CLOUD: 'usgovernment', AZURE_KEY_VAULT_URL: 'https://kv.vault.usgovcloudapi.net' }),
+      'https://graph.microsoft.us',
+    );
+    assert.equal(
+      endpoint({
+        AZURE_CLOUD: 'usgovernment',
+        AZURE_KEY_VAULT_URL: 'https://kv.vault.usgovcloudapi.net',
+        GRAPH_ENDPOINT: 'https://dod-graph.microsoft.us/',
+      }),
       'https://dod-graph.microsoft.us',
     );
-    assert.equal(endpoint({ AZURE_CLOUD: 'china', AZURE_KEY_VAULT_URL: 'https://kv.vault.azure.cn' }), 'https://microsoftgraph.chinacloudapi.cn');
+    assert.equal(
+      endpoint({ AZURE_CLOUD: 'china', AZURE_KEY_VAULT_URL: 'https://kv.vault.azure.cn' }),
+      'https://microsoftgraph.chinacloudapi.cn',
+    );
     assert.equal(endpoint({ GRAPH_ENDPOINT: 'https://127.0.0.1:8443' }), 'https://127.0.0.1:8443');
     assert.equal(
       endpoint({
@@ -495,17 +576,28 @@ describe('Graph endpoint per cloud (GRAPH_ENDPOINT)', () => {
   });
 
   it('refuses another cloud’s Graph or a versioned URL, naming the variable', () => {
-    assert.throws(() => endpoint({ GRAPH_ENDPOINT: 'https://graph.microsoft.us' }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /GRAPH_ENDPOINT: https:\/\/graph\.microsoft\.us is not the public cloud's Microsoft Graph .* set AZURE_CLOUD=usgovernment/);
-      return true;
-    });
+    assert.throws(
+      () => endpoint({ GRAPH_ENDPOINT: 'https://graph.microsoft.us' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(
+          error.message,
+          /GRAPH_ENDPOINT: https:\/\/graph\.microsoft\.us is not the public cloud's Microsoft Graph .* set AZURE_CLOUD=usgovernment/,
+        );
+        return true;
+      },
+    );
     assert.throws(() => endpoint({ GRAPH_ENDPOINT: 'https://graph.microsoft.com/v1.0' }), /GRAPH_ENDPOINT: must be the Graph host only/);
   });
 });
 
 describe('Graph per national cloud: the token is asked for that cloud’s Graph', () => {
-  for (const endpoint of ['https://graph.microsoft.com', 'https://graph.microsoft.us', 'https://dod-graph.microsoft.us', 'https://microsoftgraph.chinacloudapi.cn']) {
+  for (const endpoint of [
+    'https://graph.microsoft.com',
+    'https://graph.microsoft.us',
+    'https://dod-graph.microsoft.us',
+    'https://microsoftgraph.chinacloudapi.cn',
+  ]) {
     it(endpoint, async () => {
       const asked: Array<{ scopes: string | string[]; signal: boolean }> = [];
       const credential = {

@@ -57,7 +57,9 @@ describe('IncodeClient with settings from Key Vault', () => {
     sim.keyVault.setSecret('incode-client-secret', rotated);
     await counted.createSession({ loginHint: 'alice@contoso.com', externalCustomerId: 'inc-count-2', linkValidityMinutes: 60 });
     assert.deepEqual(codes, [], 'the refused token was retried with the rotated secret and the call succeeded');
-    await assert.rejects(counted.createSession({ loginHint: 'nobody@contoso.com', externalCustomerId: 'inc-count-3', linkValidityMinutes: 60 }));
+    await assert.rejects(
+      counted.createSession({ loginHint: 'nobody@contoso.com', externalCustomerId: 'inc-count-3', linkValidityMinutes: 60 }),
+    );
     assert.equal(codes.length, 1, codes.join(', '));
   });
 
@@ -76,14 +78,17 @@ describe('IncodeClient with settings from Key Vault', () => {
   it('fails with a clearly named, non-retryable error when the vault still holds the wrong secret', async () => {
     sim.incode.rotateCredentials({ clientSecret: 'another-secret-0123456789abcdef' });
     sim.incode.expireTokens();
-    await assert.rejects(incode.createSession({ loginHint: 'alice@contoso.com', externalCustomerId: 'inc-4', linkValidityMinutes: 60 }), (error: unknown) => {
-      assert.ok(error instanceof IncodeApiError);
-      assert.equal(error.kind, 'CredentialsRejected');
-      assert.equal(error.retryable, false);
-      assert.match(error.message, /incode-client-secret/);
-      assert.ok(!error.message.includes('another-secret'), 'no secret in the message');
-      return true;
-    });
+    await assert.rejects(
+      incode.createSession({ loginHint: 'alice@contoso.com', externalCustomerId: 'inc-4', linkValidityMinutes: 60 }),
+      (error: unknown) => {
+        assert.ok(error instanceof IncodeApiError);
+        assert.equal(error.kind, 'CredentialsRejected');
+        assert.equal(error.retryable, false);
+        assert.match(error.message, /incode-client-secret/);
+        assert.ok(!error.message.includes('another-secret'), 'no secret in the message');
+        return true;
+      },
+    );
   });
 
   it('names a missing or disabled secret', async () => {
@@ -92,6 +97,9 @@ describe('IncodeClient with settings from Key Vault', () => {
       { ...DEFAULT_SECRET_NAMES, apiKey: 'incode-api-key-missing' },
       60_000,
     );
-    await assert.rejects(missing.get(), (error: unknown) => error instanceof SecretUnavailableError && /"incode-api-key-missing" does not exist/.test(error.message));
+    await assert.rejects(
+      missing.get(),
+      (error: unknown) => error instanceof SecretUnavailableError && /"incode-api-key-missing" does not exist/.test(error.message),
+    );
   });
 });

@@ -26,7 +26,12 @@ describe('simulated Incode', () => {
     return fetch(`${sim.urls.incodeAuth}/oauth2/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'openid', client_id: sim.incode.config.clientId, client_secret: clientSecret }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        scope: 'openid',
+        client_id: sim.incode.config.clientId,
+        client_secret: clientSecret,
+      }),
     });
   }
 
@@ -34,11 +39,21 @@ describe('simulated Incode', () => {
     return ((await (await token()).json()) as { access_token: string }).access_token;
   }
 
-  function api(path: string, init: { method?: string; bearer: string; apiKey?: string; apiVersion?: string | null; body?: unknown }): Promise<Response> {
-    const headers: Record<string, string> = { authorization: `Bearer ${init.bearer}`, 'x-api-key': init.apiKey ?? sim.incode.config.apiKey };
+  function api(
+    path: string,
+    init: { method?: string; bearer: string; apiKey?: string; apiVersion?: string | null; body?: unknown },
+  ): Promise<Response> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${init.bearer}`,
+      'x-api-key': init.apiKey ?? sim.incode.config.apiKey,
+    };
     if (init.apiVersion !== null) headers['api-version'] = init.apiVersion ?? '1.0';
     if (init.body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(`${sim.urls.incodeApi}${path}`, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+    return fetch(`${sim.urls.incodeApi}${path}`, {
+      method: init.method ?? 'GET',
+      headers,
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
   }
 
   async function newSession(bearer: string, extra: Record<string, unknown> = {}): Promise<{ interviewId: string; url: string }> {
@@ -104,9 +119,17 @@ describe('simulated Incode', () => {
     assert.equal(body.path, '/omni/b2b/onboarding/request-new');
     assert.equal(typeof body.timestamp, 'string');
 
-    const wrongIntegration = await api('/omni/b2b/onboarding/request-new', { method: 'POST', bearer, body: { integrationReference: 'other', loginHint: USER } });
+    const wrongIntegration = await api('/omni/b2b/onboarding/request-new', {
+      method: 'POST',
+      bearer,
+      body: { integrationReference: 'other', loginHint: USER },
+    });
     assert.equal(wrongIntegration.status, 400);
-    const noHint = await api('/omni/b2b/onboarding/request-new', { method: 'POST', bearer, body: { integrationReference: sim.incode.config.integrationReference } });
+    const noHint = await api('/omni/b2b/onboarding/request-new', {
+      method: 'POST',
+      bearer,
+      body: { integrationReference: sim.incode.config.integrationReference },
+    });
     assert.equal(noHint.status, 400);
   });
 
@@ -173,7 +196,9 @@ describe('simulated Incode', () => {
       assert.equal(payload.loginHint, USER);
       assert.ok(!Number.isNaN(Date.parse(String(payload.timestamp))));
 
-      assert.deepEqual(await (await api(`/omni/get/onboarding/status?id=${created.interviewId}`, { bearer })).json(), { onboardingStatus: 'ONBOARDING_FINISHED' });
+      assert.deepEqual(await (await api(`/omni/get/onboarding/status?id=${created.interviewId}`, { bearer })).json(), {
+        onboardingStatus: 'ONBOARDING_FINISHED',
+      });
       const score = (await (await api(`/omni/get/score?id=${created.interviewId}`, { bearer })).json()) as { overall: { status: string } };
       assert.equal(score.overall.status, 'OK');
 

@@ -107,7 +107,13 @@ describe('simulated managed identity and Key Vault, through the real SDK clients
   });
 
   it('waits out a 429 Retry-After fault (the SDK retries)', async () => {
-    const fault = sim.faults.add({ service: 'keyVault', pathIncludes: '/secrets/incode-api-key', status: 429, retryAfterSeconds: 1, times: 1 });
+    const fault = sim.faults.add({
+      service: 'keyVault',
+      pathIncludes: '/secrets/incode-api-key',
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 1,
+    });
     const { value, ms } = await timed(() => secrets.getSecret(INCODE_SECRET_NAMES.apiKey));
     assert.equal(value.value, sim.incode.config.apiKey);
     assert.equal(fault.hits, 1);
@@ -121,7 +127,9 @@ describe('simulated managed identity and Key Vault, through the real SDK clients
       bare.headers.get('www-authenticate'),
       `Bearer authorization="https://login.microsoftonline.com/${sim.tenantId}", resource="https://vault.azure.net"`,
     );
-    assert.deepEqual(await bare.json(), { error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' } });
+    assert.deepEqual(await bare.json(), {
+      error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' },
+    });
 
     const armToken = await credential.getToken(`${sim.urls.arm}/.default`);
     const wrong = await fetch(`${sim.urls.keyVault}/secrets/incode-api-key?api-version=7.5`, {
@@ -131,7 +139,9 @@ describe('simulated managed identity and Key Vault, through the real SDK clients
     assert.match(((await wrong.json()) as { error: { message: string } }).error.message, /AKV10022: Invalid audience/);
 
     const vaultToken = await credential.getToken('https://vault.azure.net/.default');
-    const noVersion = await fetch(`${sim.urls.keyVault}/secrets/incode-api-key`, { headers: { authorization: `Bearer ${vaultToken.token}` } });
+    const noVersion = await fetch(`${sim.urls.keyVault}/secrets/incode-api-key`, {
+      headers: { authorization: `Bearer ${vaultToken.token}` },
+    });
     assert.equal(noVersion.status, 400);
     assert.equal(((await noVersion.json()) as { error: { code: string } }).error.code, 'BadParameter');
   });

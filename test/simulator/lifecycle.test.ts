@@ -70,7 +70,10 @@ describe('simulator lifecycle and robustness', () => {
 
     const badBasic = await fetch(`${sim.urls.incodeAuth}/oauth2/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('%E0%A4%A:x').toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from('%E0%A4%A:x').toString('base64')}`,
+      },
       body: 'grant_type=client_credentials',
     });
     assert.equal(badBasic.status, 401);
@@ -92,8 +95,9 @@ describe('simulator lifecycle and robustness', () => {
       client_id: sim.incode.config.clientId,
       client_secret: sim.incode.config.clientSecret,
     });
-    const token = ((await (await fetch(`${sim.urls.incodeAuth}/oauth2/token`, { method: 'POST', body: form })).json()) as { access_token: string })
-      .access_token;
+    const token = (
+      (await (await fetch(`${sim.urls.incodeAuth}/oauth2/token`, { method: 'POST', body: form })).json()) as { access_token: string }
+    ).access_token;
     await fetch(`${sim.urls.incodeApi}/omni/get/score?id=abc`, {
       headers: { authorization: `Bearer ${token}`, 'x-api-key': sim.incode.config.apiKey, 'api-version': '1.0' },
     });
@@ -113,7 +117,9 @@ describe('simulator lifecycle and robustness', () => {
   it('accepts, in a second simulator, the tokens MSAL cached from the first (its cache is process-wide)', async () => {
     const read = async (target: RunningSimulator) => {
       Object.assign(process.env, target.identityEnv);
-      const client = new SecretClient(target.urls.keyVault, new ManagedIdentityCredential(), { disableChallengeResourceVerification: true });
+      const client = new SecretClient(target.urls.keyVault, new ManagedIdentityCredential(), {
+        disableChallengeResourceVerification: true,
+      });
       return (await client.getSecret('incode-api-key')).value;
     };
     assert.equal(await read(sim), sim.incode.config.apiKey);
@@ -131,10 +137,12 @@ describe('simulator lifecycle and robustness', () => {
     const agent = new https.Agent({ keepAlive: true, ca: testCertificates().caPem });
     const get = (url: string) =>
       new Promise<number>((resolve, reject) => {
-        https.get(url, { agent }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        }).on('error', reject);
+        https
+          .get(url, { agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          })
+          .on('error', reject);
       });
     assert.equal(await get(`${own.urls.keyVault}/secrets/x?api-version=7.5`), 401);
     assert.equal(await get(`${own.urls.arm}/`), 401);

@@ -26,7 +26,11 @@ describe('SentinelClient', () => {
   const workspace = () => sim.sentinel.defaultWorkspace;
 
   it('re-reads and re-applies after an etag conflict, and keeps what an analyst set', async () => {
-    const incident = sim.sentinel.seedIncident({ title: 'Conflict', severity: 'Low', owner: { email: 'analyst@contoso.com', assignedTo: 'Ana Lyst' } });
+    const incident = sim.sentinel.seedIncident({
+      title: 'Conflict',
+      severity: 'Low',
+      owner: { email: 'analyst@contoso.com', assignedTo: 'Ana Lyst' },
+    });
     let calls = 0;
     const result = await sentinel.modifyIncident(workspace(), incident.name, (current) => {
       calls += 1;
@@ -62,7 +66,7 @@ describe('SentinelClient', () => {
     assert.equal(sim.sentinel.listComments(incident.name).length, 1);
   });
 
-  it('reads the sign-in\'s client from the alerts\' additionalData as strings (the SDK\'s mapper would split them into characters)', async () => {
+  it("reads the sign-in's client from the alerts' additionalData as strings (the SDK's mapper would split them into characters)", async () => {
     const incident = sim.sentinel.seedIncident({
       title: 'Atypical travel',
       severity: 'Medium',

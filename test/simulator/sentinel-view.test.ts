@@ -10,7 +10,8 @@ const COMMENT = 'Identity verified with Incode.\nSession 65f1 <img src=x onerror
 const OTHER_WORKSPACE = { resourceGroup: 'rg-other', workspaceName: 'law-other' };
 
 function writable(incident: IncidentResource, patch: Partial<WritableIncidentProperties>): WritableIncidentProperties {
-  const { title, description, severity, status, classification, classificationReason, classificationComment, owner, labels } = incident.properties;
+  const { title, description, severity, status, classification, classificationReason, classificationComment, owner, labels } =
+    incident.properties;
   return { title, description, severity, status, classification, classificationReason, classificationComment, owner, labels, ...patch };
 }
 
@@ -60,7 +61,10 @@ describe('simulated Sentinel, as a person sees it (/simulator/sentinel)', () => 
       'itdr-worker',
     );
     assert.equal(escalate.ok, true);
-    assert.equal(sim.sentinel.putComment(otherWs, escalated.name, 'c-2', 'Verification failed: escalated.', undefined, 'itdr-worker').ok, true);
+    assert.equal(
+      sim.sentinel.putComment(otherWs, escalated.name, 'c-2', 'Verification failed: escalated.', undefined, 'itdr-worker').ok,
+      true,
+    );
   });
 
   after(() => sim.close());
@@ -173,7 +177,12 @@ describe('renderSentinelPage', () => {
       labels: [{ labelName: evil }],
       accounts: [{ accountName: evil, upnSuffix: evil, displayName: evil }],
     });
-    store.simulateAnalystEdit(seeded.name, { status: 'Closed', classification: 'FalsePositive', classificationReason: 'InaccurateData', classificationComment: evil });
+    store.simulateAnalystEdit(seeded.name, {
+      status: 'Closed',
+      classification: 'FalsePositive',
+      classificationReason: 'InaccurateData',
+      classificationComment: evil,
+    });
     store.putComment(store.defaultWorkspace, seeded.name, 'c', evil, undefined, evil);
     const html = renderSentinelPage(collectIncidents(store), new Date('2024-05-01T12:00:00Z'));
     assert.doesNotMatch(html, /<script|<b /i);

@@ -23,7 +23,14 @@ describe('simulated Sentinel (ARM), through the real SecurityInsights client', (
     sim.sentinel.seedIncident({
       title,
       severity: 'Medium',
-      accounts: [{ accountName: 'adele.vance', upnSuffix: 'contoso.com', aadUserId: '8c5a2f1e-0b3d-4e6f-9a7b-1c2d3e4f5a6b', friendlyName: 'Adele Vance' }],
+      accounts: [
+        {
+          accountName: 'adele.vance',
+          upnSuffix: 'contoso.com',
+          aadUserId: '8c5a2f1e-0b3d-4e6f-9a7b-1c2d3e4f5a6b',
+          friendlyName: 'Adele Vance',
+        },
+      ],
     });
 
   before(async () => {
@@ -74,7 +81,13 @@ describe('simulated Sentinel (ARM), through the real SecurityInsights client', (
 
     const updates = sim.sentinel.auditLog(seeded.name).filter((entry) => entry.kind === 'incidentUpdated');
     assert.equal(updates.length, 1);
-    assert.deepEqual(Object.keys(updates[0]?.changes ?? {}).sort(), ['classification', 'classificationComment', 'classificationReason', 'labels', 'status']);
+    assert.deepEqual(Object.keys(updates[0]?.changes ?? {}).sort(), [
+      'classification',
+      'classificationComment',
+      'classificationReason',
+      'labels',
+      'status',
+    ]);
     assert.deepEqual(updates[0]?.changes.status, { from: 'New', to: 'Closed' });
     assert.equal(updates[0]?.actor, sim.systemAssignedClientId);
   });
@@ -130,7 +143,9 @@ describe('simulated Sentinel (ARM), through the real SecurityInsights client', (
   it('keeps one comment per comment id', async () => {
     const seeded = seed();
     const commentId = 'itdr-verify-5c1e0a44';
-    await client.incidentComments.createOrUpdate(ws.resourceGroup, ws.workspaceName, seeded.name, commentId, { message: 'Verification link sent.' });
+    await client.incidentComments.createOrUpdate(ws.resourceGroup, ws.workspaceName, seeded.name, commentId, {
+      message: 'Verification link sent.',
+    });
     const second = await client.incidentComments.createOrUpdate(ws.resourceGroup, ws.workspaceName, seeded.name, commentId, {
       message: 'Verification link sent.',
     });
@@ -173,7 +188,14 @@ describe('simulated Sentinel (ARM), through the real SecurityInsights client', (
 
   it('waits out a 429 Retry-After fault (the SDK retries)', async () => {
     const seeded = seed();
-    const fault = sim.faults.add({ service: 'arm', method: 'GET', pathIncludes: `/incidents/${seeded.name}`, status: 429, retryAfterSeconds: 1, times: 1 });
+    const fault = sim.faults.add({
+      service: 'arm',
+      method: 'GET',
+      pathIncludes: `/incidents/${seeded.name}`,
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 1,
+    });
     const { value, ms } = await timed(() => client.incidents.get(ws.resourceGroup, ws.workspaceName, seeded.name));
     assert.equal(value.name, seeded.name);
     assert.equal(fault.hits, 1);
@@ -182,7 +204,9 @@ describe('simulated Sentinel (ARM), through the real SecurityInsights client', (
 
   it('works with the SDK default api-version and a user-assigned identity', async () => {
     const seeded = seed();
-    const userAssigned = new SecurityInsights(new ManagedIdentityCredential({ clientId: USER_ASSIGNED }), ws.subscriptionId, { endpoint: sim.urls.arm });
+    const userAssigned = new SecurityInsights(new ManagedIdentityCredential({ clientId: USER_ASSIGNED }), ws.subscriptionId, {
+      endpoint: sim.urls.arm,
+    });
     const incident: Incident = await userAssigned.incidents.get(ws.resourceGroup, ws.workspaceName, seeded.name);
     await userAssigned.incidents.createOrUpdate(ws.resourceGroup, ws.workspaceName, seeded.name, { ...incident, status: 'Active' });
     assert.equal(sim.sentinel.auditLog(seeded.name).at(-1)?.actor, USER_ASSIGNED);
@@ -190,7 +214,9 @@ describe('simulated Sentinel (ARM), through the real SecurityInsights client', (
 
   it('checks the token, its audience and the api-version, on case-insensitive paths', async () => {
     const seeded = seed();
-    const path = `/subscriptions/${ws.subscriptionId}/resourcegroups/${ws.resourceGroup.toUpperCase()}/providers` + `/microsoft.operationalinsights/workspaces/${ws.workspaceName}/providers/MICROSOFT.SECURITYINSIGHTS/incidents/${seeded.name}`;
+    const path =
+      `/subscriptions/${ws.subscriptionId}/resourcegroups/${ws.resourceGroup.toUpperCase()}/providers` +
+      `/microsoft.operationalinsights/workspaces/${ws.workspaceName}/providers/MICROSOFT.SECURITYINSIGHTS/incidents/${seeded.name}`;
     const armToken = (await credential.getToken(`${sim.urls.arm}/.default`)).token;
     const call = (query: string, token?: string) =>
       fetch(`${sim.urls.arm}${path}${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -252,11 +278,19 @@ describe('simulated Sentinel (ARM), through the real SecurityInsights client', (
       objectSchemaType: string;
       objectEventType: string;
       workspaceInfo: Record<string, string>;
-      object: { id: string; name: string; properties: { incidentNumber: number; relatedEntities: Array<{ kind: string; properties: { accountName: string } }> } };
+      object: {
+        id: string;
+        name: string;
+        properties: { incidentNumber: number; relatedEntities: Array<{ kind: string; properties: { accountName: string } }> };
+      };
     };
     assert.equal(trigger.objectSchemaType, 'Incident');
     assert.equal(trigger.objectEventType, 'Create');
-    assert.deepEqual(trigger.workspaceInfo, { SubscriptionId: ws.subscriptionId, ResourceGroupName: ws.resourceGroup, WorkspaceName: ws.workspaceName });
+    assert.deepEqual(trigger.workspaceInfo, {
+      SubscriptionId: ws.subscriptionId,
+      ResourceGroupName: ws.resourceGroup,
+      WorkspaceName: ws.workspaceName,
+    });
     assert.equal(trigger.object.id, seeded.id);
     assert.equal(trigger.object.properties.relatedEntities[0]?.properties.accountName, 'alex.wilber');
 

@@ -67,11 +67,15 @@ describe('threat-intelligence APIs (simulated) through the real clients', () => 
     sim.threatIntel.addRows(workspace, rows);
     // a later version of the first: deleted
     sim.threatIntel.addRows(workspace, [{ ...rows[0], IsDeleted: true, LastUpdateTime: '2026-12-02T00:00:00Z' }]);
-    sim.threatIntel.addRows(workspace, [{ ObservableKey: 'ipv4-addr:value', ObservableValue: rows[1].ObservableValue, SourceSystem: MICROSOFT }]);
+    sim.threatIntel.addRows(workspace, [
+      { ObservableKey: 'ipv4-addr:value', ObservableValue: rows[1].ObservableValue, SourceSystem: MICROSOFT },
+    ]);
     sim.threatIntel.addRows(workspace, [{ ObservableKey: 'ipv4-addr:value', ObservableValue: '192.0.2.1', SourceSystem: 'another feed' }]);
     calls.length = 0;
     const pages: number[] = [];
-    const feed = await logs.readFeed(workspace, { feedName: FEED, microsoftSources: [MICROSOFT], lookbackMs: 86_400_000 }, (count) => pages.push(count));
+    const feed = await logs.readFeed(workspace, { feedName: FEED, microsoftSources: [MICROSOFT], lookbackMs: 86_400_000 }, (count) =>
+      pages.push(count),
+    );
     assert.equal(feed.length, FEED_PAGE_SIZE + 7);
     assert.deepEqual(pages, [FEED_PAGE_SIZE, FEED_PAGE_SIZE + 7]);
     assert.equal(feed[0].isDeleted, true);
@@ -85,26 +89,55 @@ describe('threat-intelligence APIs (simulated) through the real clients', () => 
   });
 
   it('an unknown workspace is a clear error', async () => {
-    await assert.rejects(logs.readFeed('00000000-0000-0000-0000-000000000000', { feedName: FEED, microsoftSources: [], lookbackMs: 3_600_000 }), /could not be found|404/);
+    await assert.rejects(
+      logs.readFeed('00000000-0000-0000-0000-000000000000', { feedName: FEED, microsoftSources: [], lookbackMs: 3_600_000 }),
+      /could not be found|404/,
+    );
   });
 
   it('imports (upsert by type and value), lists by application, batch-deletes, within the tenant cap', async () => {
-    sim.defender.seed({ indicatorValue: 'other.example', indicatorType: 'DomainName', action: 'Warn', title: 'theirs', description: 'd', application: 'SOAR' });
-    const first = await defender.importIndicators([desired('198.51.100.1'), desired('198.51.100.2'), desired('203.0.113.0/24'), desired('evil.example', { indicatorType: 'DomainName', action: 'BlockAndRemediate' })]);
-    assert.deepEqual(first.map((item) => item.isFailed), [false, false, true, true]);
+    sim.defender.seed({
+      indicatorValue: 'other.example',
+      indicatorType: 'DomainName',
+      action: 'Warn',
+      title: 'theirs',
+      description: 'd',
+      application: 'SOAR',
+    });
+    const first = await defender.importIndicators([
+      desired('198.51.100.1'),
+      desired('198.51.100.2'),
+      desired('203.0.113.0/24'),
+      desired('evil.example', { indicatorType: 'DomainName', action: 'BlockAndRemediate' }),
+    ]);
+    assert.deepEqual(
+      first.map((item) => item.isFailed),
+      [false, false, true, true],
+    );
     assert.match(first[2].failureReason!, /CIDR/);
     assert.match(first[3].failureReason!, /BlockAndRemediate/);
     const again = await defender.importIndicators([desired('198.51.100.1', { action: 'Audit' })]);
     assert.equal(again[0].id, first[0].id, 'the same indicator, updated');
     const ours = await defender.listIndicators({ application: 'itdr-verify ti-sync test' });
-    assert.deepEqual(ours.map((indicator) => [indicator.indicatorValue, indicator.action]), [['198.51.100.1', 'Audit'], ['198.51.100.2', 'Block']]);
+    assert.deepEqual(
+      ours.map((indicator) => [indicator.indicatorValue, indicator.action]),
+      [
+        ['198.51.100.1', 'Audit'],
+        ['198.51.100.2', 'Block'],
+      ],
+    );
     assert.equal((await defender.listIndicators()).length, 3);
     await defender.batchDelete([first[1].id!, 'no-such-id']);
     assert.deepEqual((await defender.listIndicators({ application: "it's not" })).length, 0);
     assert.equal((await defender.listIndicators()).length, 2);
     // cap 5, 2 held: 3 more fit, the 4th new one is refused by the cap
-    const capped = await defender.importIndicators(['198.51.100.11', '198.51.100.12', '198.51.100.13', '198.51.100.14'].map((value) => desired(value)));
-    assert.deepEqual(capped.map((item) => item.isFailed), [false, false, false, true]);
+    const capped = await defender.importIndicators(
+      ['198.51.100.11', '198.51.100.12', '198.51.100.13', '198.51.100.14'].map((value) => desired(value)),
+    );
+    assert.deepEqual(
+      capped.map((item) => item.isFailed),
+      [false, false, false, true],
+    );
     assert.match(capped[3].failureReason!, /maximum of 5 active indicators/);
   });
 
@@ -122,10 +155,13 @@ describe('threat-intelligence APIs (simulated) through the real clients', () => 
     assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'TooManyRequests');
   });
 
-  it('429s that outlast the pipeline\'s retries (each honouring Retry-After) become TiThrottledError, every attempt counted', async () => {
+  it("429s that outlast the pipeline's retries (each honouring Retry-After) become TiThrottledError, every attempt counted", async () => {
     calls.length = 0;
     sim.faults.add({ service: 'defender', pathIncludes: '/indicators/import', retryAfterSeconds: 0, times: 50 });
-    await assert.rejects(defender.importIndicators([desired('198.51.100.9')]), (error: unknown) => error instanceof TiThrottledError && error.api === 'defender');
+    await assert.rejects(
+      defender.importIndicators([desired('198.51.100.9')]),
+      (error: unknown) => error instanceof TiThrottledError && error.api === 'defender',
+    );
     const throttled = calls.filter(([api, status]) => api === 'defender' && status === 429).length;
     assert.equal(throttled, 4, 'first attempt and 3 retries, each counted');
     sim.faults.clear();
@@ -133,6 +169,9 @@ describe('threat-intelligence APIs (simulated) through the real clients', () => 
 
   it('a refused call names the status and code, never a token', async () => {
     sim.faults.add({ service: 'defender', pathIncludes: '/indicators/BatchDelete', status: 403, times: 1 });
-    await assert.rejects(defender.batchDelete(['1']), (error: unknown) => error instanceof DefenderApiError && error.status === 403 && !/Bearer|simaz\./.test(error.message));
+    await assert.rejects(
+      defender.batchDelete(['1']),
+      (error: unknown) => error instanceof DefenderApiError && error.status === 403 && !/Bearer|simaz\./.test(error.message),
+    );
   });
 });

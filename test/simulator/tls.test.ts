@@ -65,7 +65,17 @@ describe('ensureDevCertificates', () => {
       cert.setExtensions(
         ca
           ? [{ name: 'basicConstraints', cA: true }]
-          : [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 2, value: '*.vault.localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] }],
+          : [
+              {
+                name: 'subjectAltName',
+                altNames: [
+                  { type: 2, value: 'localhost' },
+                  { type: 2, value: '*.vault.localhost' },
+                  { type: 7, ip: '127.0.0.1' },
+                  { type: 7, ip: '::1' },
+                ],
+              },
+            ],
       );
       cert.sign(key, forge.md.sha256.create());
       return forge.pki.certificateToPem(cert);

@@ -60,7 +60,15 @@ export function createClusterCertificates(dir: string): ClusterCertificates {
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
       { name: 'extKeyUsage', serverAuth: usage === 'server', clientAuth: usage === 'client' },
       ...(usage === 'server'
-        ? [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }]
+        ? [
+            {
+              name: 'subjectAltName',
+              altNames: [
+                { type: 2, value: 'localhost' },
+                { type: 7, ip: '127.0.0.1' },
+              ],
+            },
+          ]
         : []),
       { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
     ]);

@@ -17,7 +17,9 @@ export interface PostgreSql {
 /** Debian's packaged server binaries (apt-get install postgresql): the newest installed major version. */
 export function postgresBinDir(): string {
   const root = '/usr/lib/postgresql';
-  const versions = fs.existsSync(root) ? fs.readdirSync(root).filter((entry) => fs.existsSync(path.join(root, entry, 'bin', 'initdb'))) : [];
+  const versions = fs.existsSync(root)
+    ? fs.readdirSync(root).filter((entry) => fs.existsSync(path.join(root, entry, 'bin', 'initdb')))
+    : [];
   const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
   if (!newest) throw new Error(`no PostgreSQL server under ${root}: apt-get install postgresql`);
   return path.join(root, newest, 'bin');
@@ -53,20 +55,32 @@ export async function startPostgreSql(dir: string, logFile: string): Promise<Pos
     for (const entry of [dir, sockets, passwordFile]) fs.chownSync(entry, owner.uid, owner.gid!);
   }
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: os.tmpdir() };
-  run(path.join(bin, 'initdb'), ['-D', data, '-U', 'temporal', `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-instructions'], {
-    env,
-    ...owner,
-  });
+  run(
+    path.join(bin, 'initdb'),
+    ['-D', data, '-U', 'temporal', `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-instructions'],
+    {
+      env,
+      ...owner,
+    },
+  );
   fs.rmSync(passwordFile);
   const [port] = await freePorts(1);
   fs.writeFileSync(logFile, '');
   if (owner.uid !== undefined) fs.chownSync(logFile, owner.uid, owner.gid!);
-  const server = startProcess('postgres', path.join(bin, 'postgres'), ['-D', data, '-c', 'listen_addresses=127.0.0.1', '-p', String(port), '-c', `unix_socket_directories=${sockets}`], {
-    env,
-    logFile,
-    ...owner,
+  const server = startProcess(
+    'postgres',
+    path.join(bin, 'postgres'),
+    ['-D', data, '-c', 'listen_addresses=127.0.0.1', '-p', String(port), '-c', `unix_socket_directories=${sockets}`],
+    {
+      env,
+      logFile,
+      ...owner,
+    },
+  );
+  await waitFor('PostgreSQL to accept connections', async () => ((await portOpen(port)) ? true : undefined), {
+    timeoutMs: 60_000,
+    process: server,
   });
-  await waitFor('PostgreSQL to accept connections', async () => ((await portOpen(port)) ? true : undefined), { timeoutMs: 60_000, process: server });
   return {
     host: '127.0.0.1',
     port: port,

@@ -47,10 +47,16 @@ export function startProcess(
 }
 
 /** Runs a command to completion; throws with its output when it fails. Output is returned, never logged. */
-export function run(command: string, args: string[], options: { env?: Record<string, string>; cwd?: string; uid?: number; gid?: number } = {}): string {
+export function run(
+  command: string,
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; uid?: number; gid?: number } = {},
+): string {
   const result = spawnSync(command, args, { encoding: 'utf8', env: options.env, cwd: options.cwd, uid: options.uid, gid: options.gid });
   if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout}${result.stderr}`);
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${result.stdout}${result.stderr}`,
+    );
   }
   return result.stdout;
 }
@@ -68,12 +74,18 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until `check` returns a value; fails with the last error and the process's log tail. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, options: { timeoutMs: number; process?: RunningProcess }): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  options: { timeoutMs: number; process?: RunningProcess },
+): Promise<T> {
   const until = Date.now() + options.timeoutMs;
   let last: unknown;
   while (Date.now() < until) {
     if (options.process && (options.process.child.exitCode !== null || options.process.child.signalCode !== null)) {
-      throw new Error(`${options.process.name} exited while waiting for ${what}; log ${options.process.logFile}:\n${tail(options.process.logFile)}`);
+      throw new Error(
+        `${options.process.name} exited while waiting for ${what}; log ${options.process.logFile}:\n${tail(options.process.logFile)}`,
+      );
     }
     try {
       const value = await check();
@@ -90,11 +102,15 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 /** Distinct free loopback ports. */
 export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
   );
   const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));

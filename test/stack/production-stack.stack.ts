@@ -36,7 +36,10 @@ const USERS = { verifies: 'alex.wilber@contoso.com', fails: 'adele.vance@contoso
 const VERIFICATION_TIMEOUT_SECONDS = 75;
 
 function tool(name: string): string {
-  return execFileSync('bash', [path.join(root, 'scripts', 'deploy-tools.sh'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return execFileSync('bash', [path.join(root, 'scripts', 'deploy-tools.sh'), name], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
 describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the built worker and gateway', { timeout: 15 * 60_000 }, () => {
@@ -73,10 +76,14 @@ describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the bu
       env: { ...productEnv, NODE_OPTIONS: '--max-old-space-size=256' },
       logFile: path.join(dir, `worker-${workerStarts}.log`),
     });
-    await waitFor('the worker to be ready (/readyz)', async () => ((await fetch(`${workerMetricsUrl}/readyz`)).status === 200 ? true : undefined), {
-      timeoutMs: 180_000,
-      process: started,
-    });
+    await waitFor(
+      'the worker to be ready (/readyz)',
+      async () => ((await fetch(`${workerMetricsUrl}/readyz`)).status === 200 ? true : undefined),
+      {
+        timeoutMs: 180_000,
+        process: started,
+      },
+    );
     return started;
   }
 
@@ -84,7 +91,11 @@ describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the bu
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'itdr-stack-'));
     // PostgreSQL's own user (CI runs as root) must reach its cluster inside; every key file stays 0600.
     fs.chmodSync(dir, 0o755);
-    const tools: TemporalTools = { server: tool('temporal-server'), sqlTool: tool('temporal-sql-tool'), schemaDir: tool('temporal-sql-schema') };
+    const tools: TemporalTools = {
+      server: tool('temporal-server'),
+      sqlTool: tool('temporal-sql-tool'),
+      schemaDir: tool('temporal-sql-schema'),
+    };
     certificates = createClusterCertificates(path.join(dir, 'tls'));
     postgres = await startPostgreSql(path.join(dir, 'postgresql'), path.join(dir, 'postgresql.log'));
     secrets.push(postgres.password);
@@ -93,15 +104,41 @@ describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the bu
 
     // A self-hosted operator creates the namespace; post-deploy.sh registers the search attributes.
     const cli = await temporalCliPath();
-    run(cli, ['operator', 'namespace', 'create', '--address', cluster.address, '--namespace', 'default', '--retention', '72h',
-      '--tls-cert-path', certificates.clientCertPath, '--tls-key-path', certificates.clientKeyPath, '--tls-ca-path', certificates.caPath], { env: temporalCliEnv() });
+    run(
+      cli,
+      [
+        'operator',
+        'namespace',
+        'create',
+        '--address',
+        cluster.address,
+        '--namespace',
+        'default',
+        '--retention',
+        '72h',
+        '--tls-cert-path',
+        certificates.clientCertPath,
+        '--tls-key-path',
+        certificates.clientKeyPath,
+        '--tls-ca-path',
+        certificates.caPath,
+      ],
+      { env: temporalCliEnv() },
+    );
     const connection = await cluster.connect();
-    await waitFor('the namespace to be served', async () => {
-      await connection.workflowService.listWorkflowExecutions({ namespace: 'default', pageSize: 1 });
-      return true;
-    }, { timeoutMs: 60_000, process: cluster.process });
+    await waitFor(
+      'the namespace to be served',
+      async () => {
+        await connection.workflowService.listWorkflowExecutions({ namespace: 'default', pageSize: 1 });
+        return true;
+      },
+      { timeoutMs: 60_000, process: cluster.process },
+    );
     const register = () => {
-      const result = spawnSync('bash', [path.join(root, 'deploy', 'azure', 'post-deploy.sh'), 'search-attributes'], { encoding: 'utf8', env: { ...temporalCliEnv(), TEMPORAL_CLI: cli } });
+      const result = spawnSync('bash', [path.join(root, 'deploy', 'azure', 'post-deploy.sh'), 'search-attributes'], {
+        encoding: 'utf8',
+        env: { ...temporalCliEnv(), TEMPORAL_CLI: cli },
+      });
       assert.equal(result.status, 0, result.stderr);
       return result.stderr;
     };
@@ -115,7 +152,16 @@ describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the bu
     const webhookSecret = randomBytes(24).toString('base64url');
     secrets.push(payloadKey, webhookSecret);
     const payloadKeyConfig = { id: 'k1', key: Buffer.from(payloadKey, 'base64') };
-    client = new Client({ connection, namespace: 'default', dataConverter: dataConverterFor({ address: cluster.address, namespace: 'default', taskQueue: 'itdr-verify', payloadKey: payloadKeyConfig }) });
+    client = new Client({
+      connection,
+      namespace: 'default',
+      dataConverter: dataConverterFor({
+        address: cluster.address,
+        namespace: 'default',
+        taskQueue: 'itdr-verify',
+        payloadKey: payloadKeyConfig,
+      }),
+    });
     closeClient = () => connection.close();
 
     const simulatorTls = ensureDevCertificates(path.join(cacheDir, 'tls'));
@@ -157,11 +203,19 @@ describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the bu
     };
     simulator.setWebhookTarget(`${gatewayUrl}/api/webhooks/incode`, { 'x-incode-webhook-secret': webhookSecret });
     worker = await startWorker();
-    gateway = startProcess('gateway', process.execPath, ['dist/src/gateway.js'], { cwd: root, env: productEnv, logFile: path.join(dir, 'gateway.log') });
-    await waitFor('the gateway to be ready (/readyz)', async () => ((await fetch(`${gatewayUrl}/readyz`)).status === 200 ? true : undefined), {
-      timeoutMs: 60_000,
-      process: gateway,
+    gateway = startProcess('gateway', process.execPath, ['dist/src/gateway.js'], {
+      cwd: root,
+      env: productEnv,
+      logFile: path.join(dir, 'gateway.log'),
     });
+    await waitFor(
+      'the gateway to be ready (/readyz)',
+      async () => ((await fetch(`${gatewayUrl}/readyz`)).status === 200 ? true : undefined),
+      {
+        timeoutMs: 60_000,
+        process: gateway,
+      },
+    );
   });
 
   after(async () => {
@@ -177,12 +231,24 @@ describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the bu
   /** The incident as the Sentinel playbook (its template, rendered) sends it, with its managed identity's token. */
   async function sendIncident(user: string) {
     const [accountName, upnSuffix] = user.split('@');
-    const incident = simulator!.sentinel.seedIncident({ title: 'Atypical travel', severity: 'Medium', accounts: [{ accountName, upnSuffix }] });
+    const incident = simulator!.sentinel.seedIncident({
+      title: 'Atypical travel',
+      severity: 'Medium',
+      accounts: [{ accountName, upnSuffix }],
+    });
     const request = playbookRequest(renderPlaybook({ gatewayUrl }), simulator!.sentinel.playbookTrigger(incident.name, 'Create'));
     const token = simulator!.entraTokens.issue({ audience: request.authentication.audience, objectId: playbookCaller });
-    const response = await fetch(request.url, { method: request.method, headers: { ...request.headers, authorization: `Bearer ${token}` }, body: JSON.stringify(request.body) });
+    const response = await fetch(request.url, {
+      method: request.method,
+      headers: { ...request.headers, authorization: `Bearer ${token}` },
+      body: JSON.stringify(request.body),
+    });
     const body = (await response.json()) as { status: string; workflowId: string; interviewId: string; verificationUrl: string };
-    assert.equal(response.status, 200, `${JSON.stringify(body)}\ngateway log:\n${tail(gateway!.logFile)}\nworker log:\n${tail(worker!.logFile)}`);
+    assert.equal(
+      response.status,
+      200,
+      `${JSON.stringify(body)}\ngateway log:\n${tail(gateway!.logFile)}\nworker log:\n${tail(worker!.logFile)}`,
+    );
     assert.equal(body.status, 'verification_initiated');
     return { incident, verification: body };
   }
@@ -197,14 +263,19 @@ describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the bu
       { timeoutMs: (VERIFICATION_TIMEOUT_SECONDS + 120) * 1000 },
     );
 
-  it('registers the product\'s search attributes within SQL visibility\'s per-type slots', async () => {
+  it("registers the product's search attributes within SQL visibility's per-type slots", async () => {
     const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace: 'default' });
     const typeNumber: Record<string, number> = { KEYWORD: 2, INT: 3, KEYWORD_LIST: 7 };
-    for (const key of ALL_SEARCH_ATTRIBUTES) assert.equal(customAttributes?.[key.name], typeNumber[key.type], `${key.name} is a ${key.type}`);
+    for (const key of ALL_SEARCH_ATTRIBUTES)
+      assert.equal(customAttributes?.[key.name], typeNumber[key.type], `${key.name} is a ${key.type}`);
     // The visibility schema has a fixed number of columns per type (Keyword01 … Keyword10, Int01 …, KeywordList01 …).
     const schema = fs.readFileSync(path.join(tool('temporal-sql-schema'), 'postgresql', 'v12', 'visibility', 'schema.sql'), 'utf8');
     const slots = (column: string) => new Set(schema.match(new RegExp(`^\\s+${column}\\d\\d\\s`, 'gm'))?.map((line) => line.trim())).size;
-    for (const [type, column] of [['KEYWORD', 'Keyword'], ['INT', 'Int'], ['KEYWORD_LIST', 'KeywordList']] as const) {
+    for (const [type, column] of [
+      ['KEYWORD', 'Keyword'],
+      ['INT', 'Int'],
+      ['KEYWORD_LIST', 'KeywordList'],
+    ] as const) {
       const used = ALL_SEARCH_ATTRIBUTES.filter((key) => key.type === type).length;
       assert.ok(slots(column) > 0, `the schema has ${column} columns`);
       assert.ok(used <= slots(column), `${used} ${type} attributes, ${slots(column)} slots`);
@@ -239,11 +310,17 @@ describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the bu
 
     const failed = await escalated(failing.incident.name);
     assert.equal(failed.properties.status, 'Active');
-    assert.deepEqual(failed.properties.labels?.map((label) => label.labelName), ['identity-verification-failed']);
+    assert.deepEqual(
+      failed.properties.labels?.map((label) => label.labelName),
+      ['identity-verification-failed'],
+    );
     const failedOutcome = await client.workflow.getHandle(failing.verification.workflowId).result();
     assert.equal(failedOutcome.status, 'Failed');
     const comments = simulator!.sentinel.listComments(failing.incident.name).map((comment) => comment.properties.message);
-    assert.ok(comments.some((message) => /FAILED the biometric identity verification/.test(message)), comments.join('\n---\n'));
+    assert.ok(
+      comments.some((message) => /FAILED the biometric identity verification/.test(message)),
+      comments.join('\n---\n'),
+    );
 
     // Nobody answered the other one: its durable timer fired on the new worker.
     const timedOut = await escalated(waiting.incident.name);
@@ -256,9 +333,17 @@ describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the bu
       for await (const execution of client.workflow.list({ query })) found.push(execution.workflowId);
       return found;
     };
-    await waitFor('visibility to show both decisions', async () => ((await ids('VerificationStatus = "TimedOut"')).includes(waiting.verification.workflowId) ? true : undefined), { timeoutMs: 30_000 });
-    assert.deepEqual(await ids(`IncidentId = "${failing.incident.name}" AND VerificationStatus = "Failed"`), [failing.verification.workflowId]);
-    assert.deepEqual(await ids(`VerifiedUser = "${USERS.fails}" AND IncodeInterviewId = "${failing.verification.interviewId}"`), [failing.verification.workflowId]);
+    await waitFor(
+      'visibility to show both decisions',
+      async () => ((await ids('VerificationStatus = "TimedOut"')).includes(waiting.verification.workflowId) ? true : undefined),
+      { timeoutMs: 30_000 },
+    );
+    assert.deepEqual(await ids(`IncidentId = "${failing.incident.name}" AND VerificationStatus = "Failed"`), [
+      failing.verification.workflowId,
+    ]);
+    assert.deepEqual(await ids(`VerifiedUser = "${USERS.fails}" AND IncodeInterviewId = "${failing.verification.interviewId}"`), [
+      failing.verification.workflowId,
+    ]);
     assert.deepEqual(await ids(`IncidentNumber = ${failed.properties.incidentNumber}`), [failing.verification.workflowId]);
 
     // The worker's secret-expiry schedule lives on this server too.
@@ -267,7 +352,12 @@ describe('production-shaped stack: PostgreSQL, Temporal server with mTLS, the bu
   });
 
   it('writes no secret into any log', () => {
-    const logs = [gateway!, postgres!.process, cluster!.process, ...Array.from({ length: workerStarts }, (_unused, index) => ({ logFile: path.join(dir, `worker-${index + 1}.log`) }))];
+    const logs = [
+      gateway!,
+      postgres!.process,
+      cluster!.process,
+      ...Array.from({ length: workerStarts }, (_unused, index) => ({ logFile: path.join(dir, `worker-${index + 1}.log`) })),
+    ];
     for (const { logFile } of logs) {
       const text = fs.readFileSync(logFile, 'utf8');
       for (const secret of secrets) assert.ok(!text.includes(secret), `${path.basename(logFile)} contains a secret`);

@@ -54,9 +54,8 @@ export function setUpSchemas(tools: TemporalTools, postgres: PostgreSql): void {
  */
 async function writeConfig(file: string, postgres: PostgreSql, certificates: ClusterCertificates): Promise<number> {
   const ports = await freeLowPorts(9);
-  const [frontend, frontendMembership, frontendHttp, history, historyMembership, matching, matchingMembership, worker, workerMembership] = ports as [
-    number, number, number, number, number, number, number, number, number,
-  ];
+  const [frontend, frontendMembership, frontendHttp, history, historyMembership, matching, matchingMembership, worker, workerMembership] =
+    ports as [number, number, number, number, number, number, number, number, number];
   const sql = (databaseName: string, maxConns: number) => ({
     sql: {
       pluginName: 'postgres12',
@@ -108,7 +107,9 @@ async function writeConfig(file: string, postgres: PostgreSql, certificates: Clu
       failoverVersionIncrement: 10,
       masterClusterName: 'active',
       currentClusterName: 'active',
-      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `127.0.0.1:${frontend}` } },
+      clusterInformation: {
+        active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: `127.0.0.1:${frontend}` },
+      },
     },
     dcRedirectionPolicy: { policy: 'noop' },
   };

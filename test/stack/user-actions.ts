@@ -12,13 +12,19 @@ import { answerConfirmationPage } from '../helpers/stack';
  */
 export async function confirmActivity(verification: { verificationUrl: string; interviewId: string }): Promise<void> {
   const answered = await answerConfirmationPage(verification.verificationUrl, 'was-me');
-  if (answered.status !== 303) throw new Error(`the confirmation page answered ${answered.status} to "This was me" for ${verification.interviewId}`);
+  if (answered.status !== 303)
+    throw new Error(`the confirmation page answered ${answered.status} to "This was me" for ${verification.interviewId}`);
 }
 
 /** The employee finishes Incode's biometric check with `outcome`; Incode sends its session webhook. */
-async function completeIdentityCheck(simulator: RunningSimulator, verification: { interviewId: string }, outcome: 'succeeded' | 'failed'): Promise<void> {
+async function completeIdentityCheck(
+  simulator: RunningSimulator,
+  verification: { interviewId: string },
+  outcome: 'succeeded' | 'failed',
+): Promise<void> {
   const completion = await simulator.incode.completeSession(verification.interviewId, outcome);
-  if (!completion.webhook.delivered) throw new Error(`Incode's webhook for ${verification.interviewId} was not delivered (${completion.webhook.lastStatus})`);
+  if (!completion.webhook.delivered)
+    throw new Error(`Incode's webhook for ${verification.interviewId} was not delivered (${completion.webhook.lastStatus})`);
 }
 
 /** The employee fails Incode's biometric check. */

@@ -14,7 +14,10 @@ describe('browser tests without Chromium', () => {
   });
 
   it('fail with CI=true', () => {
-    assert.throws(() => missingChromium(absent, { CI: 'true' }, () => assert.fail('nothing is printed as a skip')), /Chromium not found .*CI=true: browser tests must run/);
+    assert.throws(
+      () => missingChromium(absent, { CI: 'true' }, () => assert.fail('nothing is printed as a skip')),
+      /Chromium not found .*CI=true: browser tests must run/,
+    );
   });
 
   it('run when the browser is there', () => {

@@ -15,13 +15,19 @@ const gatewayEnv = {
   INCODE_WEBHOOK_SECRET: 'webhook-secret-0123456789abcdef',
 };
 
-const workerEnv = { PAYLOAD_ENCRYPTION_KEY: KEY, AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.net', SENTINEL_SUBSCRIPTION_ID: '11111111-2222-3333-4444-555555555555' };
+const workerEnv = {
+  PAYLOAD_ENCRYPTION_KEY: KEY,
+  AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.net',
+  SENTINEL_SUBSCRIPTION_ID: '11111111-2222-3333-4444-555555555555',
+};
 
 describe('configuration', () => {
   it('gives the worker one Sentinel queue per served subscription, each once', () => {
     const config = loadWorkerConfig({
       ...workerEnv,
-      SENTINEL_ALLOWED_WORKSPACES: 'AAAAAAAA-2222-3333-4444-555555555555/rg-a/ws-aaa,aaaaaaaa-2222-3333-4444-555555555555/rg-b' + '/ws-bbb,11111111-2222-3333-4444-555555555555/rg-c/ws-ccc',
+      SENTINEL_ALLOWED_WORKSPACES:
+        'AAAAAAAA-2222-3333-4444-555555555555/rg-a/ws-aaa,aaaaaaaa-2222-3333-4444-555555555555/rg-b' +
+        '/ws-bbb,11111111-2222-3333-4444-555555555555/rg-c/ws-ccc',
     });
     assert.deepEqual(config.sentinelSubscriptions, ['11111111-2222-3333-4444-555555555555', 'aaaaaaaa-2222-3333-4444-555555555555']);
     assert.equal(config.sentinelActivitiesPerSecond, 10);
@@ -30,8 +36,14 @@ describe('configuration', () => {
   it('gives each gateway replica its share of the budgets', () => {
     const one = loadGatewayConfig(gatewayEnv);
     const three = loadGatewayConfig({ ...gatewayEnv, GATEWAY_REPLICAS: '3' });
-    assert.deepEqual([one.replicas, one.armBudget, one.rateLimitPerMinute, one.webhookRateLimitPerMinute], [1, { perSecond: 15, burst: 150 }, 600, 6000]);
-    assert.deepEqual([three.replicas, three.armBudget, three.rateLimitPerMinute, three.webhookRateLimitPerMinute], [3, { perSecond: 5, burst: 50 }, 200, 2000]);
+    assert.deepEqual(
+      [one.replicas, one.armBudget, one.rateLimitPerMinute, one.webhookRateLimitPerMinute],
+      [1, { perSecond: 15, burst: 150 }, 600, 6000],
+    );
+    assert.deepEqual(
+      [three.replicas, three.armBudget, three.rateLimitPerMinute, three.webhookRateLimitPerMinute],
+      [3, { perSecond: 5, burst: 50 }, 200, 2000],
+    );
     assert.deepEqual(one.shutdown, { drainDelayMs: 0, timeoutMs: 30_000 });
     assert.throws(() => loadGatewayConfig({ ...gatewayEnv, GATEWAY_REPLICAS: '0' }), /GATEWAY_REPLICAS/);
   });
@@ -48,24 +60,37 @@ describe('configuration', () => {
   });
 
   it('fails fast naming every missing variable', () => {
-    assert.throws(() => loadWorkerConfig({}), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /PAYLOAD_ENCRYPTION_KEY: is required/);
-      assert.match(error.message, /AZURE_KEY_VAULT_URL: is required/);
-      assert.match(error.message, /SENTINEL_SUBSCRIPTION_ID: is required/);
-      return true;
-    });
+    assert.throws(
+      () => loadWorkerConfig({}),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /PAYLOAD_ENCRYPTION_KEY: is required/);
+        assert.match(error.message, /AZURE_KEY_VAULT_URL: is required/);
+        assert.match(error.message, /SENTINEL_SUBSCRIPTION_ID: is required/);
+        return true;
+      },
+    );
   });
 
   it('rejects wrong values with a reason', () => {
-    assert.throws(() => loadGatewayConfig({ ...gatewayEnv, VERIFICATION_TIMEOUT: 'soon' }), /VERIFICATION_TIMEOUT: "soon" is not a duration/);
-    assert.throws(() => loadGatewayConfig({ ...gatewayEnv, PAYLOAD_ENCRYPTION_KEY: 'c2hvcnQ=' }), /PAYLOAD_ENCRYPTION_KEY: must be 32 bytes/);
+    assert.throws(
+      () => loadGatewayConfig({ ...gatewayEnv, VERIFICATION_TIMEOUT: 'soon' }),
+      /VERIFICATION_TIMEOUT: "soon" is not a duration/,
+    );
+    assert.throws(
+      () => loadGatewayConfig({ ...gatewayEnv, PAYLOAD_ENCRYPTION_KEY: 'c2hvcnQ=' }),
+      /PAYLOAD_ENCRYPTION_KEY: must be 32 bytes/,
+    );
     assert.throws(() => loadGatewayConfig({ ...gatewayEnv, GATEWAY_API_KEYS: 'cli=short' }), /shorter than 24/);
     assert.throws(
-      () => loadGatewayConfig({ ...gatewayEnv, CLOSE_CLASSIFICATION: 'BenignPositive', CLOSE_CLASSIFICATION_REASON: 'IncorrectAlertLogic' }),
+      () =>
+        loadGatewayConfig({ ...gatewayEnv, CLOSE_CLASSIFICATION: 'BenignPositive', CLOSE_CLASSIFICATION_REASON: 'IncorrectAlertLogic' }),
       /does not go with BenignPositive/,
     );
-    assert.throws(() => loadWorkerConfig({ PAYLOAD_ENCRYPTION_KEY: KEY, AZURE_KEY_VAULT_URL: 'http://vault' }), /AZURE_KEY_VAULT_URL: must be an https/);
+    assert.throws(
+      () => loadWorkerConfig({ PAYLOAD_ENCRYPTION_KEY: KEY, AZURE_KEY_VAULT_URL: 'http://vault' }),
+      /AZURE_KEY_VAULT_URL: must be an https/,
+    );
     assert.throws(
       () => loadWorkerConfig({ ...workerEnv, SENTINEL_ALLOWED_WORKSPACES: 'not-a-guid/rg/ws' }),
       /Invalid worker configuration:\n {2}SENTINEL_ALLOWED_WORKSPACES: "not-a-guid\/rg\/ws" its subscription id is not a GUID/,

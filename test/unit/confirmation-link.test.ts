@@ -21,7 +21,8 @@ describe('confirmation page links', () => {
     assert.deepEqual(links.verify(`${forged}.${mac}`), { ok: false, reason: 'invalid' });
     assert.deepEqual(links.verify(`${payload}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`), { ok: false, reason: 'invalid' });
     assert.deepEqual(new ConfirmationLinks(randomBytes(32), 'https://x').verify(token), { ok: false, reason: 'invalid' });
-    for (const garbage of ['', 'abc', `${payload}.`, '../../etc/passwd']) assert.deepEqual(links.verify(garbage), { ok: false, reason: 'invalid' });
+    for (const garbage of ['', 'abc', `${payload}.`, '../../etc/passwd'])
+      assert.deepEqual(links.verify(garbage), { ok: false, reason: 'invalid' });
   });
 
   it('refuses an expired link', () => {
@@ -29,7 +30,7 @@ describe('confirmation page links', () => {
     assert.deepEqual(links.verify(token), { ok: false, reason: 'expired' });
   });
 
-  it("the form nonce belongs to one link, and the derived key differs from the payload key", () => {
+  it('the form nonce belongs to one link, and the derived key differs from the payload key', () => {
     const token = links.token(claims);
     assert.equal(links.nonceMatches(token, links.formNonce(token)), true);
     assert.equal(links.nonceMatches(token, links.formNonce(links.token({ ...claims, workflowId: 'idv-other' }))), false);

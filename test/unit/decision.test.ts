@@ -20,7 +20,9 @@ const all: DecisionEvidence[] = NAMED.flatMap((subjectNamedBySentinel) =>
   ANSWERS.flatMap((answer) =>
     INCODE.flatMap((incode) =>
       ANALYST.flatMap((analyst) =>
-        DEADLINE.flatMap((deadlinePassed) => MODES.map((mode) => ({ subjectNamedBySentinel, answer, incode, analyst, deadlinePassed, mode }))),
+        DEADLINE.flatMap((deadlinePassed) =>
+          MODES.map((mode) => ({ subjectNamedBySentinel, answer, incode, analyst, deadlinePassed, mode })),
+        ),
       ),
     ),
   ),
@@ -69,18 +71,37 @@ describe('decide: the decision as a function of the evidence', () => {
   });
 
   it('names why', () => {
-    const base: DecisionEvidence = { subjectNamedBySentinel: true, answer: 'none', incode: 'none', analyst: 'none', deadlinePassed: false, mode: 'confirm-then-verify' };
+    const base: DecisionEvidence = {
+      subjectNamedBySentinel: true,
+      answer: 'none',
+      incode: 'none',
+      analyst: 'none',
+      deadlinePassed: false,
+      mode: 'confirm-then-verify',
+    };
     assert.deepEqual(decide({ ...base, answer: 'was-me', incode: 'success' }), { action: 'close', why: 'confirmed-and-verified' });
     assert.deepEqual(decide({ ...base, mode: 'incode-only', incode: 'success' }), { action: 'close', why: 'verified' });
     assert.deepEqual(decide({ ...base, incode: 'success' }), { action: 'wait' });
-    assert.deepEqual(decide({ ...base, incode: 'success', deadlinePassed: true }), { action: 'escalate', why: 'verified-without-confirmation' });
-    assert.deepEqual(decide({ ...base, incode: 'success-before-answer', answer: 'was-me' }), { action: 'escalate', why: 'verified-without-confirmation' });
-    assert.deepEqual(decide({ ...base, subjectNamedBySentinel: false, answer: 'was-me', incode: 'success' }), { action: 'escalate', why: 'not-named-by-sentinel' });
+    assert.deepEqual(decide({ ...base, incode: 'success', deadlinePassed: true }), {
+      action: 'escalate',
+      why: 'verified-without-confirmation',
+    });
+    assert.deepEqual(decide({ ...base, incode: 'success-before-answer', answer: 'was-me' }), {
+      action: 'escalate',
+      why: 'verified-without-confirmation',
+    });
+    assert.deepEqual(decide({ ...base, subjectNamedBySentinel: false, answer: 'was-me', incode: 'success' }), {
+      action: 'escalate',
+      why: 'not-named-by-sentinel',
+    });
     assert.deepEqual(decide({ ...base, deadlinePassed: true }), { action: 'escalate', why: 'timed-out' });
     assert.deepEqual(decide({ ...base, incode: 'failure', answer: 'was-me' }), { action: 'escalate', why: 'failed' });
     assert.deepEqual(decide({ ...base, incode: 'other-user', answer: 'was-me' }), { action: 'escalate', why: 'other-user' });
     assert.deepEqual(decide({ ...base, analyst: 'approved' }), { action: 'close', why: 'reviewer-approved' });
-    assert.deepEqual(decide({ ...base, analyst: 'rejected', incode: 'success', answer: 'was-me' }), { action: 'escalate', why: 'reviewer-rejected' });
+    assert.deepEqual(decide({ ...base, analyst: 'rejected', incode: 'success', answer: 'was-me' }), {
+      action: 'escalate',
+      why: 'reviewer-rejected',
+    });
     assert.deepEqual(decide({ ...base, analyst: 'stopped', answer: 'wasnt-me' }), { action: 'stop' });
   });
 });

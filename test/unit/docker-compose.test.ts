@@ -83,7 +83,7 @@ describe('docker-compose.yml', () => {
     const commands: Record<string, string> = { worker: 'dist/src/worker.js', gateway: 'dist/src/gateway.js' };
     for (const [name, script] of Object.entries(commands)) {
       const { build, command } = service(name);
-      const dockerfile = typeof build === 'string' ? 'Dockerfile' : build?.dockerfile ?? 'Dockerfile';
+      const dockerfile = typeof build === 'string' ? 'Dockerfile' : (build?.dockerfile ?? 'Dockerfile');
       const context = typeof build === 'string' ? build : build?.context;
       assert.equal(context, '.', `${name} builds from the repo root`);
       assert.equal(dockerfile, 'Dockerfile');
@@ -152,9 +152,19 @@ describe('docker-compose.yml', () => {
         .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
     );
     const required = [
-      'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'AZURE_KEY_VAULT_URL', 'AZURE_CLIENT_ID',
-      'SENTINEL_SUBSCRIPTION_ID', 'SENTINEL_RESOURCE_GROUP', 'SENTINEL_WORKSPACE_NAME', 'GATEWAY_PORT',
-      'GATEWAY_API_KEYS', 'INCODE_WEBHOOK_SECRET', 'PAYLOAD_ENCRYPTION_KEY', 'LOG_LEVEL',
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_NAMESPACE',
+      'TEMPORAL_TASK_QUEUE',
+      'AZURE_KEY_VAULT_URL',
+      'AZURE_CLIENT_ID',
+      'SENTINEL_SUBSCRIPTION_ID',
+      'SENTINEL_RESOURCE_GROUP',
+      'SENTINEL_WORKSPACE_NAME',
+      'GATEWAY_PORT',
+      'GATEWAY_API_KEYS',
+      'INCODE_WEBHOOK_SECRET',
+      'PAYLOAD_ENCRYPTION_KEY',
+      'LOG_LEVEL',
       'POSTGRES_PASSWORD',
     ];
     for (const key of required) assert.ok(key in entries, `.env.example lacks ${key}`);
@@ -207,10 +217,12 @@ describe('scripts/temporal-cli.sh', () => {
 
 function httpStatus(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get(url, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).once('error', reject);
+    http
+      .get(url, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .once('error', reject);
   });
 }
 
@@ -238,7 +250,13 @@ describe('startTemporalDevServer', { timeout: 180_000 }, () => {
         const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: server.namespace });
         // temporal.api.enums.v1.IndexedValueType
         const indexedType: Record<string, number> = {
-          TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7,
+          TEXT: 1,
+          KEYWORD: 2,
+          INT: 3,
+          DOUBLE: 4,
+          BOOL: 5,
+          DATETIME: 6,
+          KEYWORD_LIST: 7,
         };
         for (const key of ALL_SEARCH_ATTRIBUTES) {
           assert.equal(customAttributes?.[key.name], indexedType[key.type], `${key.name} is registered as ${key.type}`);

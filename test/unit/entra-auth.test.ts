@@ -79,7 +79,9 @@ describe('Entra ID bearer token validation', () => {
     assert.ok(error instanceof BearerTokenError, `expected BearerTokenError, got ${String(error)}`);
     assert.equal(error.reason, reason, `${error.reason}: ${error.detail}`);
     // The public message names the failure and nothing of the token or the configuration.
-    for (const secret of [AUDIENCE, TENANT, PLAYBOOK_OID, STRANGER_OID, 'tenant-key-1', value.slice(0, 20)].filter((text) => text.length >= 8)) {
+    for (const secret of [AUDIENCE, TENANT, PLAYBOOK_OID, STRANGER_OID, 'tenant-key-1', value.slice(0, 20)].filter(
+      (text) => text.length >= 8,
+    )) {
       assert.ok(!error.message.includes(secret), `message "${error.message}" leaks ${secret}`);
     }
     return error;
@@ -94,7 +96,14 @@ describe('Entra ID bearer token validation', () => {
 
   it('accepts a v2 token (issuer {authority}/{tenant}/v2.0, azp) and upper-case GUIDs', async () => {
     const caller = await validate(
-      await token({ iss: V2_ISSUER, ver: '2.0', appid: undefined, azp: 'c0ffee00-0000-4000-8000-000000000000', oid: PLAYBOOK_OID.toUpperCase(), tid: TENANT.toUpperCase() }),
+      await token({
+        iss: V2_ISSUER,
+        ver: '2.0',
+        appid: undefined,
+        azp: 'c0ffee00-0000-4000-8000-000000000000',
+        oid: PLAYBOOK_OID.toUpperCase(),
+        tid: TENANT.toUpperCase(),
+      }),
     );
     assert.equal(caller.name, 'sentinel-playbook');
     assert.equal(caller.appId, 'c0ffee00-0000-4000-8000-000000000000');
@@ -173,7 +182,17 @@ describe('Entra ID bearer token validation', () => {
   });
 
   it('refuses garbage without throwing anything else', async () => {
-    for (const garbage of ['', 'abc', 'a.b', 'a.b.c.d', '....', `${b64('x')}.${b64('y')}.z`, `${b64([1])}.${b64(claims())}.sig`, 'x'.repeat(9000), 'é.é.é']) {
+    for (const garbage of [
+      '',
+      'abc',
+      'a.b',
+      'a.b.c.d',
+      '....',
+      `${b64('x')}.${b64('y')}.z`,
+      `${b64([1])}.${b64(claims())}.sig`,
+      'x'.repeat(9000),
+      'é.é.é',
+    ]) {
       await refused(garbage, 'malformed');
     }
     // A payload that is not JSON, under a made-up signature: the signature is checked first.
@@ -224,7 +243,10 @@ describe('Entra ID bearer token validation', () => {
       assert.equal(caller.name, 'sentinel-playbook');
       assert.equal(fetches, 2);
       // Within the cool-down an unknown kid does not make it fetch again.
-      await assert.rejects(remote(await token({}, { kid: 'tenant-key-3' })), (error: unknown) => error instanceof BearerTokenError && error.reason === 'unknown_key');
+      await assert.rejects(
+        remote(await token({}, { kid: 'tenant-key-3' })),
+        (error: unknown) => error instanceof BearerTokenError && error.reason === 'unknown_key',
+      );
       assert.equal(fetches, 2);
     });
 
@@ -270,7 +292,10 @@ describe('gateway configuration: Entra ID and API keys', () => {
   });
 
   it('follows the Azure cloud, and takes explicit authority host, JWKS URL and rate limit', () => {
-    assert.equal(loadGatewayConfig({ ...base, ...entra, AZURE_CLOUD: 'usgovernment' }).entra?.authorityHost, 'https://login.microsoftonline.us');
+    assert.equal(
+      loadGatewayConfig({ ...base, ...entra, AZURE_CLOUD: 'usgovernment' }).entra?.authorityHost,
+      'https://login.microsoftonline.us',
+    );
     const config = loadGatewayConfig({
       ...base,
       ...entra,
@@ -287,18 +312,31 @@ describe('gateway configuration: Entra ID and API keys', () => {
 
   it('needs API keys or Entra, and Entra complete', () => {
     assert.throws(() => loadGatewayConfig(base), /GATEWAY_API_KEYS: is required unless Entra ID authentication is configured/);
-    assert.throws(() => loadGatewayConfig({ ...base, GATEWAY_ENTRA_AUDIENCE: AUDIENCE }), /GATEWAY_ENTRA_TENANT_ID: is required when GATEWAY_ENTRA_AUDIENCE is set/);
+    assert.throws(
+      () => loadGatewayConfig({ ...base, GATEWAY_ENTRA_AUDIENCE: AUDIENCE }),
+      /GATEWAY_ENTRA_TENANT_ID: is required when GATEWAY_ENTRA_AUDIENCE is set/,
+    );
     assert.throws(
       () => loadGatewayConfig({ ...base, GATEWAY_ENTRA_TENANT_ID: TENANT }),
-      (error: Error) => /GATEWAY_ENTRA_AUDIENCE: is required/.test(error.message) && /GATEWAY_ENTRA_ALLOWED_CALLERS: is required/.test(error.message),
+      (error: Error) =>
+        /GATEWAY_ENTRA_AUDIENCE: is required/.test(error.message) && /GATEWAY_ENTRA_ALLOWED_CALLERS: is required/.test(error.message),
     );
-    assert.throws(() => loadGatewayConfig({ ...base, ...entra, GATEWAY_ENTRA_TENANT_ID: 'contoso.onmicrosoft.com' }), /GATEWAY_ENTRA_TENANT_ID: must be the tenant id/);
-    assert.throws(() => loadGatewayConfig({ ...base, ...entra, GATEWAY_ENTRA_ALLOWED_CALLERS: 'playbook=not-a-guid' }), /"playbook" is not an object id/);
+    assert.throws(
+      () => loadGatewayConfig({ ...base, ...entra, GATEWAY_ENTRA_TENANT_ID: 'contoso.onmicrosoft.com' }),
+      /GATEWAY_ENTRA_TENANT_ID: must be the tenant id/,
+    );
+    assert.throws(
+      () => loadGatewayConfig({ ...base, ...entra, GATEWAY_ENTRA_ALLOWED_CALLERS: 'playbook=not-a-guid' }),
+      /"playbook" is not an object id/,
+    );
     assert.throws(
       () => loadGatewayConfig({ ...base, ...entra, GATEWAY_ENTRA_ALLOWED_CALLERS: `a=${PLAYBOOK_OID},b=${PLAYBOOK_OID}` }),
       /listed twice/,
     );
-    assert.throws(() => loadGatewayConfig({ ...base, ...entra, GATEWAY_ENTRA_JWKS_URL: 'http://keys.example.com' }), /GATEWAY_ENTRA_JWKS_URL: must be an https:\/\/ URL/);
+    assert.throws(
+      () => loadGatewayConfig({ ...base, ...entra, GATEWAY_ENTRA_JWKS_URL: 'http://keys.example.com' }),
+      /GATEWAY_ENTRA_JWKS_URL: must be an https:\/\/ URL/,
+    );
     assert.throws(() => loadGatewayConfig({ ...base, ...entra, GATEWAY_RATE_LIMIT_PER_MINUTE: '0' }), /GATEWAY_RATE_LIMIT_PER_MINUTE/);
   });
 });

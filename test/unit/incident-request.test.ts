@@ -4,7 +4,9 @@ import { emailOfAccount, IncidentRequestError, parseIncidentRequest } from '../.
 
 const SUB = '11111111-2222-3333-4444-555555555555';
 const INCIDENT = '7f3b2c1a-0000-4000-8000-000000000042';
-const ARM_ID = `/subscriptions/${SUB}/resourceGroups/soc-rg/providers/Microsoft.OperationalInsights/workspaces/soc-ws/providers` + `/Microsoft.SecurityInsights/Incidents/${INCIDENT}`;
+const ARM_ID =
+  `/subscriptions/${SUB}/resourceGroups/soc-rg/providers/Microsoft.OperationalInsights/workspaces/soc-ws/providers` +
+  `/Microsoft.SecurityInsights/Incidents/${INCIDENT}`;
 
 function playbookBody(overrides: Record<string, unknown> = {}) {
   return {
@@ -45,7 +47,9 @@ describe('parseIncidentRequest', () => {
     assert.deepEqual(issues({ incidentId: 'inc-1' }), ['userEmail: is required']);
     assert.deepEqual(issues({ incidentId: 'inc-1', userEmail: 'not-an-address' }), ['userEmail: must be an email address']);
     assert.deepEqual(issues({ userEmail: 'a@contoso.com' }), ['incidentId: is required']);
-    assert.deepEqual(issues({ incidentId: '../x', userEmail: 'a@contoso.com' }), ['incidentId: must be 1-128 letters, digits, ".", "_" or "-"']);
+    assert.deepEqual(issues({ incidentId: '../x', userEmail: 'a@contoso.com' }), [
+      'incidentId: must be 1-128 letters, digits, ".", "_" or "-"',
+    ]);
   });
 
   it('accepts the simple body of Incode’s guide and lower-cases the email', () => {
@@ -88,16 +92,22 @@ describe('parseIncidentRequest', () => {
     ['a path in the incident id', { incidentId: '../../etc/passwd', userEmail: 'a@b.co' }],
     ['an extra field', { incidentId: 'x1', userEmail: 'a@b.co', admin: true }],
     ['a foreign resource id', playbookBody({ object: { id: '/subscriptions/x/resourceGroups/y/providers/Other/z', name: INCIDENT } })],
-    ['a malformed subscription', playbookBody({ object: { name: INCIDENT }, workspaceInfo: { SubscriptionId: 'nope', ResourceGroupName: 'a', WorkspaceName: 'b' } })],
+    [
+      'a malformed subscription',
+      playbookBody({ object: { name: INCIDENT }, workspaceInfo: { SubscriptionId: 'nope', ResourceGroupName: 'a', WorkspaceName: 'b' } }),
+    ],
     ['no workspace at all', playbookBody({ object: { name: INCIDENT }, workspaceInfo: undefined })],
   ];
   for (const [label, body] of bad) {
     it(`refuses ${label} with a message naming the problem`, () => {
-      assert.throws(() => parseIncidentRequest(body), (error: unknown) => {
-        assert.ok(error instanceof IncidentRequestError);
-        assert.ok(error.message.length > 10);
-        return true;
-      });
+      assert.throws(
+        () => parseIncidentRequest(body),
+        (error: unknown) => {
+          assert.ok(error instanceof IncidentRequestError);
+          assert.ok(error.message.length > 10);
+          return true;
+        },
+      );
     });
   }
 

@@ -7,7 +7,11 @@ import { createGatewayMetrics, createWorkerMetrics } from '../../src/observabili
 import { IncodeClient } from '../../src/clients/incode-client';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
-const workerEnv = { PAYLOAD_ENCRYPTION_KEY: KEY, AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.net', SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f' };
+const workerEnv = {
+  PAYLOAD_ENCRYPTION_KEY: KEY,
+  AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.net',
+  SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f',
+};
 const gatewayEnv = {
   PAYLOAD_ENCRYPTION_KEY: KEY,
   SENTINEL_SUBSCRIPTION_ID: '11111111-2222-3333-4444-555555555555',
@@ -23,7 +27,11 @@ describe('observability configuration', () => {
     assert.equal(worker.metricsPort, 9464);
     assert.equal(worker.metricsHost, '0.0.0.0');
     assert.equal(worker.temporalMetricsBind, undefined);
-    assert.deepEqual(worker.tracing, { enabled: false, serviceName: 'itdr-verify-worker', tracesEndpoint: 'http://localhost:4318/v1/traces' });
+    assert.deepEqual(worker.tracing, {
+      enabled: false,
+      serviceName: 'itdr-verify-worker',
+      tracesEndpoint: 'http://localhost:4318/v1/traces',
+    });
     const gateway = loadGatewayConfig(gatewayEnv).observability;
     assert.equal(gateway.metricsEnabled, true);
     assert.equal(gateway.tracing.serviceName, 'itdr-verify-gateway');
@@ -46,7 +54,10 @@ describe('observability configuration', () => {
     assert.throws(() => loadWorkerConfig({ ...workerEnv, TEMPORAL_METRICS_BIND: '9000' }), /TEMPORAL_METRICS_BIND: must be host:port/);
     assert.throws(() => loadWorkerConfig({ ...workerEnv, WORKER_METRICS_PORT: '70000' }), /WORKER_METRICS_PORT/);
     assert.throws(() => loadWorkerConfig({ ...workerEnv, OTEL_TRACING_ENABLED: 'yes' }), /OTEL_TRACING_ENABLED/);
-    assert.throws(() => loadGatewayConfig({ ...gatewayEnv, OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://x' }), /OTEL_EXPORTER_OTLP_ENDPOINT: must be an http/);
+    assert.throws(
+      () => loadGatewayConfig({ ...gatewayEnv, OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://x' }),
+      /OTEL_EXPORTER_OTLP_ENDPOINT: must be an http/,
+    );
     assert.equal(loadGatewayConfig({ ...gatewayEnv, GATEWAY_METRICS_ENABLED: 'false' }).observability.metricsEnabled, false);
   });
 });
@@ -78,7 +89,12 @@ describe('metrics', () => {
   it('Incode calls report their failures by status, timeout or network error', async () => {
     const seen: string[] = [];
     const settings = {
-      clientId: 'c', clientSecret: 's', apiKey: 'k', integrationReference: 'r', authUrl: 'https://auth.example', apiBaseUrl: 'https://api.example',
+      clientId: 'c',
+      clientSecret: 's',
+      apiKey: 'k',
+      integrationReference: 'r',
+      authUrl: 'https://auth.example',
+      apiBaseUrl: 'https://api.example',
     };
     const source = { get: async () => settings, refresh: async () => settings };
     const answers: Array<() => Promise<Response>> = [
@@ -91,7 +107,10 @@ describe('metrics', () => {
         throw new TypeError('fetch failed');
       },
     ];
-    const client = new IncodeClient(source, { fetch: async () => answers.shift()!(), onApiError: (service, code) => seen.push(`${service}:${code}`) });
+    const client = new IncodeClient(source, {
+      fetch: async () => answers.shift()!(),
+      onApiError: (service, code) => seen.push(`${service}:${code}`),
+    });
     for (let i = 0; i < 3; i++) await assert.rejects(client.getSessionResult('iv-1'));
     assert.deepEqual(seen, ['incode:503', 'incode:timeout', 'incode:network']);
     assert.equal(errorCodeOf(Object.assign(new Error('x'), { statusCode: 409 })), '409');

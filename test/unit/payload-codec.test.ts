@@ -25,7 +25,10 @@ describe('EncryptionCodec', () => {
     const tampered = { ...encoded, data: Buffer.from(encoded.data!) };
     tampered.data[20] ^= 1;
     await assert.rejects(rotated.decode([tampered]));
-    await assert.rejects(new EncryptionCodec({ id: 'k3', key: randomBytes(32) }).decode([encoded]), /payload_key_mismatch: no payload decryption key with id "k1"/);
+    await assert.rejects(
+      new EncryptionCodec({ id: 'k3', key: randomBytes(32) }).decode([encoded]),
+      /payload_key_mismatch: no payload decryption key with id "k1"/,
+    );
   });
 
   it('names a payload written with another key of the same id as a key mismatch', async () => {

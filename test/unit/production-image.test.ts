@@ -67,17 +67,26 @@ describe('the production image', () => {
       (file) => !file.startsWith('dist/src/') || /\/(simulator|dev|tools)\//.test(file) || path.basename(file) === 'dev.js',
     );
     assert.deepEqual(tooling, [], 'dist/ holds only the product');
-    for (const entry of [...ENTRY_POINTS, manifest.main, ...Object.values(manifest.bin)]) assert.ok(emitted.includes(entry), `${entry} is built`);
+    for (const entry of [...ENTRY_POINTS, manifest.main, ...Object.values(manifest.bin)])
+      assert.ok(emitted.includes(entry), `${entry} is built`);
     const cmd = runtimeStage.steps.find((step) => step.instruction === 'CMD');
     for (const script of JSON.parse(cmd?.args ?? '[]').filter((arg: string) => arg.endsWith('.js'))) {
       assert.ok(emitted.includes(script), `the image's CMD ${script} is built`);
     }
   });
 
-  test('the runtime stage takes the build stage\'s dist/ and pruned node_modules, nothing else', () => {
+  test("the runtime stage takes the build stage's dist/ and pruned node_modules, nothing else", () => {
     const fromBuild = runtimeStage.steps.filter((step) => step.instruction === 'COPY').map(copySources);
-    assert.ok(fromBuild.every((copy) => copy.from === 'build'), 'the runtime stage copies from the build stage only');
-    assert.deepEqual(fromBuild.flatMap((copy) => copy.sources).sort(), ['/app/dist', '/app/node_modules', '/app/package-lock.json', '/app/package.json']);
+    assert.ok(
+      fromBuild.every((copy) => copy.from === 'build'),
+      'the runtime stage copies from the build stage only',
+    );
+    assert.deepEqual(fromBuild.flatMap((copy) => copy.sources).sort(), [
+      '/app/dist',
+      '/app/node_modules',
+      '/app/package-lock.json',
+      '/app/package.json',
+    ]);
     assert.ok(
       buildStage.steps.some((step) => step.instruction === 'RUN' && /\bnpm prune --omit=dev\b/.test(step.args)),
       'node_modules is pruned to the runtime dependencies',
@@ -138,7 +147,7 @@ describe('the production image', () => {
     });
     assert.equal(child.status, 0, child.stderr);
     assert.deepEqual(JSON.parse(child.stdout), [], 'every package the product requires loads without the devDependencies');
-    assert.ok(!fs.existsSync(path.join(dir, 'node_modules', 'node-forge')), 'node-forge (the simulator\'s certificates) is not kept');
+    assert.ok(!fs.existsSync(path.join(dir, 'node_modules', 'node-forge')), "node-forge (the simulator's certificates) is not kept");
   });
 
   test('src/ imports nothing outside src/ (tools/, test/, bench/)', () => {

@@ -29,7 +29,10 @@ function configurationTables(readme: string): Map<string, Row[]> {
       .filter((line) => line.startsWith('| `'))
       .map((line) => {
         const [first = '', defaults = ''] = line.split(' | ');
-        return { names: [...first.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((match) => match[1]!), required: defaults.trim() === '**required**' };
+        return {
+          names: [...first.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((match) => match[1]!),
+          required: defaults.trim() === '**required**',
+        };
       });
     tables.set(title, rows);
   }
@@ -39,17 +42,23 @@ function configurationTables(readme: string): Map<string, Row[]> {
 /** The variables `load` reads from an environment (a valid one, so that every section is reached). */
 function readVariables(env: Record<string, string>, load: (env: NodeJS.ProcessEnv) => unknown): Set<string> {
   const read = new Set<string>();
-  load(new Proxy({ ...env } as NodeJS.ProcessEnv, {
-    get(target, property) {
-      if (typeof property === 'string') read.add(property);
-      return Reflect.get(target, property);
-    },
-  }));
+  load(
+    new Proxy({ ...env } as NodeJS.ProcessEnv, {
+      get(target, property) {
+        if (typeof property === 'string') read.add(property);
+        return Reflect.get(target, property);
+      },
+    }),
+  );
   return read;
 }
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
-const workerEnv = { PAYLOAD_ENCRYPTION_KEY: KEY, AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.net', SENTINEL_SUBSCRIPTION_ID: '11111111-2222-3333-4444-555555555555' };
+const workerEnv = {
+  PAYLOAD_ENCRYPTION_KEY: KEY,
+  AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.net',
+  SENTINEL_SUBSCRIPTION_ID: '11111111-2222-3333-4444-555555555555',
+};
 const gatewayEnv = {
   PAYLOAD_ENCRYPTION_KEY: KEY,
   SENTINEL_SUBSCRIPTION_ID: '11111111-2222-3333-4444-555555555555',
@@ -73,21 +82,34 @@ describe("README's configuration tables match the schemas", () => {
 
   for (const { name, load, env, tables: titles } of processes) {
     it(`lists exactly the variables the ${name} reads`, () => {
-      const documented = new Set(titles.flatMap((title) => rows(title).flatMap((row) => row.names)).filter((variable) => !RUNTIME_VARIABLES.has(variable)));
+      const documented = new Set(
+        titles.flatMap((title) => rows(title).flatMap((row) => row.names)).filter((variable) => !RUNTIME_VARIABLES.has(variable)),
+      );
       const read = readVariables(env, load);
-      assert.deepEqual([...documented].filter((variable) => !read.has(variable)), [], `listed for the ${name}, never read`);
+      assert.deepEqual(
+        [...documented].filter((variable) => !read.has(variable)),
+        [],
+        `listed for the ${name}, never read`,
+      );
       assert.deepEqual([...read].filter((variable) => !documented.has(variable)).sort(), [], `read by the ${name}, not listed`);
     });
 
     it(`marks **required** exactly what stops the ${name} when missing`, () => {
-      const required = titles.flatMap((title) => rows(title).filter((row) => row.required).flatMap((row) => row.names));
+      const required = titles.flatMap((title) =>
+        rows(title)
+          .filter((row) => row.required)
+          .flatMap((row) => row.names),
+      );
       assert.ok(required.length > 0);
-      assert.throws(() => load({}), (error: unknown) => {
-        assert.ok(error instanceof ConfigError);
-        const missing = [...error.message.matchAll(/^ {2}([A-Z0-9_]+): is required but not set$/gm)].map((match) => match[1]);
-        assert.deepEqual(missing.sort(), [...new Set(required)].sort());
-        return true;
-      });
+      assert.throws(
+        () => load({}),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          const missing = [...error.message.matchAll(/^ {2}([A-Z0-9_]+): is required but not set$/gm)].map((match) => match[1]);
+          assert.deepEqual(missing.sort(), [...new Set(required)].sort());
+          return true;
+        },
+      );
     });
   }
 });

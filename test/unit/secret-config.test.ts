@@ -7,7 +7,11 @@ import { ConfigError } from '../../src/config/parse';
 import { formatDoctorTable } from '../../src/doctor/run';
 import { secretNameVariable } from '../../src/doctor/checks';
 
-const base = { PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), AZURE_KEY_VAULT_URL: 'https://kv-itdr.vault.azure.net', SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f' };
+const base = {
+  PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+  AZURE_KEY_VAULT_URL: 'https://kv-itdr.vault.azure.net',
+  SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f',
+};
 
 describe('Key Vault secret names and the expiry check settings', () => {
   it("defaults to Incode's six names, 90 days' warning, no hook, schedule left to the process", () => {
@@ -42,11 +46,14 @@ describe('Key Vault secret names and the expiry check settings', () => {
 
   it('refuses names Key Vault would refuse, naming the variable', () => {
     for (const bad of ['incode_client_id', 'a'.repeat(128), 'name with spaces', 'ünicode']) {
-      assert.throws(() => loadWorkerConfig({ ...base, KEY_VAULT_SECRET_CLIENT_ID: bad }), (error: unknown) => {
-        assert.ok(error instanceof ConfigError);
-        assert.match(error.message, /KEY_VAULT_SECRET_CLIENT_ID: must be a Key Vault secret name/);
-        return true;
-      });
+      assert.throws(
+        () => loadWorkerConfig({ ...base, KEY_VAULT_SECRET_CLIENT_ID: bad }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.match(error.message, /KEY_VAULT_SECRET_CLIENT_ID: must be a Key Vault secret name/);
+          return true;
+        },
+      );
     }
     assert.throws(() => loadWorkerConfig({ ...base, SECRET_EXPIRY_WARNING_DAYS: '0' }), /SECRET_EXPIRY_WARNING_DAYS/);
     assert.throws(() => loadWorkerConfig({ ...base, SECRET_EXPIRY_WEBHOOK_URL: 'ftp://x' }), /SECRET_EXPIRY_WEBHOOK_URL/);
@@ -72,7 +79,9 @@ describe('Key Vault secret names and the expiry check settings', () => {
       getSecret: async (name: string) => {
         const found = attributes[name];
         if (typeof found === 'number') {
-          throw Object.assign(new Error(found === 403 ? 'Operation get is not allowed on a disabled secret.' : 'not found'), { statusCode: found });
+          throw Object.assign(new Error(found === 403 ? 'Operation get is not allowed on a disabled secret.' : 'not found'), {
+            statusCode: found,
+          });
         }
         return { name, value: 'SECRET-VALUE', properties: { name, vaultUrl: 'https://kv', ...found } } as never;
       },
@@ -119,7 +128,14 @@ describe('Key Vault secret names and the expiry check settings', () => {
     ]);
     assert.equal(
       table,
-      ['CHECK  STATUS  DETAIL          FIX', 'A      OK      fine', 'Bee    FAIL    broken          do this', 'C      SKIP    not configured', '', '1 of 3 checks failed.'].join('\n'),
+      [
+        'CHECK  STATUS  DETAIL          FIX',
+        'A      OK      fine',
+        'Bee    FAIL    broken          do this',
+        'C      SKIP    not configured',
+        '',
+        '1 of 3 checks failed.',
+      ].join('\n'),
     );
   });
 });

@@ -8,7 +8,8 @@ import { connectionOptionsFor } from '../../src/temporal/connection';
 
 const base = {
   PAYLOAD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-  AZURE_KEY_VAULT_URL: 'https://kv-itdr.vault.azure.net/', SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f',
+  AZURE_KEY_VAULT_URL: 'https://kv-itdr.vault.azure.net/',
+  SENTINEL_SUBSCRIPTION_ID: '6a0c4f2e-8d1b-4c3a-9e5f-0b7d2a1c3e4f',
   TEMPORAL_ADDRESS: 'temporal.internal:7233',
 };
 
@@ -36,13 +37,23 @@ describe('Temporal TLS settings', () => {
   });
 
   it('adds the client certificate for mTLS, with or without the CA', async () => {
-    const both = await connectionOptionsFor(loadWorkerConfig({ ...base, TEMPORAL_TLS_CERT_PATH: cert, TEMPORAL_TLS_KEY_PATH: key, TEMPORAL_TLS_CA_PATH: ca }).temporal);
-    assert.deepEqual(both.tls, { clientCertPair: { crt: Buffer.from('CERT PEM'), key: Buffer.from('KEY PEM') }, serverRootCACertificate: Buffer.from('CA PEM') });
-    const publicCa = await connectionOptionsFor(loadWorkerConfig({ ...base, TEMPORAL_TLS_CERT_PATH: cert, TEMPORAL_TLS_KEY_PATH: key }).temporal);
+    const both = await connectionOptionsFor(
+      loadWorkerConfig({ ...base, TEMPORAL_TLS_CERT_PATH: cert, TEMPORAL_TLS_KEY_PATH: key, TEMPORAL_TLS_CA_PATH: ca }).temporal,
+    );
+    assert.deepEqual(both.tls, {
+      clientCertPair: { crt: Buffer.from('CERT PEM'), key: Buffer.from('KEY PEM') },
+      serverRootCACertificate: Buffer.from('CA PEM'),
+    });
+    const publicCa = await connectionOptionsFor(
+      loadWorkerConfig({ ...base, TEMPORAL_TLS_CERT_PATH: cert, TEMPORAL_TLS_KEY_PATH: key }).temporal,
+    );
     assert.deepEqual(publicCa.tls, { clientCertPair: { crt: Buffer.from('CERT PEM'), key: Buffer.from('KEY PEM') } });
   });
 
   it('still refuses half a client certificate pair', () => {
-    assert.throws(() => loadWorkerConfig({ ...base, TEMPORAL_TLS_CERT_PATH: cert, TEMPORAL_TLS_CA_PATH: ca }), /TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together/);
+    assert.throws(
+      () => loadWorkerConfig({ ...base, TEMPORAL_TLS_CERT_PATH: cert, TEMPORAL_TLS_CA_PATH: ca }),
+      /TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together/,
+    );
   });
 });

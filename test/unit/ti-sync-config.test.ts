@@ -12,7 +12,10 @@ const workerEnv = {
 const load = (env: Record<string, string>) => loadWorkerConfig({ ...workerEnv, ...env }).tiSync;
 
 function rejects(env: Record<string, string>, pattern: RegExp): void {
-  assert.throws(() => load(env), (error: unknown) => error instanceof ConfigError && pattern.test(error.message));
+  assert.throws(
+    () => load(env),
+    (error: unknown) => error instanceof ConfigError && pattern.test(error.message),
+  );
 }
 
 describe('TI_SYNC_* configuration', () => {
@@ -39,10 +42,22 @@ describe('TI_SYNC_* configuration', () => {
   });
 
   it('actions per type: BlockAndRemediate for files only, with an error naming the setting', () => {
-    const config = load({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_ACTION: 'Block', TI_SYNC_ACTION_FILE_SHA256: 'BlockAndRemediate', TI_SYNC_ACTION_URL: 'Warn' })!;
+    const config = load({
+      TI_SYNC_FEEDS: 'f',
+      TI_SYNC_WORKSPACE_ID: WORKSPACE,
+      TI_SYNC_ACTION: 'Block',
+      TI_SYNC_ACTION_FILE_SHA256: 'BlockAndRemediate',
+      TI_SYNC_ACTION_URL: 'Warn',
+    })!;
     assert.deepEqual(config.syncs[0].actions, { IpAddress: 'Block', DomainName: 'Block', Url: 'Warn', FileSha256: 'BlockAndRemediate' });
-    rejects({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_ACTION: 'BlockAndRemediate' }, /TI_SYNC_ACTION: BlockAndRemediate is not an action Defender allows for IpAddress.*TI_SYNC_ACTION_FILE_SHA256=BlockAndRemediate/);
-    rejects({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_ACTION_DOMAIN_NAME: 'BlockAndRemediate' }, /TI_SYNC_ACTION_DOMAIN_NAME: BlockAndRemediate is not an action Defender allows for DomainName/);
+    rejects(
+      { TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_ACTION: 'BlockAndRemediate' },
+      /TI_SYNC_ACTION: BlockAndRemediate is not an action Defender allows for IpAddress.*TI_SYNC_ACTION_FILE_SHA256=BlockAndRemediate/,
+    );
+    rejects(
+      { TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_ACTION_DOMAIN_NAME: 'BlockAndRemediate' },
+      /TI_SYNC_ACTION_DOMAIN_NAME: BlockAndRemediate is not an action Defender allows for DomainName/,
+    );
     rejects({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_ACTION: 'Quarantine' }, /TI_SYNC_ACTION: /);
   });
 
@@ -50,21 +65,50 @@ describe('TI_SYNC_* configuration', () => {
     rejects({ TI_SYNC_FEEDS: 'f' }, /TI_SYNC_WORKSPACE_ID: is required when TI_SYNC_FEEDS is set/);
     rejects({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: 'law-sentinel' }, /TI_SYNC_WORKSPACE_ID: must be the Log Analytics workspace id/);
     rejects({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_CONFIDENCE: '101' }, /TI_SYNC_CONFIDENCE/);
-    rejects({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_TENANT_CAP: '20000' }, /TI_SYNC_TENANT_CAP: must be at most 15000/);
+    rejects(
+      { TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_TENANT_CAP: '20000' },
+      /TI_SYNC_TENANT_CAP: must be at most 15000/,
+    );
     rejects({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_INTERVAL: '10s' }, /TI_SYNC_INTERVAL: must be at least 1m/);
   });
 
-  it('national clouds: their own endpoints; another cloud\'s host is refused; loopback is the simulator', () => {
-    const gov = load({ AZURE_CLOUD: 'usgovernment', AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.usgovcloudapi.net', TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE })!;
+  it("national clouds: their own endpoints; another cloud's host is refused; loopback is the simulator", () => {
+    const gov = load({
+      AZURE_CLOUD: 'usgovernment',
+      AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.usgovcloudapi.net',
+      TI_SYNC_FEEDS: 'f',
+      TI_SYNC_WORKSPACE_ID: WORKSPACE,
+    })!;
     assert.equal(gov.logAnalyticsEndpoint, 'https://api.loganalytics.us');
     assert.equal(gov.defenderEndpoint, 'https://api-gov.securitycenter.microsoft.us');
     assert.equal(gov.defenderAudience, 'https://api-gov.securitycenter.microsoft.us');
-    const eu = load({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_DEFENDER_ENDPOINT: 'https://eu.api.security.microsoft.com' })!;
+    const eu = load({
+      TI_SYNC_FEEDS: 'f',
+      TI_SYNC_WORKSPACE_ID: WORKSPACE,
+      TI_SYNC_DEFENDER_ENDPOINT: 'https://eu.api.security.microsoft.com',
+    })!;
     assert.equal(eu.defenderAudience, 'https://api.securitycenter.microsoft.com');
-    rejects({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_LOG_ANALYTICS_ENDPOINT: 'https://api.loganalytics.us' }, /TI_SYNC_LOG_ANALYTICS_ENDPOINT: .* not the public cloud's/);
-    rejects({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_DEFENDER_ENDPOINT: 'https://defender.example.com' }, /TI_SYNC_DEFENDER_ENDPOINT: .* not a Defender for Endpoint API host/);
-    rejects({ AZURE_CLOUD: 'china', AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.cn', TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE }, /not offered in the china cloud/);
-    const local = load({ TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_DEFENDER_ENDPOINT: 'https://127.0.0.1:9999', TI_SYNC_LOG_ANALYTICS_ENDPOINT: 'https://127.0.0.1:9998' })!;
-    assert.deepEqual([local.defenderEndpoint, local.defenderAudience, local.logAnalyticsEndpoint], ['https://127.0.0.1:9999', 'https://127.0.0.1:9999', 'https://127.0.0.1:9998']);
+    rejects(
+      { TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_LOG_ANALYTICS_ENDPOINT: 'https://api.loganalytics.us' },
+      /TI_SYNC_LOG_ANALYTICS_ENDPOINT: .* not the public cloud's/,
+    );
+    rejects(
+      { TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE, TI_SYNC_DEFENDER_ENDPOINT: 'https://defender.example.com' },
+      /TI_SYNC_DEFENDER_ENDPOINT: .* not a Defender for Endpoint API host/,
+    );
+    rejects(
+      { AZURE_CLOUD: 'china', AZURE_KEY_VAULT_URL: 'https://soc-kv.vault.azure.cn', TI_SYNC_FEEDS: 'f', TI_SYNC_WORKSPACE_ID: WORKSPACE },
+      /not offered in the china cloud/,
+    );
+    const local = load({
+      TI_SYNC_FEEDS: 'f',
+      TI_SYNC_WORKSPACE_ID: WORKSPACE,
+      TI_SYNC_DEFENDER_ENDPOINT: 'https://127.0.0.1:9999',
+      TI_SYNC_LOG_ANALYTICS_ENDPOINT: 'https://127.0.0.1:9998',
+    })!;
+    assert.deepEqual(
+      [local.defenderEndpoint, local.defenderAudience, local.logAnalyticsEndpoint],
+      ['https://127.0.0.1:9999', 'https://127.0.0.1:9999', 'https://127.0.0.1:9998'],
+    );
   });
 });

@@ -102,7 +102,12 @@ describe('ti-sync: selection rules', () => {
     );
     assert.deepEqual(
       { type: selected[0].indicatorType, action: selected[0].action, title: selected[0].title, expiry: selected[0].expirationTime },
-      { type: 'FileSha256', action: 'BlockAndRemediate', title: 'baseVISION-SOC-TI-Feed: Emotet loader', expiry: '2027-02-01T00:00:00.000Z' },
+      {
+        type: 'FileSha256',
+        action: 'BlockAndRemediate',
+        title: 'baseVISION-SOC-TI-Feed: Emotet loader',
+        expiry: '2027-02-01T00:00:00.000Z',
+      },
     );
     assert.equal(selected[0].application, settings.application);
     assert.ok(selected[0].description.length > 0, 'Defender requires a description');
@@ -131,16 +136,38 @@ describe('ti-sync: reconciliation plan', () => {
     const { selected } = selectIndicators([keep, changed], settings, NOW);
     const same = selected.find((indicator) => indicator.indicatorValue === '192.0.2.1')!;
     const defender: DefenderIndicator[] = [
-      held({ id: 'keep', indicatorValue: '192.0.2.1', title: same.title, description: same.description, expirationTime: same.expirationTime }),
-      held({ id: 'changed', indicatorValue: '192.0.2.2', action: 'Audit', title: 'x', description: 'y', expirationTime: '2026-12-10T00:00:00Z' }),
+      held({
+        id: 'keep',
+        indicatorValue: '192.0.2.1',
+        title: same.title,
+        description: same.description,
+        expirationTime: same.expirationTime,
+      }),
+      held({
+        id: 'changed',
+        indicatorValue: '192.0.2.2',
+        action: 'Audit',
+        title: 'x',
+        description: 'y',
+        expirationTime: '2026-12-10T00:00:00Z',
+      }),
       held({ id: 'expired', indicatorValue: '192.0.2.9', expirationTime: '2026-12-01T00:00:00Z' }),
       held({ id: 'gone', indicatorValue: '192.0.2.10' }),
       held({ id: 'theirs', indicatorValue: '192.0.2.11', application: 'another tool' }),
     ];
     const plan = planReconciliation([keep, changed, fresh], defender, settings, NOW);
-    assert.deepEqual(plan.creates.map((indicator) => indicator.indicatorValue), ['192.0.2.3']);
-    assert.deepEqual(plan.updates.map((indicator) => indicator.indicatorValue), ['192.0.2.2']);
-    assert.deepEqual(plan.deletes, [{ id: 'expired', expired: true }, { id: 'gone', expired: false }]);
+    assert.deepEqual(
+      plan.creates.map((indicator) => indicator.indicatorValue),
+      ['192.0.2.3'],
+    );
+    assert.deepEqual(
+      plan.updates.map((indicator) => indicator.indicatorValue),
+      ['192.0.2.2'],
+    );
+    assert.deepEqual(plan.deletes, [
+      { id: 'expired', expired: true },
+      { id: 'gone', expired: false },
+    ]);
     assert.equal(plan.summary.unchanged, 1);
     assert.equal(plan.summary.othersActive, 1);
   });
@@ -148,7 +175,13 @@ describe('ti-sync: reconciliation plan', () => {
   it('an update is due for a change of action, title, description or expiry, and only then', () => {
     const indicator = row({ observableValue: '192.0.2.20' });
     const [desired] = selectIndicators([indicator], settings, NOW).selected;
-    const same = { indicatorValue: desired.indicatorValue, action: desired.action, title: desired.title, description: desired.description, expirationTime: desired.expirationTime };
+    const same = {
+      indicatorValue: desired.indicatorValue,
+      action: desired.action,
+      title: desired.title,
+      description: desired.description,
+      expirationTime: desired.expirationTime,
+    };
     const variants: Array<[string, Partial<DefenderIndicator>, number]> = [
       ['identical', {}, 0],
       ['same expiry written differently', { expirationTime: '2027-01-01T00:00:00Z' }, 0],
@@ -174,13 +207,18 @@ describe('ti-sync: reconciliation plan', () => {
   it('a duplicate of ours in Defender is deleted, one is kept', () => {
     const indicator = row({ observableValue: '192.0.2.40' });
     const [desired] = selectIndicators([indicator], settings, NOW).selected;
-    const copy = { indicatorValue: '192.0.2.40', title: desired.title, description: desired.description, expirationTime: desired.expirationTime };
+    const copy = {
+      indicatorValue: '192.0.2.40',
+      title: desired.title,
+      description: desired.description,
+      expirationTime: desired.expirationTime,
+    };
     const plan = planReconciliation([indicator], [held({ ...copy, id: 'a' }), held({ ...copy, id: 'b' })], settings, NOW);
     assert.deepEqual(plan.deletes, [{ id: 'b', expired: false }]);
     assert.equal(plan.summary.unchanged, 1);
   });
 
-  it('the tenant cap counts others\' active indicators; the most confident and newest go in, the rest are reported', () => {
+  it("the tenant cap counts others' active indicators; the most confident and newest go in, the rest are reported", () => {
     const rows = [
       row({ observableValue: '192.0.2.61', confidence: 90, lastUpdated: '2026-12-02T00:00:00Z' }),
       row({ observableValue: '192.0.2.62', confidence: 100, lastUpdated: '2026-11-20T00:00:00Z' }),
@@ -194,24 +232,24 @@ describe('ti-sync: reconciliation plan', () => {
       held({ indicatorValue: '10.0.0.3', application: 'SOAR', expirationTime: '2026-11-01T00:00:00Z' }),
     ];
     const plan = planReconciliation(rows, others, { ...settings, minConfidence: 90, tenantCap: 4 }, NOW);
-    assert.deepEqual(plan.creates.map((indicator) => indicator.indicatorValue), ['192.0.2.63', '192.0.2.62']);
+    assert.deepEqual(
+      plan.creates.map((indicator) => indicator.indicatorValue),
+      ['192.0.2.63', '192.0.2.62'],
+    );
     assert.equal(plan.summary.othersActive, 2);
     assert.deepEqual(plan.summary.overCap, { count: 2, examples: ['IpAddress:192.0.2.64', 'IpAddress:192.0.2.61'] });
     assert.equal(plan.summary.skipped['over-cap'], 2);
   });
 
-  it('batches keep to Defender\'s 500 per call, deletes first, and a round takes at most maxBatches', () => {
+  it("batches keep to Defender's 500 per call, deletes first, and a round takes at most maxBatches", () => {
     const rows = Array.from({ length: 1_203 }, (_, index) => row({ observableValue: `10.1.${Math.floor(index / 250)}.${index % 250}` }));
     const gone = Array.from({ length: 501 }, (_, index) => held({ indicatorValue: `10.9.${Math.floor(index / 250)}.${index % 250}` }));
     const plan = planReconciliation(rows, gone, settings, NOW);
     const all = planBatches(plan, 100);
-    assert.deepEqual(all.batches.map((batch) => `${batch.kind}:${batch.kind === 'import' ? batch.indicators.length : batch.ids.length}`), [
-      'delete:500',
-      'delete:1',
-      'import:500',
-      'import:500',
-      'import:203',
-    ]);
+    assert.deepEqual(
+      all.batches.map((batch) => `${batch.kind}:${batch.kind === 'import' ? batch.indicators.length : batch.ids.length}`),
+      ['delete:500', 'delete:1', 'import:500', 'import:500', 'import:203'],
+    );
     assert.equal(all.more, false);
     const first = planBatches(plan, 2);
     assert.equal(first.batches.length, 2);

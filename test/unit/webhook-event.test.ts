@@ -6,7 +6,10 @@ const at = new Date('2026-11-25T10:00:00Z');
 
 describe('parseWebhook', () => {
   it('reads the session webhook', () => {
-    const parsed = parseWebhook({ eventType: 'SESSION_SUCCEEDED', interviewId: 'abc123', externalCustomerId: 'inc-1', loginHint: 'a@b.co' }, at);
+    const parsed = parseWebhook(
+      { eventType: 'SESSION_SUCCEEDED', interviewId: 'abc123', externalCustomerId: 'inc-1', loginHint: 'a@b.co' },
+      at,
+    );
     assert.deepEqual(parsed, {
       ok: true,
       value: {

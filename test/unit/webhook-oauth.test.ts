@@ -26,12 +26,29 @@ describe('INCODE_WEBHOOK_AUTH configuration', () => {
     const { webhook } = loadGatewayConfig({ ...withoutSecret, INCODE_WEBHOOK_AUTH: 'oauth2', ...CLIENT });
     assert.equal(webhook.auth, 'oauth2');
     assert.equal(webhook.secret, undefined);
-    assert.deepEqual(webhook.oauth2, { clientId: 'incode-webhooks', clientSecret: CLIENT.INCODE_WEBHOOK_CLIENT_SECRET, tokenTtlMs: 600_000 });
-    assert.throws(() => loadGatewayConfig({ ...gatewayEnv, INCODE_WEBHOOK_AUTH: 'oauth2' }), /INCODE_WEBHOOK_CLIENT_ID: is required[\s\S]*INCODE_WEBHOOK_CLIENT_SECRET: is required/);
-    assert.throws(() => loadGatewayConfig({ ...withoutSecret, INCODE_WEBHOOK_AUTH: 'both', ...CLIENT }), /INCODE_WEBHOOK_SECRET: is required with INCODE_WEBHOOK_AUTH=both/);
-    assert.throws(() => loadGatewayConfig({ ...gatewayEnv, INCODE_WEBHOOK_AUTH: 'oauth2', ...CLIENT, INCODE_WEBHOOK_CLIENT_SECRET: 'short' }), /INCODE_WEBHOOK_CLIENT_SECRET: must be at least 24/);
+    assert.deepEqual(webhook.oauth2, {
+      clientId: 'incode-webhooks',
+      clientSecret: CLIENT.INCODE_WEBHOOK_CLIENT_SECRET,
+      tokenTtlMs: 600_000,
+    });
+    assert.throws(
+      () => loadGatewayConfig({ ...gatewayEnv, INCODE_WEBHOOK_AUTH: 'oauth2' }),
+      /INCODE_WEBHOOK_CLIENT_ID: is required[\s\S]*INCODE_WEBHOOK_CLIENT_SECRET: is required/,
+    );
+    assert.throws(
+      () => loadGatewayConfig({ ...withoutSecret, INCODE_WEBHOOK_AUTH: 'both', ...CLIENT }),
+      /INCODE_WEBHOOK_SECRET: is required with INCODE_WEBHOOK_AUTH=both/,
+    );
+    assert.throws(
+      () => loadGatewayConfig({ ...gatewayEnv, INCODE_WEBHOOK_AUTH: 'oauth2', ...CLIENT, INCODE_WEBHOOK_CLIENT_SECRET: 'short' }),
+      /INCODE_WEBHOOK_CLIENT_SECRET: must be at least 24/,
+    );
     assert.throws(() => loadGatewayConfig({ ...gatewayEnv, INCODE_WEBHOOK_AUTH: 'hmac' }), /INCODE_WEBHOOK_AUTH/);
-    assert.equal(loadGatewayConfig({ ...gatewayEnv, INCODE_WEBHOOK_AUTH: 'both', ...CLIENT, INCODE_WEBHOOK_TOKEN_TTL: '90s' }).webhook.oauth2?.tokenTtlMs, 90_000);
+    assert.equal(
+      loadGatewayConfig({ ...gatewayEnv, INCODE_WEBHOOK_AUTH: 'both', ...CLIENT, INCODE_WEBHOOK_TOKEN_TTL: '90s' }).webhook.oauth2
+        ?.tokenTtlMs,
+      90_000,
+    );
   });
 });
 
@@ -42,7 +59,10 @@ describe('SENTINEL_ALLOWED_WORKSPACES', () => {
     assert.deepEqual(loadGatewayConfig(gatewayEnv).allowedWorkspaces, [
       { subscriptionId: gatewayEnv.SENTINEL_SUBSCRIPTION_ID, resourceGroup: 'soc-rg', workspaceName: 'soc-ws' },
     ]);
-    const config = loadGatewayConfig({ ...gatewayEnv, SENTINEL_ALLOWED_WORKSPACES: `${other}, ${other.toUpperCase()},11111111-2222-3333-4444-555555555555/soc-rg/soc-ws` });
+    const config = loadGatewayConfig({
+      ...gatewayEnv,
+      SENTINEL_ALLOWED_WORKSPACES: `${other}, ${other.toUpperCase()},11111111-2222-3333-4444-555555555555/soc-rg/soc-ws`,
+    });
     assert.deepEqual(config.allowedWorkspaces, [
       { subscriptionId: gatewayEnv.SENTINEL_SUBSCRIPTION_ID, resourceGroup: 'soc-rg', workspaceName: 'soc-ws' },
       { subscriptionId: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', resourceGroup: 'customer-b-rg', workspaceName: 'law-customer-b' },
@@ -51,7 +71,11 @@ describe('SENTINEL_ALLOWED_WORKSPACES', () => {
 
   it('names every malformed entry', () => {
     assert.throws(
-      () => loadGatewayConfig({ ...gatewayEnv, SENTINEL_ALLOWED_WORKSPACES: 'customer-b-rg/law-b,not-a-guid/rg/law-b,aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee/rg/x y' }),
+      () =>
+        loadGatewayConfig({
+          ...gatewayEnv,
+          SENTINEL_ALLOWED_WORKSPACES: 'customer-b-rg/law-b,not-a-guid/rg/law-b,aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee/rg/x y',
+        }),
       (error: Error) => {
         assert.match(error.message, /"customer-b-rg\/law-b" is not subscriptionId\/resourceGroup\/workspaceName/);
         assert.match(error.message, /"not-a-guid\/rg\/law-b" its subscription id is not a GUID/);

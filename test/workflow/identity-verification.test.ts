@@ -17,10 +17,7 @@ import {
 } from '../../src/shared/messages';
 import { CLASSIFICATION_COMMENT_LIMIT } from '../../src/workflows/incident-actions';
 import type { identityVerification } from '../../src/workflows';
-import type {
-  VerificationOutcome,
-  VerificationRequest,
-} from '../../src/shared/types';
+import type { VerificationOutcome, VerificationRequest } from '../../src/shared/types';
 import { connectTemporal, eventually, type TemporalTestContext } from '../helpers/temporal';
 import { fakeActivities, TEST_SUBSCRIPTION_ID as SUBSCRIPTION, testRequest as request, type FakeWorld } from '../helpers/fake-activities';
 
@@ -56,13 +53,21 @@ describe('identityVerification workflow (real server, fake activities)', () => {
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     const link = await temporal.client.workflow.executeUpdateWithStart(verificationLinkUpdate, { startWorkflowOperation: operation });
-    const handle = (await operation.workflowHandle());
+    const handle = await operation.workflowHandle();
     return { link, handle };
   }
 
   const answer = (handle: WorkflowHandle<typeof identityVerification>, given: 'was-me' | 'wasnt-me') =>
     handle.executeUpdate(userAnswerUpdate, {
-      args: [{ answer: given, user: 'alice@contoso.com', answeredAt: new Date().toISOString(), clientIp: '198.51.100.4', userAgent: 'test-browser/1.0' }],
+      args: [
+        {
+          answer: given,
+          user: 'alice@contoso.com',
+          answeredAt: new Date().toISOString(),
+          clientIp: '198.51.100.4',
+          userAgent: 'test-browser/1.0',
+        },
+      ],
     });
 
   const callsFor = (incidentId: string, name: string) =>
@@ -81,7 +86,12 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     assert.deepEqual(continued, { kind: 'continue', verificationUrl: `https://incode.example/verify/iv-${id}` });
 
     world.sessionState.set(`iv-${id}`, 'Succeeded');
-    await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, externalCustomerId: id, receivedAt: new Date().toISOString() });
+    await handle.signal(verificationResultSignal, {
+      eventType: 'SESSION_SUCCEEDED',
+      interviewId: `iv-${id}`,
+      externalCustomerId: id,
+      receivedAt: new Date().toISOString(),
+    });
     const outcome: VerificationOutcome = await handle.result();
 
     assert.equal(outcome.status, 'Verified');
@@ -89,18 +99,30 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     assert.equal(outcome.confirmedBy, 'webhook+read-back');
     const [close] = callsFor(id, 'closeIncident');
     const closing = close.input as { classification: string; classificationReason: string; classificationComment: string };
-    assert.deepEqual({ classification: closing.classification, reason: closing.classificationReason }, { classification: 'FalsePositive', reason: 'IncorrectAlertLogic' });
+    assert.deepEqual(
+      { classification: closing.classification, reason: closing.classificationReason },
+      { classification: 'FalsePositive', reason: 'IncorrectAlertLogic' },
+    );
     assert.equal(callsFor(id, 'escalateIncident').length, 0);
     // Two writes: the "requested" comment, then the close, whose classification comment is the audit of every
     // step since: the user's answer (time, IP, user agent), Incode's result, and what decided.
-    const comments = callsFor(id, 'commentOnIncident').map((call) => (call.input as { commentKey: string; message: string }));
-    assert.deepEqual(comments.map((comment) => comment.commentKey), ['requested']);
-    assert.match(closing.classificationComment, /answered "This was me" on the confirmation page at \d{4}-.* IP address 198\.51\.100\.4, user agent: test-browser\/1\.0/s);
+    const comments = callsFor(id, 'commentOnIncident').map((call) => call.input as { commentKey: string; message: string });
+    assert.deepEqual(
+      comments.map((comment) => comment.commentKey),
+      ['requested'],
+    );
+    assert.match(
+      closing.classificationComment,
+      /answered "This was me" on the confirmation page at \d{4}-.* IP address 198\.51\.100\.4, user agent: test-browser\/1\.0/s,
+    );
     assert.match(closing.classificationComment, new RegExp(`Incode interview iv-${id}: onboarding status ONBOARDING_FINISHED, score OK`));
     assert.match(closing.classificationComment, /Mode: confirmation page, then Incode/);
     assert.match(closing.classificationComment, /Closing as FalsePositive \/ IncorrectAlertLogic/);
     assert.ok(closing.classificationComment.length <= CLASSIFICATION_COMMENT_LIMIT);
-    assert.ok([...comments.map((comment) => comment.message), closing.classificationComment].every((text) => !text.includes('https://')), 'no link on the incident');
+    assert.ok(
+      [...comments.map((comment) => comment.message), closing.classificationComment].every((text) => !text.includes('https://')),
+      'no link on the incident',
+    );
 
     // Each service's calls were dispatched on its own task queue, where the server enforces its rate limit.
     const history = await handle.fetchHistory();
@@ -124,7 +146,11 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     const id = randomUUID();
     const { handle } = await start(request(id));
     world.sessionState.set(`iv-${id}`, 'Failed');
-    await handle.signal(verificationResultSignal, { eventType: 'SESSION_FAILED', externalCustomerId: id, receivedAt: new Date().toISOString() });
+    await handle.signal(verificationResultSignal, {
+      eventType: 'SESSION_FAILED',
+      externalCustomerId: id,
+      receivedAt: new Date().toISOString(),
+    });
     const outcome = await handle.result();
     assert.equal(outcome.status, 'Failed');
     assert.equal(outcome.incidentAction, 'Escalated');
@@ -140,7 +166,11 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     const id = randomUUID();
     const { handle } = await start(request(id, { timeoutMs: 3_000 }));
     // Forged or premature: the webhook says success, Incode says the link was never opened.
-    await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+    await handle.signal(verificationResultSignal, {
+      eventType: 'SESSION_SUCCEEDED',
+      interviewId: `iv-${id}`,
+      receivedAt: new Date().toISOString(),
+    });
     const outcome = await handle.result();
     assert.equal(outcome.status, 'TimedOut');
     assert.equal(outcome.incidentAction, 'Escalated');
@@ -155,7 +185,11 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     const id = randomUUID();
     const { handle } = await start(request(id, { timeoutMs: 30_000 }));
     world.sessionState.set('iv-someone-else', 'Succeeded');
-    await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: 'iv-someone-else', receivedAt: new Date().toISOString() });
+    await handle.signal(verificationResultSignal, {
+      eventType: 'SESSION_SUCCEEDED',
+      interviewId: 'iv-someone-else',
+      receivedAt: new Date().toISOString(),
+    });
     const state = await eventually(async () => {
       const current = await handle.query(statusQuery);
       return current.ignoredEvents === 1 ? current : undefined;
@@ -169,7 +203,11 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     const id = randomUUID();
     const { handle } = await start(request(id, { timeoutMs: 3_000 }));
     world.sessionState.set(`iv-${id}`, 'Succeeded');
-    await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+    await handle.signal(verificationResultSignal, {
+      eventType: 'SESSION_SUCCEEDED',
+      interviewId: `iv-${id}`,
+      receivedAt: new Date().toISOString(),
+    });
     await eventually(async () => ((await handle.query(statusQuery)).lastSessionState === 'Succeeded' ? true : undefined));
     assert.equal((await handle.query(statusQuery)).status, 'AwaitingUser', 'still waiting for the answer');
     const outcome = await handle.result();
@@ -182,15 +220,26 @@ describe('identityVerification workflow (real server, fake activities)', () => {
 
   it('"This wasn\'t me" escalates at once with remediation, and a later Incode success changes nothing', async () => {
     const id = randomUUID();
-    world.profiles = new Map([['alice@contoso.com', { profile: { id: `oid-${id}`, userPrincipalName: 'alice@contoso.com', userType: 'Member', accountEnabled: true }, groupIds: [] }]]);
+    world.profiles = new Map([
+      [
+        'alice@contoso.com',
+        { profile: { id: `oid-${id}`, userPrincipalName: 'alice@contoso.com', userType: 'Member', accountEnabled: true }, groupIds: [] },
+      ],
+    ]);
     const { handle } = await start(request(id, { remediation: ['revokeSessions'] }));
     assert.deepEqual(await answer(handle, 'wasnt-me'), { kind: 'recorded' });
     const outcome = await handle.result();
     assert.equal(outcome.status, 'Denied');
     assert.equal(outcome.incidentAction, 'Escalated');
-    assert.equal(world.calls.filter((call) => call.name === 'remediateAccount' && JSON.stringify(call.input).includes(`oid-${id}`)).length, 1);
+    assert.equal(
+      world.calls.filter((call) => call.name === 'remediateAccount' && JSON.stringify(call.input).includes(`oid-${id}`)).length,
+      1,
+    );
     const decision = callsFor(id, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'decision');
-    assert.match((decision?.input as { message: string }).message, /denied the activity: the user answered "This wasn't me" on the confirmation page at \d{4}-/);
+    assert.match(
+      (decision?.input as { message: string }).message,
+      /denied the activity: the user answered "This wasn't me" on the confirmation page at \d{4}-/,
+    );
     assert.match((decision?.input as { message: string }).message, /revoke sign-in sessions: done/);
     await assert.rejects(answer(handle, 'was-me'));
     assert.equal(callsFor(id, 'closeIncident').length, 0);
@@ -214,19 +263,27 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     assert.equal(link.kind === 'link' && link.confirmationPage, undefined, 'no confirmation page');
     await assert.rejects(answer(handle, 'was-me'));
     world.sessionState.set(`iv-${id}`, 'Succeeded');
-    await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+    await handle.signal(verificationResultSignal, {
+      eventType: 'SESSION_SUCCEEDED',
+      interviewId: `iv-${id}`,
+      receivedAt: new Date().toISOString(),
+    });
     const outcome = await handle.result();
     assert.equal(outcome.status, 'IdentityMismatch');
     assert.equal(outcome.incidentAction, 'Escalated');
     assert.equal(callsFor(id, 'closeIncident').length, 0);
   });
 
-  it('incode-direct policy: the seed\'s direct link, closed on a confirmed success, and the comment names the mode', async () => {
+  it("incode-direct policy: the seed's direct link, closed on a confirmed success, and the comment names the mode", async () => {
     const id = randomUUID();
     const { link, handle } = await start(request(id, { verificationLink: 'incode-direct' }));
     assert.equal(link.kind === 'link' && link.confirmationPage, undefined);
     world.sessionState.set(`iv-${id}`, 'Succeeded');
-    await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+    await handle.signal(verificationResultSignal, {
+      eventType: 'SESSION_SUCCEEDED',
+      interviewId: `iv-${id}`,
+      receivedAt: new Date().toISOString(),
+    });
     const outcome = await handle.result();
     assert.equal(outcome.status, 'Verified');
     const [close] = callsFor(id, 'closeIncident');
@@ -238,12 +295,22 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     const { handle } = await start(request(id));
     await answer(handle, 'was-me');
     world.sessionState.set(`iv-${id}`, 'Failed');
-    await handle.signal(verificationResultSignal, { eventType: 'SESSION_FAILED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+    await handle.signal(verificationResultSignal, {
+      eventType: 'SESSION_FAILED',
+      interviewId: `iv-${id}`,
+      receivedAt: new Date().toISOString(),
+    });
     const outcome = await handle.result();
     assert.equal(outcome.status, 'Failed');
     const comments = callsFor(id, 'commentOnIncident').map((call) => call.input as { commentKey: string; message: string });
-    assert.deepEqual(comments.map((comment) => comment.commentKey), ['requested', 'decision']);
-    assert.match(comments[1].message, /answered "This was me" on the confirmation page at [\s\S]*IP address 198\.51\.100\.4[\s\S]*FAILED the biometric identity verification/);
+    assert.deepEqual(
+      comments.map((comment) => comment.commentKey),
+      ['requested', 'decision'],
+    );
+    assert.match(
+      comments[1].message,
+      /answered "This was me" on the confirmation page at [\s\S]*IP address 198\.51\.100\.4[\s\S]*FAILED the biometric identity verification/,
+    );
     assert.equal(callsFor(id, 'escalateIncident').length, 1);
   });
 
@@ -254,11 +321,18 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     world.sessionState.set(`iv-${id}`, 'Succeeded');
     world.incidentClosedByAnalyst = true;
     try {
-      await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+      await handle.signal(verificationResultSignal, {
+        eventType: 'SESSION_SUCCEEDED',
+        interviewId: `iv-${id}`,
+        receivedAt: new Date().toISOString(),
+      });
       const outcome = await handle.result();
       assert.equal(outcome.incidentAction, 'CommentedOnly');
       const decision = callsFor(id, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'decision');
-      assert.match((decision?.input as { message: string }).message, /answered "This was me"[\s\S]*passed the biometric identity verification[\s\S]*already been closed by an analyst as TruePositive/);
+      assert.match(
+        (decision?.input as { message: string }).message,
+        /answered "This was me"[\s\S]*passed the biometric identity verification[\s\S]*already been closed by an analyst as TruePositive/,
+      );
     } finally {
       world.incidentClosedByAnalyst = false;
     }
@@ -266,7 +340,10 @@ describe('identityVerification workflow (real server, fake activities)', () => {
 
   it('an audit longer than the classification comment holds goes into a comment too, and the field says so', async () => {
     const id = randomUUID();
-    world.createFails = ApplicationFailure.nonRetryable('The user is not in the Incode directory (Incode error 5504)', 'IncodeUserNotFound');
+    world.createFails = ApplicationFailure.nonRetryable(
+      'The user is not in the Incode directory (Incode error 5504)',
+      'IncodeUserNotFound',
+    );
     let handle: WorkflowHandle<typeof identityVerification>;
     try {
       ({ handle } = await start(request(id, { unknownUserPath: 'review' })));
@@ -280,15 +357,23 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     assert.equal(outcome.status, 'Verified');
     const classificationComment = (callsFor(id, 'closeIncident')[0].input as { classificationComment: string }).classificationComment;
     assert.ok(classificationComment.length <= CLASSIFICATION_COMMENT_LIMIT, `${classificationComment.length} characters`);
-    assert.match(classificationComment, /Manual review APPROVED by soc-lead[\s\S]*…\n\[itdr-verify\] The full audit is in this verification's decision comment/);
+    assert.match(
+      classificationComment,
+      /Manual review APPROVED by soc-lead[\s\S]*…\n\[itdr-verify\] The full audit is in this verification's decision comment/,
+    );
     const decision = callsFor(id, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'decision');
     assert.ok((decision?.input as { message: string }).message.includes(note), 'the whole note is on the incident');
   });
 
-  it('with remediation, every joined incident\'s decision states the remediation once', async () => {
+  it("with remediation, every joined incident's decision states the remediation once", async () => {
     const id = randomUUID();
     const joined = [randomUUID(), randomUUID()];
-    world.profiles = new Map([['alice@contoso.com', { profile: { id: `oid-${id}`, userPrincipalName: 'alice@contoso.com', userType: 'Member', accountEnabled: true }, groupIds: [] }]]);
+    world.profiles = new Map([
+      [
+        'alice@contoso.com',
+        { profile: { id: `oid-${id}`, userPrincipalName: 'alice@contoso.com', userType: 'Member', accountEnabled: true }, groupIds: [] },
+      ],
+    ]);
     const { handle } = await start(request(id, { remediation: ['revokeSessions'] }));
     for (const incidentId of joined) {
       const link = await handle.executeUpdate(joinVerificationUpdate, {
@@ -301,7 +386,9 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     assert.equal(outcome.status, 'Denied');
     assert.equal(outcome.incidents?.length, 3);
     for (const incidentId of [id, ...joined]) {
-      const decision = callsFor(incidentId, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'decision');
+      const decision = callsFor(incidentId, 'commentOnIncident').find(
+        (call) => (call.input as { commentKey: string }).commentKey === 'decision',
+      );
       const message = (decision?.input as { message: string }).message;
       assert.equal(message.split('Remediation (Microsoft Graph)').length - 1, 1, `incident ${incidentId}: ${message}`);
     }
@@ -319,7 +406,10 @@ describe('identityVerification workflow (real server, fake activities)', () => {
 
   it('answers the update without a link and escalates when the user is not in the Incode directory', async () => {
     const id = randomUUID();
-    world.createFails = ApplicationFailure.nonRetryable('The user is not in the Incode directory (Incode error 5504)', 'IncodeUserNotFound');
+    world.createFails = ApplicationFailure.nonRetryable(
+      'The user is not in the Incode directory (Incode error 5504)',
+      'IncodeUserNotFound',
+    );
     try {
       const { link, handle } = await start(request(id));
       assert.deepEqual(link.kind === 'no-link' && { status: link.status, reason: link.reason }, {
@@ -340,7 +430,11 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     world.sessionState.set(`iv-${id}`, 'Failed');
     world.incidentClosedByAnalyst = true;
     try {
-      await handle.signal(verificationResultSignal, { eventType: 'SESSION_FAILED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+      await handle.signal(verificationResultSignal, {
+        eventType: 'SESSION_FAILED',
+        interviewId: `iv-${id}`,
+        receivedAt: new Date().toISOString(),
+      });
       const outcome = await handle.result();
       assert.equal(outcome.incidentAction, 'CommentedOnly');
       const decision = callsFor(id, 'commentOnIncident').find((call) => (call.input as { commentKey: string }).commentKey === 'decision');
@@ -354,10 +448,14 @@ describe('identityVerification workflow (real server, fake activities)', () => {
     const id = randomUUID();
     const { handle } = await start(request(id));
     const query = `WorkflowId = '${handle.workflowId}' AND VerificationStatus = 'AwaitingUser'`;
-    await eventually(async () => {
-      for await (const execution of temporal.client.workflow.list({ query })) return execution.workflowId;
-      return undefined;
-    }, 15_000, 'the workflow to be listed as AwaitingUser');
+    await eventually(
+      async () => {
+        for await (const execution of temporal.client.workflow.list({ query })) return execution.workflowId;
+        return undefined;
+      },
+      15_000,
+      'the workflow to be listed as AwaitingUser',
+    );
     await handle.terminate('test done');
   });
   it('a resend renews an expired link, and results of the old session are ignored from then on', async () => {
@@ -374,10 +472,18 @@ describe('identityVerification workflow (real server, fake activities)', () => {
       const link = await handle.executeUpdate(verificationLinkUpdate);
       assert.equal(link.kind === 'link' && link.interviewId, `iv-${id}-2`);
       world.sessionState.set(`iv-${id}`, 'Succeeded');
-      await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: `iv-${id}`, receivedAt: new Date().toISOString() });
+      await handle.signal(verificationResultSignal, {
+        eventType: 'SESSION_SUCCEEDED',
+        interviewId: `iv-${id}`,
+        receivedAt: new Date().toISOString(),
+      });
       await eventually(async () => ((await handle.query(statusQuery)).ignoredEvents === 1 ? true : undefined));
       world.sessionState.set(`iv-${id}-2`, 'Failed');
-      await handle.signal(verificationResultSignal, { eventType: 'SESSION_FAILED', interviewId: `iv-${id}-2`, receivedAt: new Date().toISOString() });
+      await handle.signal(verificationResultSignal, {
+        eventType: 'SESSION_FAILED',
+        interviewId: `iv-${id}-2`,
+        receivedAt: new Date().toISOString(),
+      });
       const outcome = await handle.result();
       assert.equal(outcome.status, 'Failed');
       assert.equal(outcome.interviewId, `iv-${id}-2`);

@@ -112,7 +112,7 @@ describe('incidentVerification workflow (real server, fake activities)', () => {
     );
     assert.equal(link.confirmationPage, true);
     assert.ok(link.deadline && Date.parse(link.deadline) > Date.now());
-    assert.equal(link.interviewId, `iv-${id}`, 'the first account is the answer\'s main link');
+    assert.equal(link.interviewId, `iv-${id}`, "the first account is the answer's main link");
     // Each session was made for its own account's login hint.
     assert.deepEqual(
       callsFor(id, 'createVerificationSession').map((call) => (call.input as { loginHint: string }).loginHint),
@@ -120,7 +120,10 @@ describe('incidentVerification workflow (real server, fake activities)', () => {
     );
     const waiting = await handle.query(statusQuery);
     assert.equal(waiting.status, 'AwaitingUser');
-    assert.deepEqual(waiting.accounts?.map((account) => account.status), ['AwaitingUser', 'AwaitingUser']);
+    assert.deepEqual(
+      waiting.accounts?.map((account) => account.status),
+      ['AwaitingUser', 'AwaitingUser'],
+    );
 
     // A retried Sentinel call joins the running verification: the same links, no new sessions.
     const again = await start(testIncidentRequest(id, [ALICE, ADELE]));
@@ -128,7 +131,10 @@ describe('incidentVerification workflow (real server, fake activities)', () => {
     assert.deepEqual(again.link, link);
     assert.equal(callsFor(id, 'createVerificationSession').length, 2);
 
-    assert.deepEqual(await answer(child(handle, 1), ALICE, 'was-me'), { kind: 'continue', verificationUrl: `https://incode.example/verify/iv-${id}` });
+    assert.deepEqual(await answer(child(handle, 1), ALICE, 'was-me'), {
+      kind: 'continue',
+      verificationUrl: `https://incode.example/verify/iv-${id}`,
+    });
     await incodeAnswers(handle, `iv-${id}`, 'Succeeded');
     // One verified account is not enough.
     const first = await child(handle, 1).result();
@@ -154,10 +160,13 @@ describe('incidentVerification workflow (real server, fake activities)', () => {
     const close = callsFor(id, 'closeIncident')[0].input as { comment?: string; classification: string };
     assert.equal(close.classification, 'FalsePositive');
     const final = await handle.query(statusQuery);
-    assert.deepEqual(final.accounts?.map((account) => account.status), ['Verified', 'Verified']);
+    assert.deepEqual(
+      final.accounts?.map((account) => account.status),
+      ['Verified', 'Verified'],
+    );
   });
 
-  it('escalates as soon as one account fails, names it, and stops the other account\'s verification', async () => {
+  it("escalates as soon as one account fails, names it, and stops the other account's verification", async () => {
     const id = randomUUID();
     const { handle } = await start(testIncidentRequest(id, [ALICE, ADELE]));
     await answer(child(handle, 2), ADELE, 'was-me');
@@ -186,7 +195,11 @@ describe('incidentVerification workflow (real server, fake activities)', () => {
   it('routes a webhook to the account whose session it names, and counts one naming no account as ignored', async () => {
     const id = randomUUID();
     const { handle } = await start(testIncidentRequest(id, [ALICE, ADELE], { timeoutMs: 30_000 }));
-    await handle.signal(verificationResultSignal, { eventType: 'SESSION_SUCCEEDED', interviewId: 'iv-someone-else', receivedAt: new Date().toISOString() });
+    await handle.signal(verificationResultSignal, {
+      eventType: 'SESSION_SUCCEEDED',
+      interviewId: 'iv-someone-else',
+      receivedAt: new Date().toISOString(),
+    });
     const ignored = await eventually(async () => {
       const state = await handle.query(statusQuery);
       return state.ignoredEvents === 1 ? state : undefined;
@@ -201,7 +214,7 @@ describe('incidentVerification workflow (real server, fake activities)', () => {
     await handle.result();
   });
 
-  it('an analyst\'s cancel stops every account and changes nothing on the incident, however the children\'s ends interleave', async () => {
+  it("an analyst's cancel stops every account and changes nothing on the incident, however the children's ends interleave", async () => {
     // A child stops on the cancel while the incident's workflow is still signalling the others: signalling a child
     // that has just ended must not fail the incident's workflow. Several incidents at once make that interleaving likely.
     await Promise.all(
@@ -215,7 +228,10 @@ describe('incidentVerification workflow (real server, fake activities)', () => {
         // The first child to stop decides; the other is stopped with it.
         const ends = [await stopped(child(handle, 1)), await stopped(child(handle, 2))];
         assert.ok(ends.includes('Cancelled'), `one child completes Cancelled: ${ends.join(', ')}`);
-        assert.ok(ends.every((end) => end === 'Cancelled' || end === 'TERMINATED'), ends.join(', '));
+        assert.ok(
+          ends.every((end) => end === 'Cancelled' || end === 'TERMINATED'),
+          ends.join(', '),
+        );
         assert.equal(callsFor(id, 'closeIncident').length + callsFor(id, 'escalateIncident').length, 0);
       }),
     );
@@ -223,7 +239,10 @@ describe('incidentVerification workflow (real server, fake activities)', () => {
 
   it('an account Incode does not know escalates at once with no link and starts no child', async () => {
     const id = randomUUID();
-    world.createFails = ApplicationFailure.nonRetryable('The user is not in the Incode directory (Incode error 5504)', 'IncodeUserNotFound');
+    world.createFails = ApplicationFailure.nonRetryable(
+      'The user is not in the Incode directory (Incode error 5504)',
+      'IncodeUserNotFound',
+    );
     try {
       const { link, handle } = await start(testIncidentRequest(id, [ALICE, ADELE]));
       assert.equal(link.kind, 'no-link');
@@ -233,7 +252,11 @@ describe('incidentVerification workflow (real server, fake activities)', () => {
       assert.equal(outcome.status, 'UserNotFound');
       assert.equal(outcome.incidentAction, 'Escalated');
       await assert.rejects(child(handle, 1).describe(), WorkflowNotFoundError);
-      assert.equal(callsFor(id, 'createVerificationSession').length, 1, 'the second account is not asked for once the first cannot be verified');
+      assert.equal(
+        callsFor(id, 'createVerificationSession').length,
+        1,
+        'the second account is not asked for once the first cannot be verified',
+      );
     } finally {
       world.createFails = undefined;
     }

@@ -92,7 +92,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
         LOG_LEVEL: options.logLevel ?? 'info',
         POLICY_FILE: policyFile,
         ...(options.tiSyncDemo
-          ? { TI_SYNC_FEEDS: DEMO_TI_FEED, TI_SYNC_SCHEDULE: 'true', TI_SYNC_ACTION: 'Block', TI_SYNC_ACTION_FILE_SHA256: 'BlockAndRemediate' }
+          ? {
+              TI_SYNC_FEEDS: DEMO_TI_FEED,
+              TI_SYNC_SCHEDULE: 'true',
+              TI_SYNC_ACTION: 'Block',
+              TI_SYNC_ACTION_FILE_SHA256: 'BlockAndRemediate',
+            }
           : {}),
         ...options.env,
       },
@@ -110,13 +115,19 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     throw error;
   }
   if (options.persist) persistence = persistSimulator(stack.simulator, stateFile);
-  for (const [userPrincipalName, givenName, surname] of [[MAIL_FROM, 'Security', 'Operations'], [DEMO_USER, 'Demo', 'User']] as const) {
+  for (const [userPrincipalName, givenName, surname] of [
+    [MAIL_FROM, 'Security', 'Operations'],
+    [DEMO_USER, 'Demo', 'User'],
+  ] as const) {
     if (!stack.simulator.graph.getUser(userPrincipalName)) stack.simulator.graph.addUser({ userPrincipalName, givenName, surname });
   }
 
   const demoIncident = openIncidentOf(stack, DEMO_USER) ?? seedDemoIncident(stack);
   const tiSyncConfig = options.tiSyncDemo ? loadWorkerConfig(stack.env).tiSync : undefined;
-  const tiSync = tiSyncConfig && { scheduleId: await startThreatIntelDemo(stack.simulator, stack.client, tiSyncConfig), config: tiSyncConfig };
+  const tiSync = tiSyncConfig && {
+    scheduleId: await startThreatIntelDemo(stack.simulator, stack.client, tiSyncConfig),
+    config: tiSyncConfig,
+  };
   const gatewayUrl = stack.gateway.url.replace('127.0.0.1', 'localhost');
   const cliEnv = {
     TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS,
@@ -171,7 +182,8 @@ function openIncidentOf(stack: LocalStack, user: string): IncidentResource | und
     .filter((incident) => incident.properties.status === 'New')
     .filter((incident) =>
       (sentinel.listEntities(incident.name) ?? []).some(
-        (entity) => 'accountName' in entity.properties && entity.properties.accountName === accountName && entity.properties.upnSuffix === upnSuffix,
+        (entity) =>
+          'accountName' in entity.properties && entity.properties.accountName === accountName && entity.properties.upnSuffix === upnSuffix,
       ),
     )
     .sort((a, b) => b.properties.incidentNumber - a.properties.incidentNumber)[0];
@@ -209,7 +221,8 @@ export function devBanner(dev: DevStack): string {
   const cli = (args: string) => `  npm run -s cli -- ${args}`;
   // A state folder of its own (DEV_STATE_DIR) must reach the doctor too.
   const doctorEnv = process.env.DEV_STATE_DIR?.trim() ? `DEV_STATE_DIR=${dev.stateDir} ` : '';
-  return `
+  return (
+    `
 itdr-verify is running${dev.restored ? ' (DEV_PERSIST=1: Temporal and the simulator were restored)' : ''}.
 
   Temporal Web UI      ${temporal.uiUrl ?? '(headless)'}
@@ -219,9 +232,11 @@ itdr-verify is running${dev.restored ? ' (DEV_PERSIST=1: Temporal and the simula
                        answer as the user (every Incode outcome): plain forms, no code
   Mailbox (simulated)  ${stack.simulator.urls.graph}/simulator/graph/mailbox
   Test CA              ${short(record.caCertPath)}  (the simulator's pages are HTTPS: trust it, or accept the browser warning)
-  Dev state            ${short(dev.stateDir)}  (secrets${dev.identityCreated ? ', generated now' : ', reused'}; DEV_PERSIST=1 ` + `keeps Temporal and the simulator there)
+  Dev state            ${short(dev.stateDir)}  (secrets${dev.identityCreated ? ', generated now' : ', reused'}; DEV_PERSIST=1 ` +
+    `keeps Temporal and the simulator there)
 
-Incident #${demoIncident.properties.incidentNumber} (${demoIncident.properties.severity}) is waiting for ${DEMO_USER}. Start its ` + `verification (step 7 of Incode's guide):
+Incident #${demoIncident.properties.incidentNumber} (${demoIncident.properties.severity}) is waiting for ${DEMO_USER}. Start its ` +
+    `verification (step 7 of Incode's guide):
 
   curl -X POST ${record.gatewayUrl}/api/incidents \\
     -H "Content-Type: application/json" \\
@@ -246,7 +261,8 @@ Tests (their own Temporal server and simulator; this stack may keep running):
   npm test
 ${dev.tiSync ? tiSyncBanner(dev, exportLine) : ''}
 Ctrl-C stops everything.
-`;
+`
+  );
 }
 
 function tiSyncBanner(dev: DevStack, exportLine: string): string {

@@ -49,7 +49,10 @@ export function loadOrCreateDevIdentity(dir: string): { identity: DevIdentity; c
       stored.apiKey.length >= 24 &&
       typeof stored.webhookSecret === 'string' &&
       stored.webhookSecret.length >= 24;
-    if (!valid) throw new Error(`${file} lacks payloadEncryptionKey (32 bytes, base64), apiKey or webhookSecret (24+ characters); delete it to generate new ones`);
+    if (!valid)
+      throw new Error(
+        `${file} lacks payloadEncryptionKey (32 bytes, base64), apiKey or webhookSecret (24+ characters); delete it to generate new ones`,
+      );
     return { identity: stored as DevIdentity, created: false, file };
   }
   const identity: DevIdentity = {
@@ -65,7 +68,12 @@ export const cliEnvFile = (dir: string) => path.join(dir, 'cli.env');
 
 export function writeStackRecord(dir: string, record: DevStackRecord, cliEnv: Record<string, string>): void {
   writeFileAtomic(stackRecordFile(dir), `${JSON.stringify(record, null, 2)}\n`);
-  writeFileAtomic(cliEnvFile(dir), Object.entries(cliEnv).map(([key, value]) => `${key}=${value}\n`).join(''));
+  writeFileAtomic(
+    cliEnvFile(dir),
+    Object.entries(cliEnv)
+      .map(([key, value]) => `${key}=${value}\n`)
+      .join(''),
+  );
 }
 
 /** Removes the record, unless another `npm run dev` has replaced it meanwhile. */

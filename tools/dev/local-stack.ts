@@ -179,7 +179,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     // worker: false leaves the worker to the caller (e.g. its own process, configured from `env`).
     let embedded: Pick<LocalStack, 'worker' | 'workerMetrics' | 'workerMetricsServer'> | undefined;
     if (options.worker !== false) {
-      const { worker, metrics: workerMetrics, connection: nativeConnection } = await createWorkerFromConfig(workerConfig, {
+      const {
+        worker,
+        metrics: workerMetrics,
+        connection: nativeConnection,
+      } = await createWorkerFromConfig(workerConfig, {
         credential,
         logger: createLogger({ name: 'worker', level: env.LOG_LEVEL, destination: options.logDestination }),
         tracing,
@@ -226,7 +230,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stoppers.push(() => gateway.close());
     const oauth2 = gatewayConfig.webhook.oauth2;
-    const webhookOAuth2 = oauth2 && { tokenUrl: `${gateway.url}/api/webhooks/incode/token`, clientId: oauth2.clientId, clientSecret: oauth2.clientSecret };
+    const webhookOAuth2 = oauth2 && {
+      tokenUrl: `${gateway.url}/api/webhooks/incode/token`,
+      clientId: oauth2.clientId,
+      clientSecret: oauth2.clientSecret,
+    };
     // Incode sends the shared-secret header, or (oauth2, both) a bearer token from the token URL.
     // The Sentinel page's "run the playbook": the incident trigger to the gateway, as the playbook sends it.
     simulator.setPlaybookTarget({ url: `${gateway.url}/api/incidents`, headers: { 'x-api-key': apiKey } });

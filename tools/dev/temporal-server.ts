@@ -133,9 +133,9 @@ async function notReadyReason(address: string, namespace: string, uiUrl: string 
     const { customAttributes } = await connection.withDeadline(deadline(), () =>
       connection.operatorService.listSearchAttributes({ namespace }),
     );
-    const missing = ALL_SEARCH_ATTRIBUTES.filter(
-      (key) => Number(customAttributes?.[key.name]) !== INDEXED_VALUE_TYPE[key.type],
-    ).map((key) => `${key.name}:${key.type}`);
+    const missing = ALL_SEARCH_ATTRIBUTES.filter((key) => Number(customAttributes?.[key.name]) !== INDEXED_VALUE_TYPE[key.type]).map(
+      (key) => `${key.name}:${key.type}`,
+    );
     if (missing.length > 0) return `search attributes not registered yet: ${missing.join(', ')}`;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
@@ -219,7 +219,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
   while (Date.now() - started < READY_TIMEOUT_MS) {
     if (exited) {
       await stop();
-      const how = spawnError ? spawnError.message : exited.signal ?? `exit code ${exited.code}`;
+      const how = spawnError ? spawnError.message : (exited.signal ?? `exit code ${exited.code}`);
       throw new Error(`temporal dev server exited during startup (${how}); log ${logFile}:\n${tail(logFile)}`);
     }
     reason = (await notReadyReason(address, namespace, uiUrl)) ?? '';

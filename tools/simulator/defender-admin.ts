@@ -50,15 +50,18 @@ export function renderDefenderPage(indicators: readonly StoredIndicator[], cap: 
   const active = indicators.filter((indicator) => !indicator.expirationTime || Date.parse(indicator.expirationTime) > now.getTime()).length;
   const rows = indicators
     .map(
-      (indicator) => `
+      (indicator) =>
+        `
       <tr${indicator.expirationTime && Date.parse(indicator.expirationTime) <= now.getTime() ? ' class="expired"' : ''}>
-        <td>${escapeHtml(indicator.id)}</td><td>${escapeHtml(indicator.indicatorType)}</td><td ` + `class="value">${escapeHtml(indicator.indicatorValue)}</td>
+        <td>${escapeHtml(indicator.id)}</td><td>${escapeHtml(indicator.indicatorType)}</td><td ` +
+        `class="value">${escapeHtml(indicator.indicatorValue)}</td>
         <td>${escapeHtml(indicator.action)}</td><td>${escapeHtml(indicator.title)}</td><td>${escapeHtml(indicator.application ?? '')}</td>
         <td>${escapeHtml(indicator.expirationTime ?? 'never')}</td><td>${escapeHtml(indicator.lastUpdateTime)}</td>
       </tr>`,
     )
     .join('');
-  return `<!doctype html>
+  return (
+    `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -75,8 +78,10 @@ export function renderDefenderPage(indicators: readonly StoredIndicator[], cap: 
 </head>
 <body>
   <h1>Simulated Defender for Endpoint: indicators</h1>
-  <p>${indicators.length} indicator${indicators.length === 1 ? '' : 's'}, ${active} active of the tenant's cap of ${cap}. ` + `Refreshes every ${REFRESH_SECONDS} s.
-     JSON: <a href="/simulator/defender/indicators">/simulator/defender/indicators</a>, audit: <a ` + `href="/simulator/defender/audit">/simulator/defender/audit</a></p>
+  <p>${indicators.length} indicator${indicators.length === 1 ? '' : 's'}, ${active} active of the tenant's cap of ${cap}. ` +
+    `Refreshes every ${REFRESH_SECONDS} s.
+     JSON: <a href="/simulator/defender/indicators">/simulator/defender/indicators</a>, audit: <a ` +
+    `href="/simulator/defender/audit">/simulator/defender/audit</a></p>
   <table>
     <thead><tr><th>id</th><th>type</th><th>value</th><th>action</th><th>title</th><th>application</th><th>expires</th><th>updated</th></tr></thead>
     <tbody>${rows}
@@ -84,5 +89,6 @@ export function renderDefenderPage(indicators: readonly StoredIndicator[], cap: 
   </table>
 </body>
 </html>
-`;
+`
+  );
 }

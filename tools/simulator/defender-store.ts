@@ -18,7 +18,9 @@ export interface StoredIndicator {
   lastUpdatedBy: string;
 }
 
-export type IndicatorInput = Partial<Omit<StoredIndicator, 'id' | 'createdBy' | 'createdBySource' | 'creationTimeDateTimeUtc' | 'lastUpdateTime' | 'lastUpdatedBy'>>;
+export type IndicatorInput = Partial<
+  Omit<StoredIndicator, 'id' | 'createdBy' | 'createdBySource' | 'creationTimeDateTimeUtc' | 'lastUpdateTime' | 'lastUpdatedBy'>
+>;
 
 export interface ImportItemResult {
   id: string | null;
@@ -32,11 +34,23 @@ export interface ImportItemResult {
 export type DefenderOperation = 'list' | 'submit' | 'import' | 'batchDelete' | 'delete';
 
 export const DEFENDER_LIMITS: Readonly<Record<DefenderOperation, readonly RateLimit[]>> = {
-  list: [{ calls: 100, windowMs: 60_000 }, { calls: 1_500, windowMs: 3_600_000 }],
-  submit: [{ calls: 100, windowMs: 60_000 }, { calls: 1_500, windowMs: 3_600_000 }],
+  list: [
+    { calls: 100, windowMs: 60_000 },
+    { calls: 1_500, windowMs: 3_600_000 },
+  ],
+  submit: [
+    { calls: 100, windowMs: 60_000 },
+    { calls: 1_500, windowMs: 3_600_000 },
+  ],
   import: [{ calls: 30, windowMs: 60_000 }],
-  batchDelete: [{ calls: 30, windowMs: 60_000 }, { calls: 1_500, windowMs: 3_600_000 }],
-  delete: [{ calls: 100, windowMs: 60_000 }, { calls: 1_500, windowMs: 3_600_000 }],
+  batchDelete: [
+    { calls: 30, windowMs: 60_000 },
+    { calls: 1_500, windowMs: 3_600_000 },
+  ],
+  delete: [
+    { calls: 100, windowMs: 60_000 },
+    { calls: 1_500, windowMs: 3_600_000 },
+  ],
 };
 
 export const DEFENDER_TENANT_CAP = 15_000;
@@ -87,12 +101,15 @@ export class DefenderStore {
   /** Validates one indicator as the API does; the reason it is refused, or undefined. */
   validate(input: IndicatorInput): string | undefined {
     if (!input.indicatorValue) return 'indicatorValue is required';
-    if (!input.indicatorType || !INDICATOR_TYPES.includes(input.indicatorType)) return `indicatorType '${input.indicatorType ?? ''}' is not supported`;
+    if (!input.indicatorType || !INDICATOR_TYPES.includes(input.indicatorType))
+      return `indicatorType '${input.indicatorType ?? ''}' is not supported`;
     if (!input.action || !ACTIONS.includes(input.action)) return `action '${input.action ?? ''}' is not supported`;
-    if (input.action === 'BlockAndRemediate' && !FILE_TYPES.has(input.indicatorType)) return `action BlockAndRemediate is not supported for indicator type ${input.indicatorType}`;
+    if (input.action === 'BlockAndRemediate' && !FILE_TYPES.has(input.indicatorType))
+      return `action BlockAndRemediate is not supported for indicator type ${input.indicatorType}`;
     if (!input.title) return 'title is required';
     if (!input.description) return 'description is required';
-    if (input.indicatorType === 'IpAddress' && input.indicatorValue.includes('/')) return 'CIDR notation is not supported for IpAddress indicators';
+    if (input.indicatorType === 'IpAddress' && input.indicatorValue.includes('/'))
+      return 'CIDR notation is not supported for IpAddress indicators';
     if (input.expirationTime && !Number.isFinite(Date.parse(input.expirationTime))) return 'expirationTime is not a valid date';
     return undefined;
   }
@@ -107,11 +124,19 @@ export class DefenderStore {
       Object.assign(existing, pickFields(input), { lastUpdateTime: at, lastUpdatedBy: by });
       if (!input.expirationTime) delete existing.expirationTime;
       if (!input.application) delete existing.application;
-      this.audit.push({ at: new Date(now), operation: 'update', id: existing.id, indicatorType: existing.indicatorType, indicatorValue: existing.indicatorValue, by });
+      this.audit.push({
+        at: new Date(now),
+        operation: 'update',
+        id: existing.id,
+        indicatorType: existing.indicatorType,
+        indicatorValue: existing.indicatorValue,
+        by,
+      });
       return { indicator: { ...existing } };
     }
     const active = !input.expirationTime || Date.parse(input.expirationTime) > now;
-    if (active && this.activeCount(now) >= this.cap) return { failure: `The tenant has reached the maximum of ${this.cap} active indicators` };
+    if (active && this.activeCount(now) >= this.cap)
+      return { failure: `The tenant has reached the maximum of ${this.cap} active indicators` };
     const indicator: StoredIndicator = {
       ...(pickFields(input) as Pick<StoredIndicator, 'indicatorValue' | 'indicatorType' | 'action' | 'title' | 'description'>),
       id: String(this.nextId++),
@@ -122,7 +147,14 @@ export class DefenderStore {
       lastUpdatedBy: by,
     };
     this.indicators.set(indicator.id, indicator);
-    this.audit.push({ at: new Date(now), operation: 'create', id: indicator.id, indicatorType: indicator.indicatorType, indicatorValue: indicator.indicatorValue, by });
+    this.audit.push({
+      at: new Date(now),
+      operation: 'create',
+      id: indicator.id,
+      indicatorType: indicator.indicatorType,
+      indicatorValue: indicator.indicatorValue,
+      by,
+    });
     return { indicator: { ...indicator } };
   }
 
@@ -130,7 +162,14 @@ export class DefenderStore {
     const indicator = this.indicators.get(id);
     if (!indicator) return false;
     this.indicators.delete(id);
-    this.audit.push({ at: new Date(now), operation: 'delete', id, indicatorType: indicator.indicatorType, indicatorValue: indicator.indicatorValue, by });
+    this.audit.push({
+      at: new Date(now),
+      operation: 'delete',
+      id,
+      indicatorType: indicator.indicatorType,
+      indicatorValue: indicator.indicatorValue,
+      by,
+    });
     return true;
   }
 
@@ -148,7 +187,15 @@ export class DefenderStore {
 }
 
 function pickFields(input: IndicatorInput): IndicatorInput {
-  const fields: Array<keyof IndicatorInput> = ['indicatorValue', 'indicatorType', 'action', 'title', 'description', 'application', 'expirationTime', 'severity'];
+  const fields: Array<keyof IndicatorInput> = [
+    'indicatorValue',
+    'indicatorType',
+    'action',
+    'title',
+    'description',
+    'application',
+    'expirationTime',
+    'severity',
+  ];
   return Object.fromEntries(fields.filter((field) => input[field] !== undefined).map((field) => [field, input[field]]));
 }
-

@@ -1,7 +1,15 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { queryParam } from './http';
 import type { AzureTokenStore } from './identity';
-import { DEFENDER_BATCH_LIMIT, DEFENDER_LIMITS, type DefenderOperation, type DefenderStore, type ImportItemResult, type IndicatorInput, type StoredIndicator } from './defender-store';
+import {
+  DEFENDER_BATCH_LIMIT,
+  DEFENDER_LIMITS,
+  type DefenderOperation,
+  type DefenderStore,
+  type ImportItemResult,
+  type IndicatorInput,
+  type StoredIndicator,
+} from './defender-store';
 import { RateWindows, type RateLimit } from './rate-window';
 
 export function defenderErrorBody(_status: number, code: string, message: string): unknown {
@@ -30,7 +38,12 @@ export function defenderRouter(store: DefenderStore, tokens: AzureTokenStore, op
     const audiences = options.audiences();
     const check = tokens.check(req.get('authorization'), (resource) => audiences.includes(resource));
     if (!check.ok) {
-      sendError(res, 401, 'Unauthorized', `The access token is ${check.reason === 'audience' ? `for the wrong audience (${check.resource})` : check.reason}.`);
+      sendError(
+        res,
+        401,
+        'Unauthorized',
+        `The access token is ${check.reason === 'audience' ? `for the wrong audience (${check.resource})` : check.reason}.`,
+      );
       return;
     }
     res.locals.app = check.token.clientId;
@@ -62,7 +75,10 @@ export function defenderRouter(store: DefenderStore, tokens: AzureTokenStore, op
       sendError(res, 400, 'InvalidRequestBody', '$top and $skip must be non-negative integers.');
       return;
     }
-    res.json({ '@odata.context': 'https://api.securitycenter.microsoft.com/api/$metadata#Indicators', value: items.slice(skip, skip + top) });
+    res.json({
+      '@odata.context': 'https://api.securitycenter.microsoft.com/api/$metadata#Indicators',
+      value: items.slice(skip, skip + top),
+    });
   });
 
   router.post('/api/indicators', limited('submit'), (req, res) => {

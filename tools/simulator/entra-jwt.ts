@@ -69,7 +69,9 @@ export class EntraTokenIssuer {
   /** Adds a signing key (published at once, used for new tokens); old keys stay published, as in Entra's rollover. */
   rotateKey(): SigningKey {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const thumbprint = createHash('sha1').update(publicKey.export({ type: 'spki', format: 'der' })).digest('base64url');
+    const thumbprint = createHash('sha1')
+      .update(publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64url');
     const jwk = { ...publicKey.export({ format: 'jwk' }), kid: thumbprint, x5t: thumbprint, use: 'sig', alg: 'RS256' };
     const key: SigningKey = { kid: thumbprint, privateKey, publicKey, jwk };
     this.keys.push(key);

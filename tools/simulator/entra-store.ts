@@ -113,7 +113,9 @@ export class EntraDirectory {
       return fail(
         400,
         'unauthorized_client',
-        `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${this.tenantId}'. This can ` + `happen if the application has not been installed by the administrator of the tenant or consented to by any user in the ` + `tenant. You may have sent your authentication request to the wrong tenant.`,
+        `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${this.tenantId}'. This can ` +
+          `happen if the application has not been installed by the administrator of the tenant or consented to by any user in the ` +
+          `tenant. You may have sent your authentication request to the wrong tenant.`,
       );
     }
     const secret = stringField(form.client_secret);
@@ -128,11 +130,16 @@ export class EntraDirectory {
       return fail(
         401,
         'invalid_client',
-        `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, ` + `not the client secret ID, for a secret added to app '${entry.app.clientId}'.`,
+        `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, ` +
+          `not the client secret ID, for a secret added to app '${entry.app.clientId}'.`,
       );
     }
     if (assertion === undefined) {
-      return fail(401, 'invalid_client', "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.");
+      return fail(
+        401,
+        'invalid_client',
+        "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+      );
     }
     if (form.client_assertion_type !== JWT_BEARER) {
       return fail(400, 'invalid_request', `AADSTS50027: The client_assertion_type must be '${JWT_BEARER}'.`);
@@ -148,7 +155,9 @@ export class EntraDirectory {
     return fail(
       400,
       'invalid_request',
-      `AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: ` + `'${claimText(claims.iss)}'. Assertion Subject: '${claimText(claims.sub)}'. Assertion Audience: ` + `'${claimText(claims.aud)}'.`,
+      `AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: ` +
+        `'${claimText(claims.iss)}'. Assertion Subject: '${claimText(claims.sub)}'. Assertion Audience: ` +
+        `'${claimText(claims.aud)}'.`,
     );
   }
 
@@ -163,22 +172,34 @@ export class EntraDirectory {
       return fail(
         401,
         'invalid_client',
-        `AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application. ` + `[Reason - The key was not found., Thumbprint of key used by client: '${thumbprint}']`,
+        `AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application. ` +
+          `[Reason - The key was not found., Thumbprint of key used by client: '${thumbprint}']`,
       );
     }
     if (header.alg !== 'RS256' && header.alg !== 'PS256') {
-      return fail(401, 'invalid_client', `AADSTS700027: Client assertion contains an invalid signature. [Reason - The key algorithm '${String(header.alg)}' is not ` + `supported.]`);
+      return fail(
+        401,
+        'invalid_client',
+        `AADSTS700027: Client assertion contains an invalid signature. [Reason - The key algorithm '${String(header.alg)}' is not ` +
+          `supported.]`,
+      );
     }
     const signed = Buffer.from(jwt.signingInput);
     const valid =
       header.alg === 'RS256'
         ? verify('sha256', signed, certificate.publicKey, jwt.signature)
-        : verify('sha256', signed, { key: certificate.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, jwt.signature);
+        : verify(
+            'sha256',
+            signed,
+            { key: certificate.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
+            jwt.signature,
+          );
     if (!valid) {
       return fail(
         401,
         'invalid_client',
-        `AADSTS700027: Client assertion contains an invalid signature. [Reason - The provided signature value did not match the ` + `expected signature value., Thumbprint of key used by client: '${thumbprint}']`,
+        `AADSTS700027: Client assertion contains an invalid signature. [Reason - The provided signature value did not match the ` +
+          `expected signature value., Thumbprint of key used by client: '${thumbprint}']`,
       );
     }
     if (payload.iss !== entry.app.clientId || payload.sub !== entry.app.clientId) {
@@ -186,7 +207,11 @@ export class EntraDirectory {
     }
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
     if (!audiences.some((aud) => typeof aud === 'string' && tokenEndpoints.includes(aud.replace(/\/+$/, '')))) {
-      return fail(401, 'invalid_client', `AADSTS700212: The client assertion's audience claim must be the token endpoint (${tokenEndpoints[0]}).`);
+      return fail(
+        401,
+        'invalid_client',
+        `AADSTS700212: The client assertion's audience claim must be the token endpoint (${tokenEndpoints[0]}).`,
+      );
     }
     const exp = Number(payload.exp);
     const nbf = payload.nbf === undefined ? undefined : Number(payload.nbf);

@@ -18,7 +18,10 @@ import type { AzureTokenStore } from './identity';
 export function entraError(error: string, description: string): Record<string, unknown> {
   const traceId = randomUUID();
   const correlationId = randomUUID();
-  const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const timestamp = new Date()
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
   const code = /^AADSTS(\d+)/.exec(description)?.[1];
   return {
     error,
@@ -48,7 +51,8 @@ export function entraRouter(directory: EntraDirectory, tokens: AzureTokenStore, 
       .json(
         entraError(
           'invalid_tenant',
-          `AADSTS90002: Tenant '${tenant.slice(0, 100)}' not found. Check to make sure you have the correct tenant ID and are ` + `signing into the correct cloud.`,
+          `AADSTS90002: Tenant '${tenant.slice(0, 100)}' not found. Check to make sure you have the correct tenant ID and are ` +
+            `signing into the correct cloud.`,
         ),
       );
     return undefined;
@@ -85,7 +89,11 @@ export function entraRouter(directory: EntraDirectory, tokens: AzureTokenStore, 
       }
     }
     if (form.grant_type !== 'client_credentials') {
-      reject(400, 'unsupported_grant_type', `AADSTS70003: The app requested an unsupported grant type '${String(form.grant_type).slice(0, 60)}'.`);
+      reject(
+        400,
+        'unsupported_grant_type',
+        `AADSTS70003: The app requested an unsupported grant type '${String(form.grant_type).slice(0, 60)}'.`,
+      );
       return;
     }
     const scopes = String(form.scope)
@@ -96,12 +104,17 @@ export function entraRouter(directory: EntraDirectory, tokens: AzureTokenStore, 
       reject(
         400,
         'invalid_scope',
-        `AADSTS1002012: The provided value for scope ${scopes.join(' ').slice(0, 200)} is not valid. Client credential flows ` + `must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+        `AADSTS1002012: The provided value for scope ${scopes.join(' ').slice(0, 200)} is not valid. Client credential flows ` +
+          `must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
       );
       return;
     }
     const base = baseUrl();
-    const result = directory.authenticate(form, [`${base}/${tenant}/oauth2/v2.0/token`, `${base}/${tenant}/v2.0`, `${base}/${tenant}/oauth2/token`]);
+    const result = directory.authenticate(form, [
+      `${base}/${tenant}/oauth2/v2.0/token`,
+      `${base}/${tenant}/v2.0`,
+      `${base}/${tenant}/oauth2/token`,
+    ]);
     if (!result.ok) {
       reject(result.status, result.error, result.description);
       return;

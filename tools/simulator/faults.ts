@@ -78,6 +78,12 @@ export class FaultStore {
     fault.hits += 1;
     if (fault.remaining === 0) this.faults = this.faults.filter((candidate) => candidate !== fault);
     const status = fault.status ?? (fault.retryAfterSeconds !== undefined ? 429 : undefined);
-    return { fault, delayMs: fault.delayMs ?? 0, status, retryAfterSeconds: fault.retryAfterSeconds, loseResponse: fault.loseResponse === true };
+    return {
+      fault,
+      delayMs: fault.delayMs ?? 0,
+      status,
+      retryAfterSeconds: fault.retryAfterSeconds,
+      loseResponse: fault.loseResponse === true,
+    };
   }
 }

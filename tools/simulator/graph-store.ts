@@ -151,7 +151,13 @@ export class GraphStore {
   }
 
   snapshot(): GraphSnapshot {
-    return { users: [...this.users.entries()], groups: [...this.groups.entries()], sent: [...this.sent], granted: [...this.granted], privilegedRole: this.privilegedRole };
+    return {
+      users: [...this.users.entries()],
+      groups: [...this.groups.entries()],
+      sent: [...this.sent],
+      granted: [...this.granted],
+      privilegedRole: this.privilegedRole,
+    };
   }
 
   restore(snapshot: GraphSnapshot): void {
@@ -196,7 +202,11 @@ export class GraphStore {
   addGroup(input: GraphGroupInput = {}): GraphGroup {
     const id = (input.id ?? randomUUID()).toLowerCase();
     const memberOf = [...new Set((input.memberOf ?? []).map((group) => group.toLowerCase()))];
-    const group: GraphGroup = { id, displayName: input.displayName ?? this.groups.get(id)?.displayName ?? `Group ${id.slice(0, 8)}`, memberOf };
+    const group: GraphGroup = {
+      id,
+      displayName: input.displayName ?? this.groups.get(id)?.displayName ?? `Group ${id.slice(0, 8)}`,
+      memberOf,
+    };
     this.groups.set(id, group);
     for (const parent of memberOf) if (!this.groups.has(parent)) this.addGroup({ id: parent });
     return { ...group, memberOf: [...group.memberOf] };
@@ -213,7 +223,12 @@ export class GraphStore {
   }
 
   /** Changes a user's seeded fields (e.g. re-enable an account between tests). */
-  updateUser(idOrUpn: string, change: Partial<Pick<GraphUser, 'givenName' | 'surname' | 'displayName' | 'employeeId' | 'accountEnabled' | 'adminRoles'>> & { birthday?: string | null }): GraphUser {
+  updateUser(
+    idOrUpn: string,
+    change: Partial<Pick<GraphUser, 'givenName' | 'surname' | 'displayName' | 'employeeId' | 'accountEnabled' | 'adminRoles'>> & {
+      birthday?: string | null;
+    },
+  ): GraphUser {
     const user = this.findUser(idOrUpn);
     if (!user) throw new Error(`no graph user ${idOrUpn}`);
     const { birthday, ...rest } = change;

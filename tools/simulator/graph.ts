@@ -35,7 +35,19 @@ export interface GraphAuth {
 }
 
 /** The properties GET /users/{id} returns without $select. */
-const DEFAULT_USER_PROPERTIES = ['businessPhones', 'displayName', 'givenName', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName', 'id'];
+const DEFAULT_USER_PROPERTIES = [
+  'businessPhones',
+  'displayName',
+  'givenName',
+  'jobTitle',
+  'mail',
+  'mobilePhone',
+  'officeLocation',
+  'preferredLanguage',
+  'surname',
+  'userPrincipalName',
+  'id',
+];
 const USER_PROPERTIES = new Set([
   ...DEFAULT_USER_PROPERTIES,
   'accountEnabled',
@@ -51,8 +63,13 @@ const sendMailSchema = z.looseObject({
   message: z.looseObject({
     subject: z.string().max(255).optional(),
     body: z.looseObject({ contentType: z.string().optional(), content: z.string().max(4_000_000) }).optional(),
-    toRecipients: z.array(z.looseObject({ emailAddress: z.looseObject({ address: z.string().min(3).max(320), name: z.string().optional() }) })).optional(),
-    internetMessageHeaders: z.array(z.looseObject({ name: z.string().min(1).max(200), value: z.string().max(2000) })).max(50).optional(),
+    toRecipients: z
+      .array(z.looseObject({ emailAddress: z.looseObject({ address: z.string().min(3).max(320), name: z.string().optional() }) }))
+      .optional(),
+    internetMessageHeaders: z
+      .array(z.looseObject({ name: z.string().min(1).max(200), value: z.string().max(2000) }))
+      .max(50)
+      .optional(),
   }),
   saveToSentItems: z.union([z.boolean(), z.string()]).optional(),
 });
@@ -150,7 +167,13 @@ export function graphRouter(store: GraphStore, tokens: AzureTokenStore, auth: Gr
     if (!select) return;
     const top = Number(queryParam(req, '$top') ?? DEFAULT_PAGE_SIZE);
     if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE_SIZE) {
-      fail(res, 400, 'Request_BadRequest', `Invalid page size specified: '${String(queryParam(req, '$top')).slice(0, 20)}'. Must be between 1 and ${MAX_PAGE_SIZE} ` + `inclusive.`);
+      fail(
+        res,
+        400,
+        'Request_BadRequest',
+        `Invalid page size specified: '${String(queryParam(req, '$top')).slice(0, 20)}'. Must be between 1 and ${MAX_PAGE_SIZE} ` +
+          `inclusive.`,
+      );
       return;
     }
     const pageSize = Math.min(top, store.maxPageSize);
@@ -165,7 +188,10 @@ export function graphRouter(store: GraphStore, tokens: AzureTokenStore, auth: Gr
       for (const property of select) shaped[property] = object[property] ?? null;
       return shaped;
     });
-    const body: Record<string, unknown> = { '@odata.context': `${auth.baseUrl()}/v1.0/$metadata#directoryObjects(${select.join(',')})`, value: page };
+    const body: Record<string, unknown> = {
+      '@odata.context': `${auth.baseUrl()}/v1.0/$metadata#directoryObjects(${select.join(',')})`,
+      value: page,
+    };
     if (offset + pageSize < objects.length) {
       const next = new URL(`${auth.baseUrl()}${req.path}`);
       next.searchParams.set('$select', select.join(','));
@@ -194,13 +220,23 @@ export function graphRouter(store: GraphStore, tokens: AzureTokenStore, auth: Gr
     const message = parsed.data.message;
     const to = (message.toRecipients ?? []).map((recipient) => recipient.emailAddress.address.trim());
     if (to.length === 0 || to.some((address) => !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address))) {
-      fail(res, 400, 'ErrorInvalidRecipients', "At least one recipient isn't valid., A message can't be sent because it contains no recipients.");
+      fail(
+        res,
+        400,
+        'ErrorInvalidRecipients',
+        "At least one recipient isn't valid., A message can't be sent because it contains no recipients.",
+      );
       return;
     }
     const headers = message.internetMessageHeaders ?? [];
     const badHeader = headers.find((header) => !/^x-/i.test(header.name));
     if (badHeader) {
-      fail(res, 400, 'InvalidInternetMessageHeader', `The internet message header name '${badHeader.name.slice(0, 100)}' should start with 'x-' or 'X-'.`);
+      fail(
+        res,
+        400,
+        'InvalidInternetMessageHeader',
+        `The internet message header name '${badHeader.name.slice(0, 100)}' should start with 'x-' or 'X-'.`,
+      );
       return;
     }
     const contentType = (message.body?.contentType ?? 'Text').toLowerCase() === 'html' ? 'HTML' : 'Text';
@@ -231,7 +267,10 @@ function selected(req: Request, res: Response, known: Set<string>, defaults: str
   if (raw === undefined || raw.trim() === '') return defaults;
   const byLower = new Map([...known].map((name) => [name.toLowerCase(), name]));
   const names: string[] = [];
-  for (const part of raw.split(',').map((value) => value.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((value) => value.trim())
+    .filter(Boolean)) {
     const name = byLower.get(part.toLowerCase());
     if (!name) {
       fail(res, 400, 'Request_BadRequest', `Could not find a property named '${part.slice(0, 100)}' on type 'microsoft.graph.user'.`);
@@ -341,18 +380,30 @@ export function graphAdminRouter(store: GraphStore): Router {
   router.get('/graph/mailbox', (_req, res) => {
     const escape = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
     const messages = [...store.outbox()].reverse().map((mail) => {
-      const frame = mail.contentType === 'HTML' ? mail.body.replace(/<head>|<html([^>]*)>/i, (tag) => `${tag}<base target="_top">`) : `<pre>${escape(mail.body)}</pre>`;
-      return `<article><h2>${escape(mail.subject)}</h2><p>From ${escape(mail.from)} to ${escape(mail.to.join(', '))}, ` + `${escape(mail.sentAt.toISOString())}</p>
-<iframe title="${escape(mail.subject)}" sandbox="allow-top-navigation-by-user-activation" ` + `srcdoc="${escape(frame)}"></iframe></article>`;
+      const frame =
+        mail.contentType === 'HTML'
+          ? mail.body.replace(/<head>|<html([^>]*)>/i, (tag) => `${tag}<base target="_top">`)
+          : `<pre>${escape(mail.body)}</pre>`;
+      return (
+        `<article><h2>${escape(mail.subject)}</h2><p>From ${escape(mail.from)} to ${escape(mail.to.join(', '))}, ` +
+        `${escape(mail.sentAt.toISOString())}</p>
+<iframe title="${escape(mail.subject)}" sandbox="allow-top-navigation-by-user-activation" ` +
+        `srcdoc="${escape(frame)}"></iframe></article>`
+      );
     });
     res
       .set('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'; base-uri 'none'")
       .type('html')
-      .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, ` + `initial-scale=1">
+      .send(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, ` +
+          `initial-scale=1">
 <title>Simulated mailbox (Microsoft Graph outbox)</title>
-<style>body{font-family:system-ui,Arial,sans-serif;margin:1rem;color:#1d2630}article{border:1px solid ` + `#c9d1d9;border-radius:.5rem;padding:.5rem 1rem;margin:1rem 0}iframe{width:100%;height:26rem;border:0}</style>
-</head><body><h1>Simulated mailbox</h1><p>Every message the product sent through the simulated Microsoft Graph, newest first. ` + `Reload to see new ones.</p>
-${messages.join('\n') || '<p>No mail yet.</p>'}</body></html>`);
+<style>body{font-family:system-ui,Arial,sans-serif;margin:1rem;color:#1d2630}article{border:1px solid ` +
+          `#c9d1d9;border-radius:.5rem;padding:.5rem 1rem;margin:1rem 0}iframe{width:100%;height:26rem;border:0}</style>
+</head><body><h1>Simulated mailbox</h1><p>Every message the product sent through the simulated Microsoft Graph, newest first. ` +
+          `Reload to see new ones.</p>
+${messages.join('\n') || '<p>No mail yet.</p>'}</body></html>`,
+      );
   });
   router.get('/graph/permissions', (_req, res) => {
     res.json({ granted: store.permissions(), privilegedRole: store.privilegedRole });

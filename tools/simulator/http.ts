@@ -45,7 +45,14 @@ export function buildServiceApp(ctx: ServiceContext, parts: { routes: Router; ad
   return app;
 }
 
-export function sendError(res: Response, ctx: Pick<ServiceContext, 'errorBody'>, req: Request, status: number, code: string, message: string): void {
+export function sendError(
+  res: Response,
+  ctx: Pick<ServiceContext, 'errorBody'>,
+  req: Request,
+  status: number,
+  code: string,
+  message: string,
+): void {
   res.status(status).json(ctx.errorBody(status, code, message, req));
 }
 
@@ -174,7 +181,8 @@ export function adminErrorHandler(err: unknown, _req: Request, res: Response, _n
 function errorHandler(ctx: ServiceContext) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const { status, message } = describeError(err);
-    if (status >= 500) ctx.logger?.error({ service: ctx.service, path: req.path, error: (err as Error)?.message }, 'simulator handler failed');
+    if (status >= 500)
+      ctx.logger?.error({ service: ctx.service, path: req.path, error: (err as Error)?.message }, 'simulator handler failed');
     if (res.headersSent) {
       res.destroy();
       return;
@@ -209,7 +217,12 @@ export interface ListeningServer {
   close(): Promise<void>;
 }
 
-export function listenHttps(app: express.Express, tls: { certPem: string; keyPem: string }, host: string, port: number): Promise<ListeningServer> {
+export function listenHttps(
+  app: express.Express,
+  tls: { certPem: string; keyPem: string },
+  host: string,
+  port: number,
+): Promise<ListeningServer> {
   const server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, app);
   // A client that never finishes its request must not pin the server open.
   server.requestTimeout = 60_000;

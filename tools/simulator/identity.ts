@@ -18,8 +18,7 @@ export interface IssuedToken {
 }
 
 export type TokenCheck =
-  | { ok: true; token: IssuedToken }
-  | { ok: false; reason: 'missing' | 'malformed' | 'unknown' | 'expired' | 'audience'; resource?: string };
+  { ok: true; token: IssuedToken } | { ok: false; reason: 'missing' | 'malformed' | 'unknown' | 'expired' | 'audience'; resource?: string };
 
 /** Compares resources the way Entra ID audiences compare: scheme and host case-insensitive, trailing slash ignored. */
 export function normalizeResource(resource: string): string {

@@ -8,7 +8,10 @@ const STATUS_FOR: Record<SessionErrorKind, number> = { BadOutcome: 400, NotFound
 const verifiedIdentitySchema = z.strictObject({
   firstName: z.string().min(1).max(200).optional(),
   lastName: z.string().min(1).max(200).optional(),
-  birthDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD').optional(),
+  birthDate: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
+    .optional(),
 });
 
 const webhookSchema = z.strictObject({
@@ -62,7 +65,11 @@ export function incodeAdminRouter(store: IncodeStore): Router {
   router.put('/incode/webhook', (req, res) => {
     const parsed = webhookSchema.safeParse(req.body);
     if (!parsed.success) return adminError(res, 400, 'BadRequest', z.prettifyError(parsed.error));
-    store.webhookTarget = { url: parsed.data.url, headers: parsed.data.headers ?? {}, ...(parsed.data.oauth2 ? { oauth2: parsed.data.oauth2 } : {}) };
+    store.webhookTarget = {
+      url: parsed.data.url,
+      headers: parsed.data.headers ?? {},
+      ...(parsed.data.oauth2 ? { oauth2: parsed.data.oauth2 } : {}),
+    };
     res.status(204).end();
   });
 

@@ -170,7 +170,12 @@ export class IncodeStore {
     this.tokens.clear();
   }
 
-  createSession(input: { loginHint: string; externalCustomerId?: string; notification?: SessionNotification; linkMinutes?: number }): IncodeSession {
+  createSession(input: {
+    loginHint: string;
+    externalCustomerId?: string;
+    notification?: SessionNotification;
+    linkMinutes?: number;
+  }): IncodeSession {
     const createdAt = new Date();
     const session: IncodeSession = {
       interviewId: newInterviewId(createdAt),
@@ -234,7 +239,8 @@ export class IncodeStore {
     }
     const session = this.sessions.get(interviewId.toLowerCase());
     if (!session) throw new IncodeSessionError('NotFound', `no session ${interviewId}`);
-    if (session.state !== 'pending') throw new IncodeSessionError('AlreadyFinished', `session ${session.interviewId} is already ${session.state}`);
+    if (session.state !== 'pending')
+      throw new IncodeSessionError('AlreadyFinished', `session ${session.interviewId} is already ${session.state}`);
     if (this.isExpired(session)) throw new IncodeSessionError('Expired', `session ${session.interviewId} has expired`);
     // Set before any await, so a concurrent second completion is refused.
     session.state = outcome as SessionOutcome;

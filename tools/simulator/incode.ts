@@ -35,7 +35,8 @@ export function incodeApiRouter(store: IncodeStore, apiBaseUrl: () => string): R
   router.use('/omni', requireIncodeAuth(store));
 
   router.post('/omni/b2b/onboarding/request-new', express.json({ limit: JSON_LIMIT }), (req, res) => {
-    const fail = (status: number, message: string, httpStatus = status) => res.status(httpStatus).json(springError(status, message, req.path, httpStatus));
+    const fail = (status: number, message: string, httpStatus = status) =>
+      res.status(httpStatus).json(springError(status, message, req.path, httpStatus));
     if (!req.is('application/json') || typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
       fail(400, 'The request body must be a JSON object.');
       return;
@@ -127,7 +128,9 @@ function requireIncodeAuth(store: IncodeStore) {
     }
     const token = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
     if (!token || !store.isLiveToken(token)) {
-      res.status(401).json(springError(401, 'Full authentication is required to access this resource', req.originalUrl.split('?')[0] ?? req.path));
+      res
+        .status(401)
+        .json(springError(401, 'Full authentication is required to access this resource', req.originalUrl.split('?')[0] ?? req.path));
       return;
     }
     if (req.get('api-version') !== '1.0') {

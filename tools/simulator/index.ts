@@ -35,7 +35,15 @@ export { generateAppCertificate, generateClientSecret, generateFederatedToken } 
 export type { AccessTokenRequest, EntraTokenIssuer, SigningKey } from './entra-jwt';
 export type { Fault, FaultSpec, FaultStore } from './faults';
 export type { AzureTokenStore, IssuedToken, TokenAuthMethod } from './identity';
-export type { CompletionResult, IncodeSession, IncodeStore, SessionOutcome, VerifiedIdentity, WebhookDelivery, WebhookResult } from './incode-store';
+export type {
+  CompletionResult,
+  IncodeSession,
+  IncodeStore,
+  SessionOutcome,
+  VerifiedIdentity,
+  WebhookDelivery,
+  WebhookResult,
+} from './incode-store';
 export type { KeyVaultStore, SecretVersion, SetSecretOptions } from './key-vault-store';
 export type { GraphGroup, GraphGroupInput, GraphSeed, GraphStore, GraphUser, GraphUserInput, SentMail } from './graph-store';
 export { DEFAULT_GRAPH_PERMISSIONS } from './graph-store';
@@ -164,7 +172,17 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   );
 
   // Filled in once the servers listen; routes read them per request.
-  const urls: SimulatorUrls = { incodeAuth: '', incodeApi: '', arm: '', keyVault: '', identityEndpoint: '', entra: '', graph: '', logAnalytics: '', defender: '' };
+  const urls: SimulatorUrls = {
+    incodeAuth: '',
+    incodeApi: '',
+    arm: '',
+    keyVault: '',
+    identityEndpoint: '',
+    entra: '',
+    graph: '',
+    logAnalytics: '',
+    defender: '',
+  };
   let armAudiences: string[] = [];
   let graphAudiences: string[] = [];
   let logAnalyticsAudiences: string[] = [];
@@ -178,12 +196,18 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     logger: config.logger,
   });
   const apps: Record<SimulatedService, express.Express> = {
-    identity: buildServiceApp(context('identity', (status, _code, message) => identityError(status, message)), {
-      routes: identityRouter(tokens, config.identity),
-    }),
+    identity: buildServiceApp(
+      context('identity', (status, _code, message) => identityError(status, message)),
+      {
+        routes: identityRouter(tokens, config.identity),
+      },
+    ),
     entra: buildServiceApp(context('entra', entraErrorBody), {
       // entra-jwt first: it publishes the tenant's signing keys at the jwks_uri entra.ts announces.
-      routes: express.Router().use(entraJwtRouter(entraTokens, () => urls.entra), entraRouter(entra, tokens, () => urls.entra)),
+      routes: express.Router().use(
+        entraJwtRouter(entraTokens, () => urls.entra),
+        entraRouter(entra, tokens, () => urls.entra),
+      ),
       admin: express.Router().use(entraJwtAdminRouter(entraTokens), entraAdminRouter(entra)),
     }),
     incodeAuth: buildServiceApp(context('incodeAuth', incodeAuthErrorBody), { routes: incodeAuthRouter(incode) }),
@@ -204,7 +228,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
       admin: graphAdminRouter(graph),
     }),
     logAnalytics: buildServiceApp(context('logAnalytics', logAnalyticsErrorBody), {
-      routes: logAnalyticsRouter(threatIntel, tokens, { audiences: () => logAnalyticsAudiences, limits: config.threatIntel.logAnalyticsLimits }),
+      routes: logAnalyticsRouter(threatIntel, tokens, {
+        audiences: () => logAnalyticsAudiences,
+        limits: config.threatIntel.logAnalyticsLimits,
+      }),
       admin: threatIntelAdminRouter(threatIntel),
     }),
     defender: buildServiceApp(context('defender', defenderErrorBody), {
@@ -249,14 +276,26 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   ].map(normalizeResource);
   // Likewise for Graph: a client asks for `${graphEndpoint}/.default`.
   const graphPort = byService.graph.port;
-  graphAudiences = [urls.graph, `https://localhost:${graphPort}`, `https://127.0.0.1:${graphPort}`, `https://[::1]:${graphPort}`, 'https://graph.microsoft.com'].map(
-    normalizeResource,
-  );
+  graphAudiences = [
+    urls.graph,
+    `https://localhost:${graphPort}`,
+    `https://127.0.0.1:${graphPort}`,
+    `https://[::1]:${graphPort}`,
+    'https://graph.microsoft.com',
+  ].map(normalizeResource);
 
   // Likewise for the sync's APIs; Defender's public audience is the WindowsDefenderATP app's URI.
   const loopback = (url: string, port: number) => [url, `https://localhost:${port}`, `https://127.0.0.1:${port}`, `https://[::1]:${port}`];
-  logAnalyticsAudiences = [...loopback(urls.logAnalytics, byService.logAnalytics.port), 'https://api.loganalytics.io', 'https://api.loganalytics.azure.com'].map(normalizeResource);
-  defenderAudiences = [...loopback(urls.defender, byService.defender.port), 'https://api.securitycenter.microsoft.com', 'https://securitycenter.onmicrosoft.com/windowsatpservice'].map(normalizeResource);
+  logAnalyticsAudiences = [
+    ...loopback(urls.logAnalytics, byService.logAnalytics.port),
+    'https://api.loganalytics.io',
+    'https://api.loganalytics.azure.com',
+  ].map(normalizeResource);
+  defenderAudiences = [
+    ...loopback(urls.defender, byService.defender.port),
+    'https://api.securitycenter.microsoft.com',
+    'https://securitycenter.onmicrosoft.com/windowsatpservice',
+  ].map(normalizeResource);
 
   if (config.keyVault.preloadIncodeSecrets) {
     const values: Record<keyof typeof INCODE_SECRET_NAMES, string> = {

@@ -141,7 +141,9 @@ export function keyVaultAdminRouter(store: KeyVaultStore): Router {
     const parsed = adminSecretSchema.safeParse(req.body);
     const name = req.params.name ?? '';
     if (!parsed.success || !isValidSecretName(name)) {
-      res.status(400).json({ error: { code: 'BadRequest', message: parsed.success ? 'Invalid secret name.' : z.prettifyError(parsed.error) } });
+      res
+        .status(400)
+        .json({ error: { code: 'BadRequest', message: parsed.success ? 'Invalid secret name.' : z.prettifyError(parsed.error) } });
       return;
     }
     const { value, expiresOn, ...rest } = parsed.data;

@@ -43,7 +43,11 @@ function timespanStart(timespan: unknown, now: number): number | undefined {
  * Retry-After. It evaluates exactly the sync's query (src/clients/threat-intel-client.ts); any other KQL is a
  * 400 BadArgumentError, as a query the service cannot parse would be.
  */
-export function logAnalyticsRouter(store: ThreatIntelStore, tokens: AzureTokenStore, options: { audiences: () => string[]; limits?: readonly RateLimit[] }): Router {
+export function logAnalyticsRouter(
+  store: ThreatIntelStore,
+  tokens: AzureTokenStore,
+  options: { audiences: () => string[]; limits?: readonly RateLimit[] },
+): Router {
   const router = express.Router();
   const windows = new RateWindows();
   router.use(express.json({ limit: JSON_LIMIT }));
@@ -52,7 +56,12 @@ export function logAnalyticsRouter(store: ThreatIntelStore, tokens: AzureTokenSt
     const check = tokens.check(req.get('authorization'), (resource) => audiences.includes(resource));
     if (!check.ok) {
       res.set('WWW-Authenticate', 'Bearer authorization_uri="https://login.microsoftonline.com/common", error="invalid_token"');
-      sendError(res, 401, 'InvalidAuthenticationTokenAudience', `The access token is ${check.reason === 'audience' ? `for the wrong audience (${check.resource})` : check.reason}.`);
+      sendError(
+        res,
+        401,
+        'InvalidAuthenticationTokenAudience',
+        `The access token is ${check.reason === 'audience' ? `for the wrong audience (${check.resource})` : check.reason}.`,
+      );
       return;
     }
     const wait = windows.take(check.token.clientId, options.limits ?? LOG_ANALYTICS_LIMITS);
@@ -78,7 +87,12 @@ export function logAnalyticsRouter(store: ThreatIntelStore, tokens: AzureTokenSt
     }
     const parameters = parseFeedQuery(body.query);
     if (!parameters) {
-      sendError(res, 400, 'BadArgumentError', 'Query could not be parsed (the simulator evaluates only the threat-intelligence sync query).');
+      sendError(
+        res,
+        400,
+        'BadArgumentError',
+        'Query could not be parsed (the simulator evaluates only the threat-intelligence sync query).',
+      );
       return;
     }
     const rows = store.runFeedQuery(workspaceId, parameters, since);

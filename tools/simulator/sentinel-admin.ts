@@ -16,7 +16,12 @@ const ownerSchema = z.strictObject({
 const labelSchema = z.strictObject({ labelName: z.string().min(1), labelType: z.enum(['User', 'AutoAssigned']).optional() });
 
 export const seedIncidentSchema = z.strictObject({
-  incidentId: z.string().min(1).max(256).regex(/^[^/?#]+$/).optional(),
+  incidentId: z
+    .string()
+    .min(1)
+    .max(256)
+    .regex(/^[^/?#]+$/)
+    .optional(),
   title: z.string().min(1),
   description: z.string().optional(),
   severity: z.enum(SEVERITIES),
@@ -35,7 +40,11 @@ export const seedIncidentSchema = z.strictObject({
     )
     .optional(),
   workspace: z
-    .strictObject({ subscriptionId: z.string().min(1).optional(), resourceGroup: z.string().min(1).optional(), workspaceName: z.string().min(1).optional() })
+    .strictObject({
+      subscriptionId: z.string().min(1).optional(),
+      resourceGroup: z.string().min(1).optional(),
+      workspaceName: z.string().min(1).optional(),
+    })
     .optional(),
 });
 

@@ -1,7 +1,15 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { GraphStore } from './graph-store';
 import { IncodeSessionError, type IncodeSession, type IncodeStore } from './incode-store';
-import { CLASSIFICATIONS, REASONS_FOR, SEVERITIES, type AccountInput, type Classification, type SentinelStore, type Severity } from './sentinel-store';
+import {
+  CLASSIFICATIONS,
+  REASONS_FOR,
+  SEVERITIES,
+  type AccountInput,
+  type Classification,
+  type SentinelStore,
+  type Severity,
+} from './sentinel-store';
 import { escapeHtml, maskEmail } from './verification-page';
 
 /**
@@ -145,13 +153,18 @@ export function sentinelFormsRouter(deps: SentinelFormsDependencies): Router {
     const scenario = field(req, 'scenario') as SeedScenario;
     const severity = field(req, 'severity') as Severity;
     if (!(scenario in SEED_SCENARIOS) || !SEVERITIES.includes(severity)) {
-      res.status(400).type('text/plain').send(`scenario must be one of ${Object.keys(SEED_SCENARIOS).join(', ')}; severity one of ${SEVERITIES.join(', ')}`);
+      res
+        .status(400)
+        .type('text/plain')
+        .send(`scenario must be one of ${Object.keys(SEED_SCENARIOS).join(', ')}; severity one of ${SEVERITIES.join(', ')}`);
       return;
     }
     const accounts = SEED_SCENARIOS[scenario].accounts.map((upn: string) => {
       // A guest as Sentinel names one: by their home address, with the object id Graph answers "Guest" for.
       if (scenario === 'guest') {
-        const guest = deps.graph.getUser(upn) ?? deps.graph.addUser({ userPrincipalName: upn, givenName: 'Megan', surname: 'Bowen', userType: 'Guest' });
+        const guest =
+          deps.graph.getUser(upn) ??
+          deps.graph.addUser({ userPrincipalName: upn, givenName: 'Megan', surname: 'Bowen', userType: 'Guest' });
         return { ...accountOf(upn), aadUserId: guest.id };
       }
       return accountOf(upn);
@@ -180,7 +193,10 @@ export function sentinelFormsRouter(deps: SentinelFormsDependencies): Router {
     if (action === 'close') {
       const classification = (field(req, 'classification') || 'TruePositive') as Classification;
       if (!CLASSIFICATIONS.includes(classification)) {
-        res.status(400).type('text/plain').send(`classification must be one of ${CLASSIFICATIONS.join(', ')}`);
+        res
+          .status(400)
+          .type('text/plain')
+          .send(`classification must be one of ${CLASSIFICATIONS.join(', ')}`);
         return;
       }
       deps.sentinel.simulateAnalystEdit(incidentId, {
@@ -192,7 +208,10 @@ export function sentinelFormsRouter(deps: SentinelFormsDependencies): Router {
     } else if (action === 'severity') {
       const severity = field(req, 'severity') as Severity;
       if (!SEVERITIES.includes(severity)) {
-        res.status(400).type('text/plain').send(`severity must be one of ${SEVERITIES.join(', ')}`);
+        res
+          .status(400)
+          .type('text/plain')
+          .send(`severity must be one of ${SEVERITIES.join(', ')}`);
         return;
       }
       deps.sentinel.simulateAnalystEdit(incidentId, { severity });
@@ -209,7 +228,10 @@ export function sentinelFormsRouter(deps: SentinelFormsDependencies): Router {
     const interviewId = req.params.interviewId ?? '';
     const answer = field(req, 'answer') as UserAnswer;
     if (!(answer in USER_ANSWERS)) {
-      res.status(400).type('text/plain').send(`answer must be one of ${Object.keys(USER_ANSWERS).join(', ')}`);
+      res
+        .status(400)
+        .type('text/plain')
+        .send(`answer must be one of ${Object.keys(USER_ANSWERS).join(', ')}`);
       return;
     }
     try {
@@ -231,7 +253,12 @@ function notFound(res: Response, incidentId: string): void {
 }
 
 const options = (values: readonly string[], selected?: string, labels: Record<string, string> = {}) =>
-  values.map((value) => `<option value="${escapeHtml(value)}"${value === selected ? ' selected' : ''}>${escapeHtml(labels[value] ?? value)}</option>`).join('');
+  values
+    .map(
+      (value) =>
+        `<option value="${escapeHtml(value)}"${value === selected ? ' selected' : ''}>${escapeHtml(labels[value] ?? value)}</option>`,
+    )
+    .join('');
 
 /** The seed form, at the top of the page. */
 export function renderSeedForm(playbookConfigured: boolean): string {
@@ -252,11 +279,20 @@ export function renderSeedForm(playbookConfigured: boolean): string {
 }
 
 /** Per incident: the playbook's last answer, the analyst's actions. */
-export function renderIncidentForms(incidentId: string, severity: string, status: string, run: PlaybookRun | undefined, playbookConfigured: boolean): string {
+export function renderIncidentForms(
+  incidentId: string,
+  severity: string,
+  status: string,
+  run: PlaybookRun | undefined,
+  playbookConfigured: boolean,
+): string {
   const action = `${FORMS}/incidents/${encodeURIComponent(incidentId)}`;
   const answer = run
-    ? `<p class="playbook">Playbook (${escapeHtml(run.eventType)}, ${renderClock(run.at)}): HTTP ${run.httpStatus ?? 'none'} ` + `<code>${escapeHtml(run.answer)}</code>${
-        run.verificationUrl ? ` · <a href="${escapeHtml(run.verificationUrl)}" target="_blank" rel="noopener">open the verification link</a>` : ''
+    ? `<p class="playbook">Playbook (${escapeHtml(run.eventType)}, ${renderClock(run.at)}): HTTP ${run.httpStatus ?? 'none'} ` +
+      `<code>${escapeHtml(run.answer)}</code>${
+        run.verificationUrl
+          ? ` · <a href="${escapeHtml(run.verificationUrl)}" target="_blank" rel="noopener">open the verification link</a>`
+          : ''
       }</p>`
     : '';
   const playbook = playbookConfigured
@@ -286,7 +322,11 @@ export function renderIncidentForms(incidentId: string, severity: string, status
  * a passed check closes only after the user answered "This was me" on the gateway's confirmation page, so
  * each session links to its page first when the playbook's answer gave one (`confirmationLink`).
  */
-export function renderSessions(sessions: readonly IncodeSession[], now = Date.now(), confirmationLink: (interviewId: string) => string | undefined = () => undefined): string {
+export function renderSessions(
+  sessions: readonly IncodeSession[],
+  now = Date.now(),
+  confirmationLink: (interviewId: string) => string | undefined = () => undefined,
+): string {
   const waiting = sessions.filter((session) => session.state === 'pending' && session.expiresAt.getTime() > now);
   const rows = waiting.length
     ? waiting
@@ -303,24 +343,32 @@ export function renderSessions(sessions: readonly IncodeSession[], now = Date.no
           const page = confirmationLink(session.interviewId);
           const confirm = page
             ? `
-          <p class="confirm">1. <a class="confirmation-link" href="${escapeHtml(page)}">Open the confirmation page</a> and answer ` + `"This was me" (or "This wasn't me"). 2. Then Incode's result:</p>`
+          <p class="confirm">1. <a class="confirmation-link" href="${escapeHtml(page)}">Open the confirmation page</a> and answer ` +
+              `"This was me" (or "This wasn't me"). 2. Then Incode's result:</p>`
             : '';
-          return `
-        <li id="session-${escapeHtml(session.interviewId)}"><div><strong>${escapeHtml(session.loginHint)}</strong> <span ` + `class="muted">(${escapeHtml(maskEmail(session.loginHint))}, interview ` + `${escapeHtml(
-            session.interviewId,
-          )}, link expires ` + `${renderClock(session.expiresAt.toISOString())})</span></div>${confirm}
+          return (
+            `
+        <li id="session-${escapeHtml(session.interviewId)}"><div><strong>${escapeHtml(session.loginHint)}</strong> <span ` +
+            `class="muted">(${escapeHtml(maskEmail(session.loginHint))}, interview ` +
+            `${escapeHtml(session.interviewId)}, link expires ` +
+            `${renderClock(session.expiresAt.toISOString())})</span></div>${confirm}
           <div class="actions">${buttons}
-          </div></li>`;
+          </div></li>`
+          );
         })
         .join('')
     : `\n        <li class="muted">None: start a verification (seed an incident with the playbook, or the banner's curl).</li>`;
-  return `
+  return (
+    `
     <section class="card" id="sessions">
       <h2>Answer as the user (Incode sessions waiting)</h2>
-      <p class="muted">"Verified" closes the incident only if the user first answered "This was me" on the confirmation page (the ` + `link the gateway answered, also in the Graph outbox's mail). Verified without that answer leaves the incident waiting for ` + `it until the deadline, then it escalates.</p>
+      <p class="muted">"Verified" closes the incident only if the user first answered "This was me" on the confirmation page (the ` +
+    `link the gateway answered, also in the Graph outbox's mail). Verified without that answer leaves the incident waiting for ` +
+    `it until the deadline, then it escalates.</p>
       <ul class="sessions">${rows}
       </ul>
-    </section>`;
+    </section>`
+  );
 }
 
 function renderClock(iso: string): string {

@@ -134,7 +134,12 @@ export type EntityResource =
       name: string;
       type: 'Microsoft.SecurityInsights/Entities';
       kind: 'Ip';
-      properties: { address: string; friendlyName: string; location?: { city?: string; countryName?: string; countryCode?: string }; additionalData: Record<string, unknown> };
+      properties: {
+        address: string;
+        friendlyName: string;
+        location?: { city?: string; countryName?: string; countryCode?: string };
+        additionalData: Record<string, unknown>;
+      };
     }
   | {
       id: string;
@@ -181,13 +186,7 @@ export interface CommentResource {
 }
 
 export type AuditKind =
-  | 'incidentCreated'
-  | 'incidentUpdated'
-  | 'incidentDeleted'
-  | 'analystEdit'
-  | 'commentCreated'
-  | 'commentUpdated'
-  | 'commentDeleted';
+  'incidentCreated' | 'incidentUpdated' | 'incidentDeleted' | 'analystEdit' | 'commentCreated' | 'commentUpdated' | 'commentDeleted';
 
 /** One successful write to an incident or its comments. */
 export interface AuditEntry {
@@ -304,8 +303,12 @@ export class SentinelStore {
     incident.entities = [
       ...(input.accounts ?? []).map((account) => accountEntity(incident, account)),
       ...(input.ipAddresses ?? []).map((ip) => otherEntity(incident, ipEntityProperties(ip))),
-      ...(input.hosts ?? []).map((host) => otherEntity(incident, { kind: 'Host', properties: { ...stripUndefined(host), friendlyName: host.hostName, additionalData: {} } })),
-      ...(input.applications ?? []).map((appName) => otherEntity(incident, { kind: 'CloudApplication', properties: { appName, friendlyName: appName, additionalData: {} } })),
+      ...(input.hosts ?? []).map((host) =>
+        otherEntity(incident, { kind: 'Host', properties: { ...stripUndefined(host), friendlyName: host.hostName, additionalData: {} } }),
+      ),
+      ...(input.applications ?? []).map((appName) =>
+        otherEntity(incident, { kind: 'CloudApplication', properties: { appName, friendlyName: appName, additionalData: {} } }),
+      ),
     ];
     incident.alerts = (input.alerts ?? []).map((alert) => alertResource(incident, alert));
     incident.properties.additionalData.alertsCount = incident.alerts.length;
@@ -412,7 +415,12 @@ export class SentinelStore {
     const existing = incident.comments.get(key);
     const now = new Date().toISOString();
     if (existing && etag !== undefined && !sameEtag(etag, existing.etag)) {
-      return { ok: false, status: 409, code: 'Conflict', message: `Newer version of resource 'comments/${existing.name}' exists. Data was not saved` };
+      return {
+        ok: false,
+        status: 409,
+        code: 'Conflict',
+        message: `Newer version of resource 'comments/${existing.name}' exists. Data was not saved`,
+      };
     }
     const comment: CommentResource = {
       id: `${incidentArmId(incident)}/Comments/${existing?.name ?? commentId}`,
@@ -447,12 +455,23 @@ export class SentinelStore {
     if (!existing) return false;
     incident.comments.delete(commentId.toLowerCase());
     incident.properties.additionalData.commentsCount = incident.comments.size;
-    incident.audit.push({ at: new Date(), kind: 'commentDeleted', actor, commentId: existing.name, etagBefore: existing.etag, changes: {} });
+    incident.audit.push({
+      at: new Date(),
+      kind: 'commentDeleted',
+      actor,
+      commentId: existing.name,
+      etagBefore: existing.etag,
+      changes: {},
+    });
     return true;
   }
 
   /** The body an automation rule hands a playbook for this incident (what the gateway receives). */
-  playbookTrigger(incidentId: string, objectEventType: 'Create' | 'Update' = 'Create', options: { includeEntities?: boolean } = {}): unknown {
+  playbookTrigger(
+    incidentId: string,
+    objectEventType: 'Create' | 'Update' = 'Create',
+    options: { includeEntities?: boolean } = {},
+  ): unknown {
     const incident = this.findIncident(incidentId);
     if (!incident) throw new Error(`no incident ${incidentId}`);
     const resource = toResource(incident);
@@ -552,7 +571,10 @@ export class SentinelStore {
 
 /** ARM ids: the resource path with the service's own casing. */
 export function workspaceArmId(ref: WorkspaceRef): string {
-  return `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces` + `/${ref.workspaceName}`;
+  return (
+    `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroup}/providers/Microsoft.OperationalInsights/workspaces` +
+    `/${ref.workspaceName}`
+  );
 }
 
 function incidentArmId(incident: StoredIncident): string {
@@ -598,8 +620,14 @@ function otherEntity(incident: StoredIncident, body: EntityBody): EntityResource
 }
 
 function ipEntityProperties(ip: IpInput): EntityBody {
-  const location = ip.city || ip.countryName || ip.countryCode ? stripUndefined({ city: ip.city, countryName: ip.countryName, countryCode: ip.countryCode }) : undefined;
-  return { kind: 'Ip', properties: { address: ip.address, friendlyName: ip.address, ...(location ? { location } : {}), additionalData: {} } };
+  const location =
+    ip.city || ip.countryName || ip.countryCode
+      ? stripUndefined({ city: ip.city, countryName: ip.countryName, countryCode: ip.countryCode })
+      : undefined;
+  return {
+    kind: 'Ip',
+    properties: { address: ip.address, friendlyName: ip.address, ...(location ? { location } : {}), additionalData: {} },
+  };
 }
 
 function alertResource(incident: StoredIncident, alert: AlertInput): AlertResource {
@@ -629,7 +657,9 @@ function writable(properties: IncidentProperties): WritableIncidentProperties {
 }
 
 // PUT replaces: a field the body leaves out is cleared, as it is in Sentinel.
-function normalizeWritable(input: WritableIncidentProperties): WritableIncidentProperties & { owner: IncidentOwner; labels: IncidentLabel[] } {
+function normalizeWritable(
+  input: WritableIncidentProperties,
+): WritableIncidentProperties & { owner: IncidentOwner; labels: IncidentLabel[] } {
   return {
     title: input.title,
     description: input.description ?? undefined,
@@ -676,7 +706,9 @@ function workspaceNotFound(ref: WorkspaceRef): { ok: false; status: number; code
     ok: false,
     status: 404,
     code: 'ResourceNotFound',
-    message: `The Resource 'Microsoft.OperationalInsights/workspaces/${ref.workspaceName}' under resource group '${ref.resourceGroup}' ` + `was not found.`,
+    message:
+      `The Resource 'Microsoft.OperationalInsights/workspaces/${ref.workspaceName}' under resource group '${ref.resourceGroup}' ` +
+      `was not found.`,
   };
 }
 

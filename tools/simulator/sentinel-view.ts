@@ -1,5 +1,13 @@
 import type { WorkspaceRef } from './options';
-import { workspaceArmId, type AuditEntry, type CommentResource, type EntityResource, type IncidentResource, type SentinelStore, type WorkspaceInfo } from './sentinel-store';
+import {
+  workspaceArmId,
+  type AuditEntry,
+  type CommentResource,
+  type EntityResource,
+  type IncidentResource,
+  type SentinelStore,
+  type WorkspaceInfo,
+} from './sentinel-store';
 import type { IncodeSession } from './incode-store';
 import { renderIncidentForms, renderSeedForm, renderSessions, type PlaybookRun } from './sentinel-forms';
 import { escapeHtml } from './verification-page';
@@ -48,10 +56,17 @@ export function collectIncidents(store: SentinelStore): IncidentView[] {
 }
 
 /** One incident with its audit log; the first match when several workspaces hold the id (narrow with `workspace`). */
-export function incidentDetail(store: SentinelStore, incidentId: string, workspace?: Partial<WorkspaceRef>): IncidentDetailView | undefined {
+export function incidentDetail(
+  store: SentinelStore,
+  incidentId: string,
+  workspace?: Partial<WorkspaceRef>,
+): IncidentDetailView | undefined {
   const incident = store.getIncident(incidentId, workspace);
   if (!incident) return undefined;
-  const ref = workspacesOf(store).find((candidate) => incident.id.toLowerCase().startsWith(incidentsPrefix(candidate))) ?? workspaceOfId(incident.id) ?? store.defaultWorkspace;
+  const ref =
+    workspacesOf(store).find((candidate) => incident.id.toLowerCase().startsWith(incidentsPrefix(candidate))) ??
+    workspaceOfId(incident.id) ??
+    store.defaultWorkspace;
   return { ...toView(store, ref, incident), audit: store.auditLog(incident.name, ref) };
 }
 
@@ -69,12 +84,16 @@ export interface SentinelPageForms {
 /** The page: pure function of the incidents (as collectIncidents returns them), the render time and the forms' data. */
 export function renderSentinelPage(incidents: readonly IncidentView[], now: Date = new Date(), forms?: SentinelPageForms): string {
   const body =
-    (forms ? `${forms.notice ? `\n    <p class="notice" role="status">${escapeHtml(forms.notice)}</p>` : ''}${renderSeedForm(forms.playbookConfigured)}${renderSessions(forms.sessions, now.getTime(), (interviewId) => forms.confirmationLink?.(interviewId))}` : '') +
+    (forms
+      ? `${forms.notice ? `\n    <p class="notice" role="status">${escapeHtml(forms.notice)}</p>` : ''}${renderSeedForm(forms.playbookConfigured)}${renderSessions(forms.sessions, now.getTime(), (interviewId) => forms.confirmationLink?.(interviewId))}`
+      : '') +
     (incidents.length
       ? incidents.map((incident) => renderIncident(incident, forms)).join('')
-      : `\n    <p class="empty">No incidents yet. Seed one${forms ? ' above' : ' (POST /simulator/sentinel/incidents)'} or start ` + `a verification.</p>`);
+      : `\n    <p class="empty">No incidents yet. Seed one${forms ? ' above' : ' (POST /simulator/sentinel/incidents)'} or start ` +
+        `a verification.</p>`);
   const closed = incidents.filter((incident) => incident.properties.status === 'Closed').length;
-  return `<!doctype html>
+  return (
+    `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -87,14 +106,17 @@ export function renderSentinelPage(incidents: readonly IncidentView[], now: Date
     header h1 { font-size: 1.4rem; margin: 0 0 .3rem; }
     header p { margin: 0; font-size: .85rem; color: #5b6875; }
     main { max-width: 60rem; margin: 0 auto 2rem; padding: 0 1rem; }
-    article { background: #fff; border-radius: 12px; padding: 1.2rem 1.5rem; margin-bottom: 1rem; box-shadow: 0 2px 12px ` + `rgba(0,0,0,.08); overflow-wrap: anywhere; }
+    article { background: #fff; border-radius: 12px; padding: 1.2rem 1.5rem; margin-bottom: 1rem; box-shadow: 0 2px 12px ` +
+    `rgba(0,0,0,.08); overflow-wrap: anywhere; }
     article.closed { opacity: .92; }
     h2 { font-size: 1.1rem; margin: 0 0 .6rem; display: flex; flex-wrap: wrap; gap: .5rem; align-items: baseline; }
     h2 .number { color: #5b6875; font-weight: 500; }
-    .badge { display: inline-block; font-size: .75rem; font-weight: 600; padding: .15rem .55rem; border-radius: 999px; ` + `background: #e4e9ee; color: #1d2630; }
+    .badge { display: inline-block; font-size: .75rem; font-weight: 600; padding: .15rem .55rem; border-radius: 999px; ` +
+    `background: #e4e9ee; color: #1d2630; }
     .sev-high { background: #fbe3e1; color: #8c1d18; } .sev-medium { background: #fdefd8; color: #7a4b00; }
     .sev-low { background: #e3effb; color: #174a7c; } .sev-informational { background: #eceff2; color: #44515d; }
-    .st-new { background: #e3effb; color: #174a7c; } .st-active { background: #fdefd8; color: #7a4b00; } .st-closed { background: ` + `#dff3e7; color: #14532d; }
+    .st-new { background: #e3effb; color: #174a7c; } .st-active { background: #fdefd8; color: #7a4b00; } .st-closed { background: ` +
+    `#dff3e7; color: #14532d; }
     .label { background: #eef0fb; color: #2f3a8f; font-weight: 500; }
     dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; margin: 0 0 .8rem; font-size: .9rem; }
     dt { color: #5b6875; } dd { margin: 0; }
@@ -106,7 +128,8 @@ export function renderSentinelPage(incidents: readonly IncidentView[], now: Date
     pre { white-space: pre-wrap; overflow-wrap: anywhere; font-family: inherit; font-size: .9rem; margin: .2rem 0 0; }
     .empty { text-align: center; color: #5b6875; padding: 2rem; }
     footer { text-align: center; font-size: .75rem; color: #7a8794; margin-bottom: 2rem; }
-    .card { display: block; background: #fff; border-radius: 12px; padding: 1rem 1.5rem; margin-bottom: 1rem; box-shadow: 0 2px ` + `12px rgba(0,0,0,.08); }
+    .card { display: block; background: #fff; border-radius: 12px; padding: 1rem 1.5rem; margin-bottom: 1rem; box-shadow: 0 2px ` +
+    `12px rgba(0,0,0,.08); }
     .card label { margin-right: 1rem; font-size: .9rem; }
     .actions { display: flex; flex-wrap: wrap; gap: .5rem; margin: .5rem 0; }
     .actions form { display: inline-flex; gap: .3rem; }
@@ -118,14 +141,17 @@ export function renderSentinelPage(incidents: readonly IncidentView[], now: Date
 <body>
   <header>
     <h1>${escapeHtml(SENTINEL_PAGE_TITLE)}</h1>
-    <p>${incidents.length} incident${incidents.length === 1 ? '' : 's'}, ${closed} closed. Newest first; refreshes every ${SENTINEL_PAGE_REFRESH_SECONDS} ` + `s (last ${renderTime(now.toISOString())}). JSON: <a ` + `href="/simulator/sentinel/incidents">/simulator/sentinel/incidents</a></p>
+    <p>${incidents.length} incident${incidents.length === 1 ? '' : 's'}, ${closed} closed. Newest first; refreshes every ${SENTINEL_PAGE_REFRESH_SECONDS} ` +
+    `s (last ${renderTime(now.toISOString())}). JSON: <a ` +
+    `href="/simulator/sentinel/incidents">/simulator/sentinel/incidents</a></p>
   </header>
   <main>${body}
   </main>
   <footer>itdr-verify simulator: not Microsoft Sentinel</footer>
 </body>
 </html>
-`;
+`
+  );
 }
 
 function renderIncident(incident: IncidentView, forms?: SentinelPageForms): string {
@@ -136,13 +162,13 @@ function renderIncident(incident: IncidentView, forms?: SentinelPageForms): stri
   const labels = p.labels.length
     ? p.labels.map((label) => `<span class="badge label">${escapeHtml(label.labelName)}</span>`).join(' ')
     : `<span class="muted">none</span>`;
-  const accounts = incident.accounts.length
-    ? incident.accounts.map(renderAccount).join('<br>')
-    : `<span class="muted">none</span>`;
+  const accounts = incident.accounts.length ? incident.accounts.map(renderAccount).join('<br>') : `<span class="muted">none</span>`;
   const owner = p.owner.assignedTo ?? p.owner.userPrincipalName ?? p.owner.email;
   const rows: Array<[string, string]> = [
     ['Classification', classification],
-    ...(p.classificationComment ? [['Classification comment', `<pre>${escapeHtml(p.classificationComment)}</pre>`] as [string, string]] : []),
+    ...(p.classificationComment
+      ? [['Classification comment', `<pre>${escapeHtml(p.classificationComment)}</pre>`] as [string, string]]
+      : []),
     ['Labels', labels],
     ['Account(s)', accounts],
     ...(owner ? [['Owner', escapeHtml(owner)] as [string, string]] : []),
@@ -175,8 +201,11 @@ function renderAccount(account: IncidentAccount): string {
 function renderComment(comment: IncidentComment): string {
   const author = comment.author.name ?? comment.author.userPrincipalName ?? comment.author.email ?? comment.author.objectId;
   const edited = comment.lastModifiedTimeUtc !== comment.createdTimeUtc ? `, edited ${renderTime(comment.lastModifiedTimeUtc)}` : '';
-  return `
-          <li><div ` + `class="meta">${renderTime(comment.createdTimeUtc)}${author ? ` by ${escapeHtml(author)}` : ''}${edited}</div><pre>${escapeHtml(comment.message)}</pre></li>`;
+  return (
+    `
+          <li><div ` +
+    `class="meta">${renderTime(comment.createdTimeUtc)}${author ? ` by ${escapeHtml(author)}` : ''}${edited}</div><pre>${escapeHtml(comment.message)}</pre></li>`
+  );
 }
 
 // Class names come from fixed lists, never from the data.
@@ -193,17 +222,26 @@ function statusClass(status: string): string {
 function renderTime(iso: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return escapeHtml(iso);
-  const shown = date.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+  const shown = date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, ' UTC');
   return `<time datetime="${escapeHtml(date.toISOString())}">${escapeHtml(shown)}</time>`;
 }
 
 function toView(store: SentinelStore, workspace: WorkspaceRef, incident: IncidentResource): IncidentView {
-  const ref: WorkspaceRef = { subscriptionId: workspace.subscriptionId, resourceGroup: workspace.resourceGroup, workspaceName: workspace.workspaceName };
+  const ref: WorkspaceRef = {
+    subscriptionId: workspace.subscriptionId,
+    resourceGroup: workspace.resourceGroup,
+    workspaceName: workspace.workspaceName,
+  };
   const comments = store
     .listComments(incident.name, ref)
     .map((comment) => ({ name: comment.name, ...comment.properties }))
     .sort((a, b) => a.createdTimeUtc.localeCompare(b.createdTimeUtc));
-  const accounts = (store.listEntities(incident.name, ref) ?? []).flatMap((entity) => (entity.kind === 'Account' ? [accountOf(entity)] : []));
+  const accounts = (store.listEntities(incident.name, ref) ?? []).flatMap((entity) =>
+    entity.kind === 'Account' ? [accountOf(entity)] : [],
+  );
   return { workspace: ref, ...incident, accounts, comments };
 }
 
@@ -222,6 +260,7 @@ function incidentsPrefix(ref: WorkspaceRef): string {
 
 /** The workspace an incident's ARM id names. */
 function workspaceOfId(id: string): WorkspaceRef | undefined {
-  const match = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.OperationalInsights\/workspaces\/([^/]+)\//i.exec(id);
+  const match =
+    /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.OperationalInsights\/workspaces\/([^/]+)\//i.exec(id);
   return match?.[1] && match[2] && match[3] ? { subscriptionId: match[1], resourceGroup: match[2], workspaceName: match[3] } : undefined;
 }

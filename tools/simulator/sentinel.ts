@@ -19,7 +19,15 @@ import {
 export const armErrorBody: ErrorBodyBuilder = (_status, code, message) => ({ error: { code, message } });
 
 /** Stable Microsoft.SecurityInsights versions (and the JS SDK's default preview); any 2025 version too. */
-export const SUPPORTED_API_VERSIONS = ['2021-10-01', '2022-09-01-preview', '2022-11-01', '2023-02-01', '2023-11-01', '2024-03-01', '2024-09-01'];
+export const SUPPORTED_API_VERSIONS = [
+  '2021-10-01',
+  '2022-09-01-preview',
+  '2022-11-01',
+  '2023-02-01',
+  '2023-11-01',
+  '2024-03-01',
+  '2024-09-01',
+];
 const API_VERSION_2025 = /^2025-\d\d-\d\d(-preview)?$/;
 
 // ARM matches resource paths case-insensitively.
@@ -90,7 +98,13 @@ export function sentinelRouter(store: SentinelStore, tokens: AzureTokenStore, au
       res.set(`x-ms-ratelimit-remaining-subscription-${kind}`, String(decision.remaining));
       if (!decision.ok) {
         res.set('retry-after', String(decision.retryAfterSeconds));
-        armError(res, 429, 'TooManyRequests', `The request is being throttled: the subscription's ${kind} budget for this principal is spent. Retry after ` + `${decision.retryAfterSeconds} seconds.`);
+        armError(
+          res,
+          429,
+          'TooManyRequests',
+          `The request is being throttled: the subscription's ${kind} budget for this principal is spent. Retry after ` +
+            `${decision.retryAfterSeconds} seconds.`,
+        );
         return;
       }
     }
@@ -108,11 +122,23 @@ export function sentinelRouter(store: SentinelStore, tokens: AzureTokenStore, au
   return router;
 }
 
-function handleSentinel(store: SentinelStore, workspace: WorkspaceRef, segments: string[], actor: string, req: Request, res: Response): void {
+function handleSentinel(
+  store: SentinelStore,
+  workspace: WorkspaceRef,
+  segments: string[],
+  actor: string,
+  req: Request,
+  res: Response,
+): void {
   const [collection, incidentId, sub, commentId, ...extra] = segments;
   const method = req.method;
   if (collection?.toLowerCase() !== 'incidents' || extra.length > 0) {
-    armError(res, 404, 'InvalidResourceType', `The resource type '${collection ?? ''}' could not be found in the namespace 'Microsoft.SecurityInsights'.`);
+    armError(
+      res,
+      404,
+      'InvalidResourceType',
+      `The resource type '${collection ?? ''}' could not be found in the namespace 'Microsoft.SecurityInsights'.`,
+    );
     return;
   }
   if (incidentId === undefined) {
@@ -141,7 +167,10 @@ function handleSentinel(store: SentinelStore, workspace: WorkspaceRef, segments:
       if (method !== 'POST' || commentId !== undefined) return methodNotAllowed(res, method);
       const entities = store.listEntities(incidentId, workspace) ?? [];
       const kinds = [...new Set(entities.map((entity) => entity.kind))];
-      res.json({ entities, metaData: kinds.map((entityKind) => ({ count: entities.filter((entity) => entity.kind === entityKind).length, entityKind })) });
+      res.json({
+        entities,
+        metaData: kinds.map((entityKind) => ({ count: entities.filter((entity) => entity.kind === entityKind).length, entityKind })),
+      });
       return;
     }
     case 'alerts':
@@ -151,7 +180,12 @@ function handleSentinel(store: SentinelStore, workspace: WorkspaceRef, segments:
     case 'comments':
       return handleComments(store, workspace, incidentId, commentId, actor, req, res);
     default:
-      armError(res, 404, 'InvalidResourceType', `The resource type 'incidents/${sub}' could not be found in the namespace 'Microsoft.SecurityInsights'.`);
+      armError(
+        res,
+        404,
+        'InvalidResourceType',
+        `The resource type 'incidents/${sub}' could not be found in the namespace 'Microsoft.SecurityInsights'.`,
+      );
   }
 }
 
@@ -167,7 +201,12 @@ function putIncident(store: SentinelStore, workspace: WorkspaceRef, incidentId: 
     return;
   }
   if (p.classificationReason && (!p.classification || !REASONS_FOR[p.classification].includes(p.classificationReason))) {
-    armError(res, 400, 'BadRequest', `Classification reason '${p.classificationReason}' does not match classification '${p.classification ?? ''}'.`);
+    armError(
+      res,
+      400,
+      'BadRequest',
+      `Classification reason '${p.classificationReason}' does not match classification '${p.classification ?? ''}'.`,
+    );
     return;
   }
   const result = store.putIncident(
@@ -253,7 +292,7 @@ function methodNotAllowed(res: Response, method: string): void {
 function requireApiVersion(req: Request, res: Response, next: NextFunction): void {
   const apiVersion = queryParam(req, 'api-version');
   if (!apiVersion) {
-    armError(res, 400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+    armError(res, 400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
     return;
   }
   if (!SUPPORTED_API_VERSIONS.includes(apiVersion) && !API_VERSION_2025.test(apiVersion)) {
@@ -277,7 +316,10 @@ function requireArmToken(tokens: AzureTokenStore, auth: ArmAuth) {
       return next();
     }
     const [code, message] = armAuthFailure(check, audiences);
-    res.set('WWW-Authenticate', `Bearer authorization_uri="https://login.microsoftonline.com/${auth.tenantId}", error="invalid_token", error_description="${message.replace(/"/g, "'")}"`);
+    res.set(
+      'WWW-Authenticate',
+      `Bearer authorization_uri="https://login.microsoftonline.com/${auth.tenantId}", error="invalid_token", error_description="${message.replace(/"/g, "'")}"`,
+    );
     armError(res, 401, code, message);
   };
 }
@@ -293,7 +335,8 @@ function armAuthFailure(check: Exclude<TokenCheck, { ok: true }>, audiences: str
     case 'audience':
       return [
         'InvalidAuthenticationTokenAudience',
-        `The access token has been obtained for wrong audience or resource '${check.resource}'. It should exactly match with ` + `one of the allowed audiences '${audiences.join("','")}'.`,
+        `The access token has been obtained for wrong audience or resource '${check.resource}'. It should exactly match with ` +
+          `one of the allowed audiences '${audiences.join("','")}'.`,
       ];
     case 'unknown':
       return ['InvalidAuthenticationToken', 'The access token is invalid.'];

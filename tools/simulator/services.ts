@@ -3,6 +3,17 @@
  * everything else: the HTTP plumbing and the faults need the list, and the options (which import the stores)
  * must not be under them.
  */
-export type SimulatedService = 'incodeAuth' | 'incodeApi' | 'arm' | 'keyVault' | 'identity' | 'entra' | 'graph' | 'logAnalytics' | 'defender';
+export type SimulatedService =
+  'incodeAuth' | 'incodeApi' | 'arm' | 'keyVault' | 'identity' | 'entra' | 'graph' | 'logAnalytics' | 'defender';
 
-export const SIMULATED_SERVICES: readonly SimulatedService[] = ['incodeAuth', 'incodeApi', 'arm', 'keyVault', 'identity', 'entra', 'graph', 'logAnalytics', 'defender'];
+export const SIMULATED_SERVICES: readonly SimulatedService[] = [
+  'incodeAuth',
+  'incodeApi',
+  'arm',
+  'keyVault',
+  'identity',
+  'entra',
+  'graph',
+  'logAnalytics',
+  'defender',
+];

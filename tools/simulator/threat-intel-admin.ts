@@ -26,7 +26,9 @@ export function threatIntelAdminRouter(store: ThreatIntelStore): Router {
   const router = express.Router();
   router.use(express.json({ limit: '4mb' }));
   router.post('/threat-intel/indicators', (req, res) => {
-    const parsed = z.strictObject({ workspaceId: z.string().min(1).optional(), rows: z.array(rowSchema).min(1).max(20_000) }).safeParse(req.body);
+    const parsed = z
+      .strictObject({ workspaceId: z.string().min(1).optional(), rows: z.array(rowSchema).min(1).max(20_000) })
+      .safeParse(req.body);
     if (!parsed.success) {
       res.status(400).json({ error: { code: 'BadRequest', message: z.prettifyError(parsed.error) } });
       return;

@@ -94,11 +94,17 @@ export class ThreatIntelStore {
     };
     const observable = (row: ThreatIntelRow) => `${row.ObservableKey}\u0000${row.ObservableValue}`;
     const covered = new Set(
-      latest(rows.filter((row) => query.microsoftSources.includes(row.SourceSystem)), observable)
+      latest(
+        rows.filter((row) => query.microsoftSources.includes(row.SourceSystem)),
+        observable,
+      )
         .filter((row) => row.IsActive && !row.IsDeleted && (!row.ValidUntil || Date.parse(row.ValidUntil) > now))
         .map(observable),
     );
-    const page = latest(rows.filter((row) => row.SourceSystem === query.feedName), (row) => row.Id)
+    const page = latest(
+      rows.filter((row) => row.SourceSystem === query.feedName),
+      (row) => row.Id,
+    )
       .filter((row) => row.Id > query.afterId)
       .sort((a, b) => (a.Id < b.Id ? -1 : a.Id > b.Id ? 1 : 0))
       .slice(0, query.pageSize);

@@ -113,10 +113,7 @@ function generate(): { caPem: string; certPem: string; keyPem: string } {
     { name: 'extKeyUsage', serverAuth: true },
     {
       name: 'subjectAltName',
-      altNames: [
-        ...DNS_NAMES.map((value) => ({ type: 2, value })),
-        ...IP_ADDRESSES.map((ip) => ({ type: 7, ip })),
-      ],
+      altNames: [...DNS_NAMES.map((value) => ({ type: 2, value })), ...IP_ADDRESSES.map((ip) => ({ type: 7, ip }))],
     },
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },

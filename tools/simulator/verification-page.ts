@@ -35,7 +35,8 @@ export function renderVerificationPage(session: IncodeSession): string {
     <p>Your security team asked to confirm that a recent sign-in was you.</p>
     <dl>
       <dt>Account</dt><dd>${escapeHtml(maskEmail(session.loginHint))}</dd>
-      <dt>Link expires</dt><dd><time ` + `datetime="${session.expiresAt.toISOString()}">${escapeHtml(formatTime(session.expiresAt))}</time></dd>
+      <dt>Link expires</dt><dd><time ` +
+      `datetime="${session.expiresAt.toISOString()}">${escapeHtml(formatTime(session.expiresAt))}</time></dd>
     </dl>
     <p class="note">Simulator: instead of an ID document and a selfie, choose the result the biometric check should give.</p>
     <div class="actions">${button('succeeded', 'Verified', 'ok')}${button('failed', 'Failed', 'fail')}${button('pending-review', 'Manual review', 'review')}
@@ -56,7 +57,8 @@ export function renderResultPage(result: CompletionResult): string {
     `
     <h1>${heading}</h1>
     <p>${text}</p>
-    <p class="note">Simulator: session webhook ${result.webhook.delivered ? 'delivered' : 'not delivered'} (${result.webhook.attempts} ` + `attempt${result.webhook.attempts === 1 ? '' : 's'}${result.webhook.lastStatus !== null ? `, last HTTP ${result.webhook.lastStatus}` : ''}).</p>`,
+    <p class="note">Simulator: session webhook ${result.webhook.delivered ? 'delivered' : 'not delivered'} (${result.webhook.attempts} ` +
+      `attempt${result.webhook.attempts === 1 ? '' : 's'}${result.webhook.lastStatus !== null ? `, last HTTP ${result.webhook.lastStatus}` : ''}).</p>`,
   );
 }
 
@@ -66,7 +68,8 @@ export function renderMessagePage(heading: string, message: string): string {
 }
 
 function layout(title: string, body: string): string {
-  return `<!doctype html>
+  return (
+    `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -74,7 +77,8 @@ function layout(title: string, body: string): string {
   <title>${escapeHtml(title)}</title>
   <style>
     body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; background: #f4f6f8; color: #1d2630; margin: 0; }
-    main { max-width: 28rem; margin: 4rem auto; background: #fff; border-radius: 12px; padding: 2rem; box-shadow: 0 2px 12px ` + `rgba(0,0,0,.08); }
+    main { max-width: 28rem; margin: 4rem auto; background: #fff; border-radius: 12px; padding: 2rem; box-shadow: 0 2px 12px ` +
+    `rgba(0,0,0,.08); }
     h1 { font-size: 1.4rem; margin-top: 0; }
     dl { display: grid; grid-template-columns: auto 1fr; gap: .4rem 1rem; }
     dt { color: #5b6875; } dd { margin: 0; font-weight: 600; }
@@ -92,11 +96,15 @@ function layout(title: string, body: string): string {
   <footer>itdr-verify simulator: not Incode</footer>
 </body>
 </html>
-`;
+`
+  );
 }
 
 function formatTime(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace(/:\d\d\.\d{3}Z$/, ' UTC');
+  return date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/:\d\d\.\d{3}Z$/, ' UTC');
 }
 
 export function escapeHtml(text: string): string {

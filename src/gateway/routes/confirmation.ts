@@ -68,7 +68,7 @@ export function confirmationRouter(deps: { links: ConfirmationLinks; verificatio
     const origin = req.get('origin');
     const crossSite = (origin !== undefined && origin !== new URL(deps.links.baseUrl).origin) || req.get('sec-fetch-site') === 'cross-site';
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const answer = body.answer === 'was-me' || body.answer === 'wasnt-me' ? (body.answer) : undefined;
+    const answer = body.answer === 'was-me' || body.answer === 'wasnt-me' ? body.answer : undefined;
     if (crossSite || !deps.links.nonceMatches(loaded.token, body.nonce) || !answer) return void send(res, 403, pages.refused());
     if (!loaded.running || loaded.state.outcome) return void send(res, 409, pages.decided());
     const result = await deps.verifications.answer(loaded.claims.workflowId, {

@@ -14,13 +14,18 @@ export function healthRouter(deps: { checkTemporal: () => Promise<void>; isDrain
   const { metrics } = deps;
   if (metrics) {
     router.get('/metrics', async (_req, res) => {
-      res.set('content-type', metrics.registry.contentType).set('cache-control', 'no-store').send(await metrics.registry.metrics());
+      res
+        .set('content-type', metrics.registry.contentType)
+        .set('cache-control', 'no-store')
+        .send(await metrics.registry.metrics());
     });
   }
 
   router.get('/readyz', async (_req, res) => {
     if (deps.isDraining?.()) {
-      res.status(503).json({ status: 'not_ready', error: { code: 'draining', message: 'Shutting down: finishing the requests in flight' } });
+      res
+        .status(503)
+        .json({ status: 'not_ready', error: { code: 'draining', message: 'Shutting down: finishing the requests in flight' } });
       return;
     }
     try {

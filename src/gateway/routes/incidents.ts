@@ -32,7 +32,10 @@ export function incidentsRouter(deps: IncidentsRouteDependencies): Router {
       // Sentinel's incident-update trigger for an incident an analyst closed: stop its verification.
       if (!(error instanceof HttpError) || error.code !== 'incident_closed') throw error;
       const workspace = request.workspace ?? deps.intake.defaultWorkspace;
-      const stopped = await deps.verifications.cancel(workspace, request.incidentId, { reason: 'The incident was closed in Sentinel', requestedBy: caller });
+      const stopped = await deps.verifications.cancel(workspace, request.incidentId, {
+        reason: 'The incident was closed in Sentinel',
+        requestedBy: caller,
+      });
       if (stopped.kind !== 'accepted') throw error;
       res.status(200).json({ status: 'verification_cancelled', workflowId: stopped.workflowId });
       return;
@@ -61,7 +64,11 @@ export function incidentsRouter(deps: IncidentsRouteDependencies): Router {
         page ? { ...account, verificationUrl: pageLink(`${started.workflowId}-account-${index + 1}`, account.user) } : account,
       );
       res.status(200).json({
-        verificationUrl: page ? (accounts ? accounts[0].verificationUrl : pageLink(started.workflowId, verification.subject.email)) : result.verificationUrl,
+        verificationUrl: page
+          ? accounts
+            ? accounts[0].verificationUrl
+            : pageLink(started.workflowId, verification.subject.email)
+          : result.verificationUrl,
         status: 'verification_initiated',
         workflowId: started.workflowId,
         interviewId: result.interviewId,
@@ -81,7 +88,12 @@ export function incidentsRouter(deps: IncidentsRouteDependencies): Router {
       status: 'verification_not_started',
       workflowId: started.workflowId,
       error: {
-        code: result.status === 'UserNotFound' ? 'user_not_in_incode_directory' : result.status === 'GuestUser' ? 'guest_account' : 'incode_session_failed',
+        code:
+          result.status === 'UserNotFound'
+            ? 'user_not_in_incode_directory'
+            : result.status === 'GuestUser'
+              ? 'guest_account'
+              : 'incode_session_failed',
         message: result.reason,
       },
       incident: 'escalated',

@@ -57,10 +57,15 @@ export function operatorRouter(deps: OperatorRouteDependencies): Router {
             });
       if (result.kind === 'unknown') continue;
       if (result.kind === 'accepted') {
-        res.status(kind === 'review' ? 200 : 202).json({ status: kind === 'review' ? 'review_recorded' : 'cancellation_requested', workflowId: result.workflowId });
+        res
+          .status(kind === 'review' ? 200 : 202)
+          .json({ status: kind === 'review' ? 'review_recorded' : 'cancellation_requested', workflowId: result.workflowId });
         return;
       }
-      const why = result.kind === 'finished' ? 'the verification has already finished' : `the verification is ${result.state.status}, not awaiting review`;
+      const why =
+        result.kind === 'finished'
+          ? 'the verification has already finished'
+          : `the verification is ${result.state.status}, not awaiting review`;
       throw new HttpError(409, 'not_applicable', `Cannot ${kind}: ${why}`, { workflowId: result.workflowId });
     }
     throw unknown(incidentId);

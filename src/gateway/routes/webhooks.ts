@@ -59,11 +59,19 @@ export function webhooksRouter(deps: WebhookRouteDependencies): Router {
       res.locals.webhookOutcome = routed.kind;
       if (routed.kind === 'unknown') throw new HttpError(404, 'unknown_incident', 'No verification matches this webhook');
       deps.logger.info(
-        { eventType: event.eventType, interviewId: event.interviewId, workflowId: 'workflowId' in routed ? routed.workflowId : undefined, routed: routed.kind },
+        {
+          eventType: event.eventType,
+          interviewId: event.interviewId,
+          workflowId: 'workflowId' in routed ? routed.workflowId : undefined,
+          routed: routed.kind,
+        },
         'incode webhook',
       );
       // 200 with {"success": true} is what Incode expects; anything else makes it retry.
-      res.json({ success: true, ...(routed.kind === 'finished' ? { note: 'verification already finished; event recorded, not applied' } : {}) });
+      res.json({
+        success: true,
+        ...(routed.kind === 'finished' ? { note: 'verification already finished; event recorded, not applied' } : {}),
+      });
     },
   );
   return router;
