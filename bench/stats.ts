@@ -35,7 +35,10 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * factor) / factor;
 }
 
-/** ARM's per-subscription-and-principal token buckets, as Microsoft documents them ("Understand how Azure Resource Manager throttles requests"). */
+/**
+ * ARM's per-subscription-and-principal token buckets, as Microsoft documents them ("Understand how Azure Resource
+ * Manager throttles requests").
+ */
 export const ARM_WRITE_BUCKET = { size: 200, refillPerSecond: 10 } as const;
 export const ARM_READ_BUCKET = { size: 250, refillPerSecond: 25 } as const;
 

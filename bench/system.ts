@@ -2,7 +2,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
-/** Memory of this process (simulator + gateway + bench driver, and the worker unless it runs in its own process), after a full GC when available. */
+/**
+ * Memory of this process (simulator + gateway + bench driver, and the worker unless it runs in its own process),
+ * after a full GC when available.
+ */
 export interface MemorySnapshot {
   rss: number;
   heapUsed: number;

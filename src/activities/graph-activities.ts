@@ -186,16 +186,20 @@ export function renderVerificationEmail(
         ['Device', activity.devices.join('; ')],
       ] as Array<[string, string | undefined]>
     ).filter((row): row is [string, string] => Boolean(row[1]));
-    return `<p><strong>${escapeHtml(activity.title ?? 'Suspicious activity')}</strong><br>${rows.map(([term, value]) => `${escapeHtml(term)}: ${escapeHtml(value)}`).join('<br>')}</p>`;
+    const details = rows.map(([term, value]) => `${escapeHtml(term)}: ${escapeHtml(value)}`).join('<br>');
+    return `<p><strong>${escapeHtml(activity.title ?? 'Suspicious activity')}</strong><br>${details}</p>`;
   });
   const confirm = input.activities !== undefined;
+  const ask = confirm
+    ? ' and asks you whether it was you:'
+    : ' and asks you to confirm it was you with a short identity check (your ID document and a selfie).';
   return (
     `<!doctype html>
 <html lang="en"><body style="font-family: Segoe UI, Arial, sans-serif; color: #1d2630;">
 <p>${greeting}</p>
 ${input.reminder ? `<p>This is reminder ${input.reminder}: we have not had your answer yet.</p>\n` : ''}<p>Your security team ` +
     `noticed an unusual sign-in to your ` +
-    `account${escapeHtml(incident)}${confirm ? ' and asks you whether it was you:' : ' and asks you to confirm it was you with a short identity check (your ID document and a selfie).'}</p>
+    `account${escapeHtml(incident)}${ask}</p>
 ${activities.join('\n')}
 <p><a href="${escapeHtml(url.toString())}" style="display: inline-block; padding: 10px 18px; background: #0f6cbd; color: #ffffff; ` +
     `text-decoration: none; border-radius: 4px;">${confirm ? 'Review this sign-in' : 'Verify my identity'}</a></p>

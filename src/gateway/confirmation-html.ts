@@ -81,10 +81,14 @@ function activitySection(activity: IncidentActivity, index: number): string {
     ['Alerts', activity.alerts.join('; ') || undefined],
   ];
   const shown = rows.filter((row): row is [string, string] => Boolean(row[1]));
-  const heading = `${activity.title ?? 'Suspicious activity'}${activity.incidentNumber !== undefined ? ` (incident ${activity.incidentNumber})` : ''}`;
+  const number = activity.incidentNumber !== undefined ? ` (incident ${activity.incidentNumber})` : '';
+  const heading = `${activity.title ?? 'Suspicious activity'}${number}`;
+  const details = shown.length
+    ? `<dl>${shown.map(([term, value]) => `<dt>${escapeHtml(term)}</dt><dd>${escapeHtml(value)}</dd>`).join('')}</dl>`
+    : '<p>Sentinel has no further details of this activity.</p>';
   return `<section class="activity" aria-labelledby="activity-${index}">
 <h2 id="activity-${index}">${escapeHtml(heading)}</h2>
-${shown.length ? `<dl>${shown.map(([term, value]) => `<dt>${escapeHtml(term)}</dt><dd>${escapeHtml(value)}</dd>`).join('')}</dl>` : '<p>Sentinel has no further details of this activity.</p>'}
+${details}
 </section>`;
 }
 

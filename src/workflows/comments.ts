@@ -44,8 +44,8 @@ export const messages = {
   ): string {
     return [
       `${PREFIX} Identity verification requested for ${describeSubject(request.subject)}.`,
-      `Requested by: ${request.requestedBy} at ` +
-        `${new Date().toISOString()}.${request.policy.policyName && request.policy.policyName !== 'defaults' ? ` Policy: ${request.policy.policyName}.` : ''}`,
+      `Requested by: ${request.requestedBy} at ${new Date().toISOString()}.` +
+        (request.policy.policyName && request.policy.policyName !== 'defaults' ? ` Policy: ${request.policy.policyName}.` : ''),
       `Incode interview id: ${session.interviewId}. The link is valid until ${session.expiresAt} and was ${delivery}.`,
       `If the user has not verified by ${deadline}, this incident will be escalated.`,
     ].join('\n');

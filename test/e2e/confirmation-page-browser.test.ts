@@ -147,52 +147,55 @@ describe('the confirmation page in a browser, from the mailbox to Sentinel', { s
     assert.equal((await page.locator(`#incident-${seeded.incidentId} .badge.st-closed`).textContent())?.trim(), 'Closed');
   });
 
-  it('"This wasn\'t me": the page says what happens next, Sentinel shows it escalated, and a later Incode success changes nothing', async () => {
-    const seeded = await seed();
-    await openMailAndClickLink(seeded.incidentNumber, seeded.verificationUrl);
-    await assertActivityShown(seeded.title);
+  it(
+    '"This wasn\'t me": the page says what happens next, Sentinel shows it escalated, ' + 'and a later Incode success changes nothing',
+    async () => {
+      const seeded = await seed();
+      await openMailAndClickLink(seeded.incidentNumber, seeded.verificationUrl);
+      await assertActivityShown(seeded.title);
 
-    await Promise.all([page.waitForLoadState('domcontentloaded'), page.getByRole('button', { name: 'This wasn\u2019t me' }).click()]);
-    assert.equal(await page.locator('h1').textContent(), 'Thank you: your security team has been told');
-    assert.match((await page.locator('main').textContent()) ?? '', /treats it as a possible compromise of your account/);
+      await Promise.all([page.waitForLoadState('domcontentloaded'), page.getByRole('button', { name: 'This wasn\u2019t me' }).click()]);
+      assert.equal(await page.locator('h1').textContent(), 'Thank you: your security team has been told');
+      assert.match((await page.locator('main').textContent()) ?? '', /treats it as a possible compromise of your account/);
 
-    const escalated = await eventually(
-      async () => {
-        const current = incident(seeded.incidentId).properties;
-        return current.severity === 'High' && comments(seeded.incidentId).some((message) => /denied the activity/.test(message))
-          ? current
-          : undefined;
-      },
-      30_000,
-      'the incident escalated',
-    );
-    assert.equal(escalated.status, 'Active');
-    assert.ok(
-      escalated.labels.some((label) => label.labelName === 'identity-verification-failed'),
-      JSON.stringify(escalated.labels),
-    );
+      const escalated = await eventually(
+        async () => {
+          const current = incident(seeded.incidentId).properties;
+          return current.severity === 'High' && comments(seeded.incidentId).some((message) => /denied the activity/.test(message))
+            ? current
+            : undefined;
+        },
+        30_000,
+        'the incident escalated',
+      );
+      assert.equal(escalated.status, 'Active');
+      assert.ok(
+        escalated.labels.some((label) => label.labelName === 'identity-verification-failed'),
+        JSON.stringify(escalated.labels),
+      );
 
-    // The user (or whoever holds the Incode link) then passes the check: a denial always wins.
-    const session = stack.simulator.incode.listSessions().find((candidate) => candidate.externalCustomerId === seeded.incidentId)!;
-    assert.ok(session, 'the Incode session of the verification');
-    await page.goto(`${stack.simulator.urls.incodeApi}/verify/${encodeURIComponent(session.interviewId)}`, {
-      waitUntil: 'domcontentloaded',
-    });
-    await Promise.all([page.waitForURL(/\/complete/), page.getByRole('button', { name: 'Verified' }).click()]);
-    assert.match((await page.locator('main').textContent()) ?? '', /session webhook delivered/, 'the gateway received the success');
-    const workflowId = (await stack.get(`/api/incidents/${seeded.incidentId}`)).body.workflowId as string;
-    const outcome = await stack.client.workflow.getHandle(workflowId).result();
-    assert.equal(outcome.status, 'Denied');
-    const after = incident(seeded.incidentId).properties;
-    assert.equal(after.status, 'Active');
-    assert.equal(after.severity, 'High');
-    assert.equal(after.classification, undefined, 'never classified');
+      // The user (or whoever holds the Incode link) then passes the check: a denial always wins.
+      const session = stack.simulator.incode.listSessions().find((candidate) => candidate.externalCustomerId === seeded.incidentId)!;
+      assert.ok(session, 'the Incode session of the verification');
+      await page.goto(`${stack.simulator.urls.incodeApi}/verify/${encodeURIComponent(session.interviewId)}`, {
+        waitUntil: 'domcontentloaded',
+      });
+      await Promise.all([page.waitForURL(/\/complete/), page.getByRole('button', { name: 'Verified' }).click()]);
+      assert.match((await page.locator('main').textContent()) ?? '', /session webhook delivered/, 'the gateway received the success');
+      const workflowId = (await stack.get(`/api/incidents/${seeded.incidentId}`)).body.workflowId as string;
+      const outcome = await stack.client.workflow.getHandle(workflowId).result();
+      assert.equal(outcome.status, 'Denied');
+      const after = incident(seeded.incidentId).properties;
+      assert.equal(after.status, 'Active');
+      assert.equal(after.severity, 'High');
+      assert.equal(after.classification, undefined, 'never classified');
 
-    // Opened again, the page still says what happens next, and offers no answer any more.
-    await page.goto(seeded.verificationUrl, { waitUntil: 'domcontentloaded' });
-    assert.equal(await page.locator('h1').textContent(), 'Thank you: your security team has been told');
-    assert.equal(await page.locator('button').count(), 0);
-  });
+      // Opened again, the page still says what happens next, and offers no answer any more.
+      await page.goto(seeded.verificationUrl, { waitUntil: 'domcontentloaded' });
+      assert.equal(await page.locator('h1').textContent(), 'Thank you: your security team has been told');
+      assert.equal(await page.locator('button').count(), 0);
+    },
+  );
 
   it('a mail scanner GETs the link twice: nothing changes on the incident', async () => {
     const seeded = await seed();

@@ -3,8 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { DEMO_USER, startTestStack, type TestStack } from '../helpers/stack';
 
 /**
- * GATEWAY_ARM_REQUESTS_PER_SECOND / GATEWAY_ARM_BURST: the gateway's own ARM reads (three per POST: incident, entities, alerts) take a token
- * first; a POST that would wait more than half the link deadline is answered 503 `sentinel_busy` with
+ * GATEWAY_ARM_REQUESTS_PER_SECOND / GATEWAY_ARM_BURST: the gateway's own ARM reads (three per POST: incident,
+ * entities, alerts) take a token first; a POST that would wait more than half the link deadline is answered 503 `sentinel_busy` with
  * Retry-After and starts nothing.
  */
 describe("the gateway's ARM request budget", () => {

@@ -621,7 +621,10 @@ describe('hostile input', () => {
             return {
               what:
                 `${verb} ${path.slice(0, 80)} [${cred.what}] ` +
-                `${hasBody ? `${parts.body.what} as ${parts.contentType || 'no content type'}${encodingName ? ` (${encodingName})` : ''}` : ''} ${Object.keys(parts.extraHeaders).join(',')}`,
+                (hasBody
+                  ? `${parts.body.what} as ${parts.contentType || 'no content type'}${encodingName ? ` (${encodingName})` : ''}`
+                  : '') +
+                ` ${Object.keys(parts.extraHeaders).join(',')}`,
               method: verb,
               path: path,
               headers,

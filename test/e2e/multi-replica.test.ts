@@ -38,7 +38,9 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
       env: {
         VERIFICATION_JOIN_WINDOW: '0',
         INCODE_WEBHOOK_AUTH: 'oauth2',
-        SENTINEL_ALLOWED_WORKSPACES: `${SECOND_WORKSPACE.subscriptionId}/${SECOND_WORKSPACE.resourceGroup}/${SECOND_WORKSPACE.workspaceName}`,
+        SENTINEL_ALLOWED_WORKSPACES: [SECOND_WORKSPACE.subscriptionId, SECOND_WORKSPACE.resourceGroup, SECOND_WORKSPACE.workspaceName].join(
+          '/',
+        ),
         GATEWAY_REPLICAS: '2',
         // Long enough for the balancer's readiness probe (every 100 ms) to take the replica out before it closes.
         GATEWAY_DRAIN_DELAY: '1s',

@@ -24,7 +24,8 @@ describe('rate limiting', () => {
 
   const bearer = () => ({
     'x-api-key': '',
-    authorization: `Bearer ${stack.simulator.entraTokens.issue({ audience: stack.entraCaller.audience, objectId: stack.entraCaller.objectId })}`,
+    authorization:
+      'Bearer ' + stack.simulator.entraTokens.issue({ audience: stack.entraCaller.audience, objectId: stack.entraCaller.objectId }),
   });
   const unknownIncident = () => `/api/incidents/${randomUUID()}`;
 

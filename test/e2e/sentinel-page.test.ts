@@ -10,7 +10,8 @@ const skipReason = missingChromium();
 
 /**
  * A newcomer on the simulated Sentinel page, clicking only: seed an incident with several accounts and, for
- * each, follow its link to the confirmation page, answer "This was me" and then "Verified" (the incident closes); seed one and close it as the analyst (its verification stops);
+ * each, follow its link to the confirmation page, answer "This was me" and then "Verified" (the incident closes);
+ * seed one and close it as the analyst (its verification stops);
  * seed one and answer "Manual review" (a reviewer then decides).
  */
 describe('the Sentinel page: every path by plain forms', { skip: skipReason }, () => {

@@ -57,7 +57,8 @@ describe('Temporal Web UI: stuck verifications', { skip: skipReason }, () => {
     ); // generous: the chaos test may load the machine meanwhile
 
     const namespace = process.env.TEMPORAL_NAMESPACE || 'default';
-    const url = `${process.env.TEMPORAL_UI_URL!.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`;
+    const ui = process.env.TEMPORAL_UI_URL!.replace(/\/$/, '');
+    const url = `${ui}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`;
     const timings: Record<string, number> = {};
     let mark = Date.now();
     const lap = (name: string) => {

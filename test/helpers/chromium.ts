@@ -23,7 +23,8 @@ export function missingChromium(
   log: (line: string) => void = (line) => process.stderr.write(line),
 ): string | undefined {
   if (existsSync(executable)) return undefined;
-  const reason = `Chromium not found at ${executable}: install Debian's package (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`;
+  const reason =
+    `Chromium not found at ${executable}: ` + "install Debian's package (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH";
   if (env.CI === 'true') throw new Error(`${reason} (CI=true: browser tests must run)`);
   log(`skipping browser test: ${reason}\n`);
   return reason;

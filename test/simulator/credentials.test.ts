@@ -304,7 +304,9 @@ describe('Azure credentials of every auth mode, through the real SDK clients', (
       const x5t = createHash('sha1').update(new X509Certificate(certificate.certificatePem).raw).digest('base64url');
       const now = Math.floor(Date.now() / 1000);
       const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-      const input = `${encode({ alg: 'RS256', typ: 'JWT', x5t })}.${encode({ aud: tokenUrl(), iss: clientId, sub: clientId, jti: randomUUID(), nbf: now, exp: now + 600, ...claims })}`;
+      const header = encode({ alg: 'RS256', typ: 'JWT', x5t });
+      const payload = encode({ aud: tokenUrl(), iss: clientId, sub: clientId, jti: randomUUID(), nbf: now, exp: now + 600, ...claims });
+      const input = `${header}.${payload}`;
       const signature = createSign('sha256').update(input).sign(certificate.privateKeyPem).toString('base64url');
       return `${input}.${signature}`;
     }

@@ -66,24 +66,27 @@ describe('SentinelClient', () => {
     assert.equal(sim.sentinel.listComments(incident.name).length, 1);
   });
 
-  it("reads the sign-in's client from the alerts' additionalData as strings (the SDK's mapper would split them into characters)", async () => {
-    const incident = sim.sentinel.seedIncident({
-      title: 'Atypical travel',
-      severity: 'Medium',
-      alerts: [
-        { displayName: 'Atypical travel', startTimeUtc: '2026-12-03T06:12:00.000Z', clientApp: 'Browser', userAgent: 'Mozilla/5.0' },
-        { displayName: 'Unfamiliar sign-in properties' },
-      ],
-    });
-    const alerts = await sentinel.listAlerts(workspace(), incident.name);
-    assert.deepEqual(
-      alerts.map(({ displayName, startTime, clientApp, userAgent }) => ({ displayName, startTime, clientApp, userAgent })),
-      [
-        { displayName: 'Atypical travel', startTime: '2026-12-03T06:12:00.000Z', clientApp: 'Browser', userAgent: 'Mozilla/5.0' },
-        { displayName: 'Unfamiliar sign-in properties', startTime: alerts[1].startTime, clientApp: undefined, userAgent: undefined },
-      ],
-    );
-  });
+  it(
+    "reads the sign-in's client from the alerts' additionalData as strings " + "(the SDK's mapper would split them into characters)",
+    async () => {
+      const incident = sim.sentinel.seedIncident({
+        title: 'Atypical travel',
+        severity: 'Medium',
+        alerts: [
+          { displayName: 'Atypical travel', startTimeUtc: '2026-12-03T06:12:00.000Z', clientApp: 'Browser', userAgent: 'Mozilla/5.0' },
+          { displayName: 'Unfamiliar sign-in properties' },
+        ],
+      });
+      const alerts = await sentinel.listAlerts(workspace(), incident.name);
+      assert.deepEqual(
+        alerts.map(({ displayName, startTime, clientApp, userAgent }) => ({ displayName, startTime, clientApp, userAgent })),
+        [
+          { displayName: 'Atypical travel', startTime: '2026-12-03T06:12:00.000Z', clientApp: 'Browser', userAgent: 'Mozilla/5.0' },
+          { displayName: 'Unfamiliar sign-in properties', startTime: alerts[1].startTime, clientApp: undefined, userAgent: undefined },
+        ],
+      );
+    },
+  );
 
   it('honours 429 Retry-After from ARM', async () => {
     const incident = sim.sentinel.seedIncident({ title: 'Throttled', severity: 'Low' });

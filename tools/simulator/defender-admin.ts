@@ -83,7 +83,8 @@ export function renderDefenderPage(indicators: readonly StoredIndicator[], cap: 
      JSON: <a href="/simulator/defender/indicators">/simulator/defender/indicators</a>, audit: <a ` +
     `href="/simulator/defender/audit">/simulator/defender/audit</a></p>
   <table>
-    <thead><tr><th>id</th><th>type</th><th>value</th><th>action</th><th>title</th><th>application</th><th>expires</th><th>updated</th></tr></thead>
+    <thead><tr><th>id</th><th>type</th><th>value</th><th>action</th><th>title</th><th>application</th>
+      <th>expires</th><th>updated</th></tr></thead>
     <tbody>${rows}
     </tbody>
   </table>

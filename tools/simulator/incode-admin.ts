@@ -26,7 +26,8 @@ const webhookSchema = z.strictObject({
  * Scripted control of the simulated Incode (mounted under /simulator on the API server):
  * - POST /incode/sessions/ID/complete {"outcome":"succeeded"|"failed", "verifiedLoginHint"?, "verifiedIdentity"?:
  *   {"firstName","lastName","birthDate"}} finishes a session and sends its webhook
- * - GET /incode/sessions, POST /incode/directory {"email"}, PUT /incode/webhook {"url","headers","oauth2"?:{"tokenUrl","clientId","clientSecret"}},
+ * - GET /incode/sessions, POST /incode/directory {"email"},
+ *   PUT /incode/webhook {"url","headers","oauth2"?:{"tokenUrl","clientId","clientSecret"}},
  *   PUT /incode/drop-webhooks {"drop": true|false}, GET /incode/webhook-deliveries
  */
 export function incodeAdminRouter(store: IncodeStore): Router {

@@ -16,8 +16,9 @@ import { escapeHtml, maskEmail } from './verification-page';
  * The Sentinel page's plain HTML forms (no script), so a person tries every path without reading code:
  * seed an incident (one account, several, a guest, an unknown user, none), act as the analyst (close it,
  * change its severity), run the Sentinel playbook (the gateway call an automation rule makes), and answer as the
- * user: the gateway's confirmation page first (linked per session), then Incode (every outcome the flow knows). Each form posts to /simulator/sentinel/forms/... and is answered
- * with a redirect back to the page (post/redirect/get).
+ * user: the gateway's confirmation page first (linked per session), then Incode (every outcome the flow knows).
+ * Each form posts to /simulator/sentinel/forms/... and is answered with a redirect back to the page
+ * (post/redirect/get).
  */
 
 /** The people the seed form uses; all but the unknown one are added to the simulated Incode directory. */

@@ -83,10 +83,13 @@ export interface SentinelPageForms {
 
 /** The page: pure function of the incidents (as collectIncidents returns them), the render time and the forms' data. */
 export function renderSentinelPage(incidents: readonly IncidentView[], now: Date = new Date(), forms?: SentinelPageForms): string {
+  const notice = forms?.notice ? `\n    <p class="notice" role="status">${escapeHtml(forms.notice)}</p>` : '';
+  const formsHtml = forms
+    ? `${notice}${renderSeedForm(forms.playbookConfigured)}` +
+      renderSessions(forms.sessions, now.getTime(), (interviewId) => forms.confirmationLink?.(interviewId))
+    : '';
   const body =
-    (forms
-      ? `${forms.notice ? `\n    <p class="notice" role="status">${escapeHtml(forms.notice)}</p>` : ''}${renderSeedForm(forms.playbookConfigured)}${renderSessions(forms.sessions, now.getTime(), (interviewId) => forms.confirmationLink?.(interviewId))}`
-      : '') +
+    formsHtml +
     (incidents.length
       ? incidents.map((incident) => renderIncident(incident, forms)).join('')
       : `\n    <p class="empty">No incidents yet. Seed one${forms ? ' above' : ' (POST /simulator/sentinel/incidents)'} or start ` +
@@ -141,7 +144,8 @@ export function renderSentinelPage(incidents: readonly IncidentView[], now: Date
 <body>
   <header>
     <h1>${escapeHtml(SENTINEL_PAGE_TITLE)}</h1>
-    <p>${incidents.length} incident${incidents.length === 1 ? '' : 's'}, ${closed} closed. Newest first; refreshes every ${SENTINEL_PAGE_REFRESH_SECONDS} ` +
+    <p>${incidents.length} incident${incidents.length === 1 ? '' : 's'}, ${closed} closed. ` +
+    `Newest first; refreshes every ${SENTINEL_PAGE_REFRESH_SECONDS} ` +
     `s (last ${renderTime(now.toISOString())}). JSON: <a ` +
     `href="/simulator/sentinel/incidents">/simulator/sentinel/incidents</a></p>
   </header>
@@ -164,6 +168,9 @@ function renderIncident(incident: IncidentView, forms?: SentinelPageForms): stri
     : `<span class="muted">none</span>`;
   const accounts = incident.accounts.length ? incident.accounts.map(renderAccount).join('<br>') : `<span class="muted">none</span>`;
   const owner = p.owner.assignedTo ?? p.owner.userPrincipalName ?? p.owner.email;
+  const incidentForms = forms
+    ? renderIncidentForms(incident.name, p.severity, p.status, forms.lastPlaybookRun(incident.name), forms.playbookConfigured)
+    : '';
   const rows: Array<[string, string]> = [
     ['Classification', classification],
     ...(p.classificationComment
@@ -185,7 +192,7 @@ function renderIncident(incident: IncidentView, forms?: SentinelPageForms): stri
         <span class="badge ${severityClass(p.severity)}">${escapeHtml(p.severity)}</span>
         <span class="badge ${statusClass(p.status)}">${escapeHtml(p.status)}</span></h2>
       <dl>${rows.map(([term, value]) => `\n        <dt>${escapeHtml(term)}</dt><dd>${value}</dd>`).join('')}
-      </dl>${forms ? renderIncidentForms(incident.name, p.severity, p.status, forms.lastPlaybookRun(incident.name), forms.playbookConfigured) : ''}
+      </dl>${incidentForms}
       <section>
         <h3>Comments (${incident.comments.length})</h3>${comments}
       </section>
@@ -204,7 +211,8 @@ function renderComment(comment: IncidentComment): string {
   return (
     `
           <li><div ` +
-    `class="meta">${renderTime(comment.createdTimeUtc)}${author ? ` by ${escapeHtml(author)}` : ''}${edited}</div><pre>${escapeHtml(comment.message)}</pre></li>`
+    `class="meta">${renderTime(comment.createdTimeUtc)}${author ? ` by ${escapeHtml(author)}` : ''}${edited}</div>` +
+    `<pre>${escapeHtml(comment.message)}</pre></li>`
   );
 }
 

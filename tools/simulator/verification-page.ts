@@ -39,7 +39,8 @@ export function renderVerificationPage(session: IncodeSession): string {
       `datetime="${session.expiresAt.toISOString()}">${escapeHtml(formatTime(session.expiresAt))}</time></dd>
     </dl>
     <p class="note">Simulator: instead of an ID document and a selfie, choose the result the biometric check should give.</p>
-    <div class="actions">${button('succeeded', 'Verified', 'ok')}${button('failed', 'Failed', 'fail')}${button('pending-review', 'Manual review', 'review')}
+    <div class="actions">${button('succeeded', 'Verified', 'ok')}${button('failed', 'Failed', 'fail')}` +
+      `${button('pending-review', 'Manual review', 'review')}
     </div>`,
   );
 }
@@ -58,7 +59,8 @@ export function renderResultPage(result: CompletionResult): string {
     <h1>${heading}</h1>
     <p>${text}</p>
     <p class="note">Simulator: session webhook ${result.webhook.delivered ? 'delivered' : 'not delivered'} (${result.webhook.attempts} ` +
-      `attempt${result.webhook.attempts === 1 ? '' : 's'}${result.webhook.lastStatus !== null ? `, last HTTP ${result.webhook.lastStatus}` : ''}).</p>`,
+      `attempt${result.webhook.attempts === 1 ? '' : 's'}` +
+      `${result.webhook.lastStatus !== null ? `, last HTTP ${result.webhook.lastStatus}` : ''}).</p>`,
   );
 }
 
