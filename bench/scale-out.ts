@@ -273,8 +273,8 @@ export async function runScaleOut(
           verifyOne(
             driver,
             both,
-            workspaces[0]!,
-            seed(stack, workspaces[0]!, `cost ${kind} ${index}`),
+            workspaces[0],
+            seed(stack, workspaces[0], `cost ${kind} ${index}`),
             kind === 'verified' ? 'succeeded' : 'failed',
           ),
       };

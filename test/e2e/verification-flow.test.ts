@@ -82,7 +82,7 @@ describe('verification end to end', () => {
       ['commentCreated', 'incidentUpdated'],
       JSON.stringify(writes),
     );
-    assert.equal(writes[1]!.changes.status?.to, 'Closed');
+    assert.equal(writes[1].changes.status?.to, 'Closed');
 
     const status = await stack.get(`/api/incidents/${incident.name}`);
     assert.equal(status.status, 200);

@@ -136,7 +136,7 @@ export function moduleGraph(roots: string[], options: ts.CompilerOptions): Modul
 /** The package a specifier names: `@scope/name` or `name`, without a subpath. */
 export function packageName(specifier: string): string {
   const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
 /** The tsc configuration a package.json script compiles with (`tsc -p <file>`). */

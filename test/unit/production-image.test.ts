@@ -38,11 +38,11 @@ const inContext = (file: string) =>
 /** The tsc configuration of the `npm run` scripts the build stage's RUN steps call. */
 const imageTsconfigs = buildStage.steps
   .filter((step) => step.instruction === 'RUN')
-  .flatMap((step) => [...step.args.matchAll(/\bnpm run ([\w:-]+)/g)].map((match) => match[1]!))
+  .flatMap((step) => [...step.args.matchAll(/\bnpm run ([\w:-]+)/g)].map((match) => match[1]))
   .map((script) => scriptTsconfig(manifest.scripts[script] ?? ''))
   .filter((config): config is string => config !== undefined);
 assert.equal(imageTsconfigs.length, 1, `the build stage compiles once with tsc -p (found ${imageTsconfigs.join(', ') || 'none'})`);
-const imageTsconfig = imageTsconfigs[0]!;
+const imageTsconfig = imageTsconfigs[0];
 const config = readTsconfig(path.join(root, imageTsconfig));
 const graph = moduleGraph(config.fileNames, config.options);
 const outDir = config.options.outDir ?? root;
@@ -50,7 +50,7 @@ const rootDir = config.options.rootDir ?? root;
 /** dist/… paths of what the compiler emits, relative to the package root (as in the image's /app). */
 const emitted = graph.files.map((file) => path.relative(root, path.join(outDir, path.relative(rootDir, file))).replace(/\.ts$/, '.js'));
 const ENTRY_POINTS = ['dist/src/worker.js', 'dist/src/gateway.js', 'dist/src/cli.js', 'dist/src/doctor.js'];
-const sourceOf = (entry: string) => graph.files[emitted.indexOf(entry)]!;
+const sourceOf = (entry: string) => graph.files[emitted.indexOf(entry)];
 
 describe('the production image', () => {
   test('the build stage compiles only src/, and its dist/ holds no simulator or dev tooling', () => {

@@ -30,7 +30,7 @@ function configurationTables(readme: string): Map<string, Row[]> {
       .map((line) => {
         const [first = '', defaults = ''] = line.split(' | ');
         return {
-          names: [...first.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((match) => match[1]!),
+          names: [...first.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((match) => match[1]),
           required: defaults.trim() === '**required**',
         };
       });
@@ -43,7 +43,7 @@ function configurationTables(readme: string): Map<string, Row[]> {
 function readVariables(env: Record<string, string>, load: (env: NodeJS.ProcessEnv) => unknown): Set<string> {
   const read = new Set<string>();
   load(
-    new Proxy({ ...env } as NodeJS.ProcessEnv, {
+    new Proxy({ ...env }, {
       get(target, property) {
         if (typeof property === 'string') read.add(property);
         return Reflect.get(target, property);
