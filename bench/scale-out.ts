@@ -282,7 +282,8 @@ export async function runScaleOut(
       result.verdictCosts = [await measureVerdictCost(costs, 'verified', perKind), await measureVerdictCost(costs, 'escalated', perKind)];
       for (const cost of result.verdictCosts)
         log(
-          `scale-out: per ${cost.kind} verdict: ${cost.writesPerVerdict} ARM writes, ${cost.readsPerVerdict} reads, ${cost.historyEventsPerVerdict} history events`,
+          `scale-out: per ${cost.kind} verdict: ${cost.writesPerVerdict} ARM writes, ${cost.readsPerVerdict} reads, ` +
+            `${cost.historyEventsPerVerdict} history events`,
         );
       result.subscriptions = [];
       for (const k of settings.subscriptionCounts) {

@@ -122,7 +122,7 @@ export class GraphClient {
 
   /** The user by object id or UPN (a guest's `#EXT#` UPN too). `birthday` is returned only because it is $select-ed. */
   async getUser(idOrUpn: string): Promise<EntraUser> {
-    const body = await this.run({ action: 'readUser', subject: idOrUpn }, (request) =>
+    const body: unknown = await this.run({ action: 'readUser', subject: idOrUpn }, (request) =>
       request(`/users/${userSegment(idOrUpn)}`)
         .select(USER_FIELDS)
         .get(),

@@ -69,7 +69,7 @@ export class OperationSignalHandler implements Middleware {
     signal.throwIfAborted();
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_resolve, reject) => {
-      onAbort = () => reject(signal.reason);
+      onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
       signal.addEventListener('abort', onAbort, { once: true });
     });
     try {

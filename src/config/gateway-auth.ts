@@ -141,7 +141,8 @@ export function checkGatewayAuth(env: GatewayAuthEnv, ctx: z.RefinementCtx): voi
       reportOn(
         ctx,
         'GATEWAY_API_KEYS',
-        'is required unless Entra ID authentication is configured (GATEWAY_ENTRA_TENANT_ID, GATEWAY_ENTRA_AUDIENCE, GATEWAY_ENTRA_ALLOWED_CALLERS)',
+        'is required unless Entra ID authentication is configured (GATEWAY_ENTRA_TENANT_ID, GATEWAY_ENTRA_AUDIENCE, ' +
+          'GATEWAY_ENTRA_ALLOWED_CALLERS)',
       );
     }
   }

@@ -50,7 +50,10 @@ export interface GatewayConfig {
   /** SIGTERM: fail readiness, wait `drainDelayMs` (the load balancer stops sending), then finish in-flight requests within `timeoutMs`. */
   shutdown: { drainDelayMs: number; timeoutMs: number };
   bodyLimitBytes: number;
-  /** This replica's share of the requests per minute per authenticated caller (control endpoints) and per IP (webhook, failed authentication). */
+  /**
+   * This replica's share of the requests per minute per authenticated caller (control endpoints) and per IP (webhook, failed
+   * authentication).
+   */
   rateLimitPerMinute: number;
   /** This replica's share of the authenticated webhooks per client IP and minute. */
   webhookRateLimitPerMinute: number;

@@ -29,7 +29,10 @@ export interface WorkerConfig {
    * SENTINEL_ALLOWED_WORKSPACES, lower case, each once): ARM's write budget is per subscription and principal.
    */
   sentinelSubscriptions: string[];
-  /** Activity dispatches per second on each subscription's Sentinel queue and on the Incode queue, enforced by the Temporal server; 0 = unlimited. */
+  /**
+   * Activity dispatches per second on each subscription's Sentinel queue and on the Incode queue, enforced by the Temporal server; 0 =
+   * unlimited.
+   */
   sentinelActivitiesPerSecond: number;
   incodeActivitiesPerSecond: number;
   logLevel: string;

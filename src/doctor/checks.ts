@@ -65,13 +65,25 @@ export async function withTimeout<T>(what: string, timeoutMs: number, check: () 
 function credentialFix(azure: AzureConfig): string {
   switch (azure.auth?.mode ?? 'managed-identity') {
     case 'managed-identity':
-      return 'run on a host with a managed identity (App Service, Container Apps, AKS, VM); for a user-assigned one set AZURE_CLIENT_ID to its client id, or choose another AZURE_AUTH_MODE';
+      return (
+        'run on a host with a managed identity (App Service, Container Apps, AKS, VM); for a user-assigned one set ' +
+        'AZURE_CLIENT_ID to its client id, or choose another AZURE_AUTH_MODE'
+      );
     case 'workload-identity':
-      return 'check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE, and the federated credential (issuer, subject) of the app registration';
+      return (
+        'check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE, and the federated credential (issuer, ' +
+        'subject) of the app registration'
+      );
     case 'client-secret':
-      return "check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (expired secrets are refused); AZURE_CLOUD / AZURE_AUTHORITY_HOST must be the tenant's cloud";
+      return (
+        'check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (expired secrets are refused); AZURE_CLOUD / ' +
+        "AZURE_AUTHORITY_HOST must be the tenant's cloud"
+      );
     case 'client-certificate':
-      return 'check AZURE_TENANT_ID, AZURE_CLIENT_ID and the certificate at AZURE_CLIENT_CERTIFICATE_PATH (uploaded to the app registration, not expired)';
+      return (
+        'check AZURE_TENANT_ID, AZURE_CLIENT_ID and the certificate at AZURE_CLIENT_CERTIFICATE_PATH (uploaded to the app ' +
+        'registration, not expired)'
+      );
     case 'azure-cli':
       return 'run `az login` (and `az cloud set` for a sovereign cloud)';
   }
@@ -110,20 +122,23 @@ export async function checkKeyVaultSecrets(
         return fail(
           check,
           `does not exist in ${vault}`,
-          `create the secret "${secret.name}" in the vault (az keyvault secret set --vault-name <vault> --name ${secret.name} --value ...), or set ${variable} to the name it has`,
+          `create the secret "${secret.name}" in the vault (az keyvault secret set --vault-name <vault> --name ${secret.name} ` +
+            `--value ...), or set ${variable} to the name it has`,
         );
       case 'disabled':
         return fail(
           check,
           'is disabled',
-          `enable its current version (az keyvault secret set-attributes --vault-name <vault> --name ${secret.name} --enabled true) or add a new enabled version`,
+          `enable its current version (az keyvault secret set-attributes --vault-name <vault> --name ${secret.name} --enabled ` +
+            `true) or add a new enabled version`,
         );
       case 'unreadable':
         return fail(
           check,
           `${secret.error} in ${vault}`,
           /denied|403/.test(secret.error ?? '')
-            ? 'grant the worker\'s identity the "Key Vault Secrets User" role on the vault (or an access policy with Get on secrets); check the vault\'s firewall'
+            ? 'grant the worker\'s identity the "Key Vault Secrets User" role on the vault (or an access policy with Get on ' +
+                "secrets); check the vault's firewall"
             : 'check AZURE_KEY_VAULT_URL and that the vault is reachable from this host',
         );
       case 'enabled':
@@ -144,9 +159,15 @@ export async function checkKeyVaultSecrets(
 
 function sentinelFix(status: number | undefined, workspace: WorkspaceRef): string {
   if (status === 403)
-    return `grant the worker's identity "Microsoft Sentinel Responder" on resource group ${workspace.resourceGroup} (subscription ${workspace.subscriptionId})`;
+    return (
+      `grant the worker's identity "Microsoft Sentinel Responder" on resource group ${workspace.resourceGroup} (subscription ` +
+      `${workspace.subscriptionId})`
+    );
   if (status === 404)
-    return 'check SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and SENTINEL_WORKSPACE_NAME (and that Sentinel is enabled on the workspace)';
+    return (
+      'check SENTINEL_SUBSCRIPTION_ID, SENTINEL_RESOURCE_GROUP and SENTINEL_WORKSPACE_NAME (and that Sentinel is enabled on ' +
+      'the workspace)'
+    );
   if (status === 401)
     return "the token was refused: AZURE_TENANT_ID must be the subscription's tenant, and AZURE_CLOUD / ARM_ENDPOINT its cloud";
   return 'check ARM_ENDPOINT / AZURE_CLOUD and outbound HTTPS to it; retry if ARM was briefly unavailable';
@@ -214,7 +235,8 @@ export async function checkIncodeToken(incode: Pick<IncodeClient, 'verifyCredent
           return fail(
             check,
             `Incode refused the client credentials${status}`,
-            `put the integration's current client id and secret into the Key Vault secrets "${names.clientId}" and "${names.clientSecret}" (a rotation at Incode needs a new version there)`,
+            `put the integration's current client id and secret into the Key Vault secrets "${names.clientId}" and ` +
+              `"${names.clientSecret}" (a rotation at Incode needs a new version there)`,
           );
         case 'Network':
           return fail(
@@ -286,7 +308,8 @@ export async function checkTemporal(
           wrong
             .map(
               (key) =>
-                `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ${SEARCH_ATTRIBUTE_TYPES[key.type]?.cli}`,
+                `temporal operator search-attribute create --namespace ${namespace} --name ${key.name} --type ` +
+                `${SEARCH_ATTRIBUTE_TYPES[key.type]?.cli}`,
             )
             .join('; '),
         ),

