@@ -127,21 +127,19 @@ describe('npm run dev: dev identity, banner commands, DEV_PERSIST=1', () => {
       verificationUrl: string;
     };
 
-    // The banner's CLI environment, exactly as printed (and as in cli.env).
-    const exported = /export (.+)\n/.exec(banner)?.[1];
-    assert.ok(exported, banner);
+    // The banner's CLI environment: the file it names (the payload key is in it, never in the banner).
+    const sourced = /set -a; \. (.+); set \+a\n/.exec(banner)?.[1];
+    assert.ok(sourced, banner);
+    const envFile = sourced.startsWith('~/') ? path.join(process.env.HOME ?? '', sourced.slice(2)) : sourced;
+    assert.equal(envFile, path.join(stateDir, 'cli.env'));
     const cliEnv = Object.fromEntries(
-      exported.split(' ').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+      readFileSync(envFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
     );
-    assert.deepEqual(
-      cliEnv,
-      Object.fromEntries(
-        readFileSync(path.join(stateDir, 'cli.env'), 'utf8')
-          .trim()
-          .split('\n')
-          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-      ),
-    );
+    assert.ok(cliEnv.PAYLOAD_ENCRYPTION_KEY, 'cli.env holds the payload key');
+    assert.ok(!banner.includes(cliEnv.PAYLOAD_ENCRYPTION_KEY), 'the banner never prints the payload key');
     const shellEnv = { PATH: process.env.PATH, HOME: process.env.HOME, USER: process.env.USER };
     const listed = await eventually(
       async () => {

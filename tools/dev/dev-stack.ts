@@ -215,9 +215,6 @@ export function devBanner(dev: DevStack): string {
   const body = JSON.stringify({ incidentId: demoIncident.name, severity: demoIncident.properties.severity, userEmail: DEMO_USER });
   const home = process.env.HOME;
   const short = (file: string) => (home && file.startsWith(`${home}/`) ? `~${file.slice(home.length)}` : file);
-  const exportLine = Object.entries(dev.cliEnv)
-    .map(([key, value]) => `${key}=${value}`)
-    .join(' ');
   const cli = (args: string) => `  npm run -s cli -- ${args}`;
   // A state folder of its own (DEV_STATE_DIR) must reach the doctor too.
   const doctorEnv = process.env.DEV_STATE_DIR?.trim() ? `DEV_STATE_DIR=${dev.stateDir} ` : '';
@@ -248,8 +245,8 @@ the verificationUrl the curl returns). The confirmation page shows the activity:
 the incident at once; "This was me" goes on to the (simulated) Incode check, where "Verified" closes it and
 "Failed" escalates it. Watch the incident change in the Sentinel view and the workflow in the Web UI.
 
-Operator CLI: set its environment once (also in ${short(cliEnvFile(dev.stateDir))}), then:
-  export ${exportLine}
+Operator CLI: load its environment once (the file holds the payload key, so it is not printed here), then:
+  set -a; . ${short(cliEnvFile(dev.stateDir))}; set +a
 ${cli('list')}
 ${cli(`show ${demoIncident.name}`)}
 ${cli(`resend ${demoIncident.name}`)}
@@ -259,13 +256,13 @@ Doctor against this stack (reads ${short(dev.stateDir)}/stack.json):
   ${doctorEnv}npm run doctor
 Tests (their own Temporal server and simulator; this stack may keep running):
   npm test
-${dev.tiSync ? tiSyncBanner(dev, exportLine) : ''}
+${dev.tiSync ? tiSyncBanner(dev) : ''}
 Ctrl-C stops everything.
 `
   );
 }
 
-function tiSyncBanner(dev: DevStack, exportLine: string): string {
+function tiSyncBanner(dev: DevStack): string {
   const { scheduleId, config } = dev.tiSync!;
   return `
 Threat-intelligence sync: schedule ${scheduleId} (every ${Math.round(config.intervalMs / 60_000)} min) has started a run
@@ -274,8 +271,7 @@ the indicators it made in the simulated Defender:
 
   Defender (simulated) ${dev.stack.simulator.urls.defender}/simulator/defender
 
-Run it again, or plan without writing, with the operator CLI:
-  export ${exportLine}
+Run it again, or plan without writing, with the operator CLI (its environment loaded as above):
   npm run -s cli -- ti-sync dry-run
 `;
 }
