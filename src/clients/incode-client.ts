@@ -60,16 +60,17 @@ export class IncodeClient {
     /** `cancellation` aborts the call in progress (the worker passes the activity's cancellation signal). */
     options: {
       fetch?: typeof fetch;
-      timeoutMs?: number;
+      /** INCODE_HTTP_TIMEOUT: the configuration holds its one default. */
+      timeoutMs: number;
       now?: () => number;
       onApiError?: ApiErrorObserver;
       cancellation?: CancellationSource;
-    } = {},
+    },
   ) {
     this.cancellation = options.cancellation;
     this.fetchImpl = options.fetch ?? fetch;
     this.onApiError = options.onApiError;
-    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.timeoutMs = options.timeoutMs;
     this.now = options.now ?? Date.now;
   }
 

@@ -331,12 +331,12 @@ export async function checkTemporal(
 export async function checkGraph(
   credential: TokenCredential,
   graphEndpoint: string | undefined,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs: number },
 ): Promise<DoctorRow> {
   const check = 'Microsoft Graph';
   if (!graphEndpoint) return { check, status: 'SKIP', detail: 'not configured (GRAPH_ENDPOINT / AZURE_CLOUD=custom)' };
   const host = new URL(graphEndpoint).host;
-  const graph = new GraphClient(credential, { graphEndpoint, timeoutMs: options.timeoutMs ?? 15_000, maxRetries: 0 });
+  const graph = new GraphClient(credential, { graphEndpoint, timeoutMs: options.timeoutMs, maxRetries: 0 });
   try {
     await graph.mailOf('00000000-0000-0000-0000-000000000000');
     return ok(check, `${host}: reachable, users readable`);

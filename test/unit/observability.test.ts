@@ -108,6 +108,7 @@ describe('metrics', () => {
       },
     ];
     const client = new IncodeClient(source, {
+      timeoutMs: 5_000,
       fetch: async () => answers.shift()!(),
       onApiError: (service, code) => seen.push(`${service}:${code}`),
     });
