@@ -152,7 +152,8 @@ describe('operator CLI against the running stack', () => {
     assert.ok(!(await ids(['--status', 'Verified'])).includes(verification.workflowId));
     assert.ok(!(await ids(['--user', 'nobody@contoso.com'])).includes(verification.workflowId));
     assert.ok(!(await ids(['--stuck'])).includes(verification.workflowId), 'not stuck: started less than 2h ago');
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Two seconds: the query's StartTime bound is cut to whole seconds, up to one second earlier than "1s ago".
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
     assert.ok((await ids(['--stuck', '--older-than', '1s'])).includes(verification.workflowId), 'stuck for more than 1s');
     assert.ok((await ids(['--stuck', '--older-than', '1s', '--status', 'AwaitingUser'])).includes(verification.workflowId));
 

@@ -43,13 +43,18 @@ describe('Temporal Web UI: stuck verifications', { skip: skipReason }, () => {
     assert.equal(started.status, 200, JSON.stringify(started.body));
     const workflowId: string = started.body.workflowId;
 
-    // "Stuck" for more than a second (the README's threshold is hours; the query is the same).
+    // "Stuck" for more than a second (the README's threshold is hours; the query is the same). The query's
+    // StartTime bound is cut to whole seconds, so it is built afresh on every poll: one built once could stay
+    // up to a second earlier than the verification's start and never match it.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const query = stuckVerificationsQuery(1_000);
     // Visibility is eventually consistent: the UI is opened once the server lists the workflow.
-    await eventually(
+    const query = await eventually(
       async () => {
-        for await (const execution of stack.client.workflow.list({ query: `${query} AND WorkflowId = "${workflowId}"` })) return execution;
+        const candidate = stuckVerificationsQuery(1_000);
+        for await (const execution of stack.client.workflow.list({ query: `${candidate} AND WorkflowId = "${workflowId}"` })) {
+          assert.equal(execution.workflowId, workflowId);
+          return candidate;
+        }
         return undefined;
       },
       60_000,
