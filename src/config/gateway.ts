@@ -24,6 +24,7 @@ import { checkPolicy, policyFrom, policyShape } from './policy';
 import { checkTemporal, temporalFrom, temporalShape, type TemporalConfig } from './temporal';
 import { allowedWorkspacesSchema, servedWorkspaces, workspaceShape } from './workspaces';
 
+
 /** The gateway's configuration: read once at start-up from the environment, validated, and frozen. */
 
 export interface GatewayConfig {
@@ -47,6 +48,8 @@ export interface GatewayConfig {
   replicas: number;
   /** This replica's share of the gateway's ARM budget (incident reads), per subscription: a token bucket held in this process. */
   armBudget: { perSecond: number; burst: number };
+  /** This replica's share of each subscription's new incidents (a token bucket per subscription, in this process). */
+  subscriptionIntake: { perMinute: number; burst: number };
   /** SIGTERM: fail readiness, wait `drainDelayMs` (the load balancer stops sending), then finish in-flight requests within `timeoutMs`. */
   shutdown: { drainDelayMs: number; timeoutMs: number };
   bodyLimitBytes: number;
@@ -82,6 +85,11 @@ const gatewaySchema = z
     // reads at most 10/s, so the gateway keeps to the rest even when both share one identity.
     GATEWAY_ARM_REQUESTS_PER_SECOND: z.coerce.number().min(0.1).max(1000).default(15),
     GATEWAY_ARM_BURST: z.coerce.number().int().min(1).max(10_000).default(150),
+    // New incidents per subscription (an MSSP's tenant), so one tenant's storm cannot take the shared CPU from
+    // the others (docs/scaling.md). A subscription's ARM writes sustain 5 verdicts/s at most; 60/min leaves
+    // room for several tenants' peaks on one worker, 10 at once for a handful of incidents raised together.
+    GATEWAY_INCIDENTS_PER_SUBSCRIPTION_PER_MINUTE: z.coerce.number().min(1).max(1_000_000).default(60),
+    GATEWAY_INCIDENT_BURST_PER_SUBSCRIPTION: z.coerce.number().int().min(1).max(1_000_000).default(10),
     // Round-robin behind a load balancer, each replica sees 1/N of the traffic: its share of a budget is budget / N.
     GATEWAY_REPLICAS: z.coerce.number().int().min(1).max(1000).default(1),
     GATEWAY_DRAIN_DELAY: optionalDurationSchema.default(0),
@@ -127,6 +135,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     armBudget: {
       perSecond: parsed.GATEWAY_ARM_REQUESTS_PER_SECOND / replicas,
       burst: Math.max(1, Math.floor(parsed.GATEWAY_ARM_BURST / replicas)),
+    },
+    subscriptionIntake: {
+      perMinute: parsed.GATEWAY_INCIDENTS_PER_SUBSCRIPTION_PER_MINUTE / replicas,
+      burst: Math.max(1, Math.floor(parsed.GATEWAY_INCIDENT_BURST_PER_SUBSCRIPTION / replicas)),
     },
     shutdown: { drainDelayMs: parsed.GATEWAY_DRAIN_DELAY, timeoutMs: parsed.GATEWAY_SHUTDOWN_TIMEOUT },
     bodyLimitBytes: parsed.GATEWAY_BODY_LIMIT_BYTES,

@@ -10,6 +10,7 @@ import { createGatewayApp } from './app';
 import { createEntraTokenValidator } from './entra-auth';
 import { VerificationService } from './verification-service';
 import { ConfirmationLinks } from '../confirmation/confirmation-link';
+import { SubscriptionIntake } from './subscription-intake';
 
 export interface RunningGateway {
   server: Server;
@@ -68,6 +69,10 @@ export async function startGateway(options: {
       policy: config.policy,
       policyDocument: config.policyDocument,
       ...(graph ? { mailOf: (idOrUpn: string) => graph.mailOf(idOrUpn) } : {}),
+      subscriptionIntake: new SubscriptionIntake(config.subscriptionIntake, (subscriptionId) => {
+        metrics.recordIntakeRefused(subscriptionId);
+        options.logger.warn({ subscriptionId }, "incident refused: its subscription's intake budget is spent");
+      }),
     },
     callers: config.callers,
     bearer: config.entra && createEntraTokenValidator(config.entra),

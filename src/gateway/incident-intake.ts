@@ -6,6 +6,7 @@ import { HttpError } from './http-error';
 import { emailOfAccount, type IncidentRequest } from './incident-request';
 import { BudgetExhaustedError } from '../clients/token-bucket';
 import type { AlertSummary, IncidentEntities, IncidentSnapshot } from '../clients/sentinel-client';
+import type { SubscriptionIntake } from './subscription-intake';
 
 export interface IntakeOptions {
   sentinel: SentinelClient;
@@ -18,6 +19,8 @@ export interface IntakeOptions {
    * incident's UPNs: Sentinel's account entities carry no mail. Absent without GRAPH_ENDPOINT.
    */
   mailOf?: (idOrUpn: string) => Promise<string | undefined>;
+  /** Each subscription's share of new incidents; a tenant beyond it is refused before anything is read. */
+  subscriptionIntake?: SubscriptionIntake;
 }
 
 function sameWorkspace(a: WorkspaceRef, b: WorkspaceRef): boolean {
@@ -48,6 +51,7 @@ export async function prepareVerification(
   if (!served) {
     throw new HttpError(403, 'workspace_not_served', `Workspace ${workspace.workspaceName} is not served by this deployment`);
   }
+  await options.subscriptionIntake?.admit(served);
   // The incident, its entities and its alerts, read at once with the gateway's own identity: Sentinel, not
   // the caller, says who is verified and what they are asked to confirm.
   const reads = [

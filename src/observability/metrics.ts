@@ -37,6 +37,8 @@ export interface GatewayMetrics {
   observeApiError: ApiErrorObserver;
   recordStarted(source: IncidentSource, joined: boolean): void;
   recordWebhook(outcome: WebhookOutcome): void;
+  /** An incident refused because its subscription sent more than its share (GATEWAY_INCIDENTS_PER_SUBSCRIPTION_PER_MINUTE). */
+  recordIntakeRefused(subscriptionId: string): void;
 }
 
 export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -56,6 +58,12 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
       'Incode session webhooks by outcome: signalled (woke the workflow), acknowledged (no result event), finished (verification ' +
       'already over), unknown (no verification), unauthenticated, invalid, rate_limited, error',
     labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const intakeRefused = new Counter({
+    name: 'itdr_incidents_refused_total',
+    help: "Incidents refused with 429 because their subscription sent more than its share (the subscriptions are the allow-listed ones)",
+    labelNames: ['subscription'] as const,
     registers: [registry],
   });
   const apiErrors = apiErrorsCounter(registry);
@@ -80,6 +88,7 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
     observeApiError: (service, code) => apiErrors.inc({ service, code }),
     recordStarted: (source, joined) => verificationsStarted.inc({ source, joined: String(joined) }),
     recordWebhook: (outcome) => webhookEvents.inc({ outcome }),
+    recordIntakeRefused: (subscription) => intakeRefused.inc({ subscription }),
   };
 }
 

@@ -20,9 +20,9 @@ export class LogCapture extends Writable {
 
 export interface TestStack extends LocalStack {
   logs: LogCapture;
-  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
-  get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
-  webhook(body: unknown, secret?: string): Promise<{ status: number; body: any }>;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  webhook(body: unknown, secret?: string): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
 /** Repeat-alert joining is off unless a test turns it on, so each incident gets its own verification. */
@@ -59,7 +59,7 @@ export async function startTestStack(
     } catch {
       // Not JSON: keep the text for the assertion message.
     }
-    return { status: response.status, body: parsed as any };
+    return { status: response.status, body: parsed as any, headers: response.headers };
   };
   return {
     ...stack,

@@ -40,12 +40,18 @@ describe('configuration', () => {
       [one.replicas, one.armBudget, one.rateLimitPerMinute, one.webhookRateLimitPerMinute],
       [1, { perSecond: 15, burst: 150 }, 600, 6000],
     );
+    assert.deepEqual(one.subscriptionIntake, { perMinute: 60, burst: 10 });
+    assert.deepEqual(three.subscriptionIntake, { perMinute: 20, burst: 3 });
     assert.deepEqual(
       [three.replicas, three.armBudget, three.rateLimitPerMinute, three.webhookRateLimitPerMinute],
       [3, { perSecond: 5, burst: 50 }, 200, 2000],
     );
     assert.deepEqual(one.shutdown, { drainDelayMs: 0, timeoutMs: 30_000 });
     assert.throws(() => loadGatewayConfig({ ...gatewayEnv, GATEWAY_REPLICAS: '0' }), /GATEWAY_REPLICAS/);
+    assert.throws(
+      () => loadGatewayConfig({ ...gatewayEnv, GATEWAY_INCIDENT_BURST_PER_SUBSCRIPTION: '0' }),
+      /GATEWAY_INCIDENT_BURST_PER_SUBSCRIPTION/,
+    );
   });
 
   it('applies documented defaults', () => {
