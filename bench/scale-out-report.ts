@@ -65,8 +65,9 @@ export function scaleOutRows(result: ScaleOutResult, baselineCpuMsPerItem?: numb
     rows.push({
       figure: `${prefix}: noisy tenant`,
       value:
-        `${latencyText(noisy.noisy)}; ${noisy.noisyUnfinished} not finished within the phase (its own queue backed up); ` +
-        `${noisy.throttled} 429s` +
+        `${latencyText(noisy.noisy)}; of ${noisy.noisyIssued} sent, ${noisy.noisyRefused} refused over its subscription's share ` +
+        `(429 subscription_rate_limited), ${noisy.noisyUnfinished} not finished within the phase; ${noisy.throttled} ARM 429s; ` +
+        `${noisy.quietRefused} of the quiet tenant's refused` +
         (noisy.errors.count ? `; ${noisy.errors.count} errors of the quiet tenant, e.g. ${noisy.errors.samples[0]}` : ''),
     });
   }

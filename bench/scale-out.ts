@@ -16,7 +16,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { startLocalStack, type LocalStackWithoutWorker } from '../tools/dev/local-stack';
 import { createTemporalClient } from '../src/temporal/connection';
 import { killReplica, startBalancer, startReplica, urlOf, type Balancer, type Replica } from '../test/helpers/replicas';
-import { answerConfirmationPage } from '../test/helpers/stack';
+import { answerConfirmationPage, INTAKE_LIFTED } from '../test/helpers/stack';
 import { newErrors, nowMs, recordError, runPaced, runPool, withTimeout, type LoadErrors } from './load';
 import { round, summarize, type LatencySummary } from './stats';
 import { processCpuSeconds } from './system';
@@ -26,6 +26,16 @@ export const SCALE_OUT_PHASES = ['subscriptions', 'replicas', 'noisy'] as const;
 export type ScaleOutPhase = (typeof SCALE_OUT_PHASES)[number];
 
 const USER = 'demo.user@contoso.com';
+
+/** The noisy-tenant phase's gateways: the product's own share per subscription, unless the bench's caller set one. */
+function withProductIntake(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const result = { ...env };
+  for (const name of Object.keys(INTAKE_LIFTED)) {
+    if (process.env[name] !== undefined) result[name] = process.env[name];
+    else delete result[name];
+  }
+  return result;
+}
 
 export interface ScaleOutSettings {
   phases: readonly ScaleOutPhase[];
@@ -89,6 +99,11 @@ export interface NoisyResult {
   /** quiet p99 with the noise ÷ quiet p99 alone (goal ≤ 2). */
   p99Ratio: number;
   noisyUnfinished: number;
+  /** The noisy tenant's incidents sent, and those refused 429 for being over its subscription's share. */
+  noisyIssued: number;
+  noisyRefused: number;
+  /** The quiet tenant's incidents refused over its share (goal 0; counted among its errors too). */
+  quietRefused: number;
   throttled: number;
   errors: LoadErrors;
 }
@@ -298,7 +313,35 @@ export async function runScaleOut(
         await burst('two gateways', both, 2, workspaces, settings.replicaIncidents),
       ];
     }
-    if (settings.phases.includes('noisy')) result.noisy = await runNoisy(driver, both, workspaces[1], workspaces[0]);
+    if (settings.phases.includes('noisy')) {
+      // Two gateways of their own, with the product's share of new incidents per subscription: the others
+      // have it lifted. They are warmed up on two other tenants, so neither tenant's bucket is touched.
+      const noisyEnv = withProductIntake(env);
+      log(
+        `scale-out: noisy: starting 2 gateways with ${noisyEnv.GATEWAY_INCIDENTS_PER_SUBSCRIPTION_PER_MINUTE ?? 'the default'} ` +
+          `new incidents per subscription per minute, burst ${noisyEnv.GATEWAY_INCIDENT_BURST_PER_SUBSCRIPTION ?? 'the default'}`,
+      );
+      const noisyGateways = await Promise.all([
+        startReplica('gateway-3', 'gateway', noisyEnv, /"gateway listening"/),
+        startReplica('gateway-4', 'gateway', noisyEnv, /"gateway listening"/),
+      ]);
+      replicas.push(...noisyGateways);
+      const noisyBalancer = await startBalancer(noisyGateways.map(urlOf), { probeIntervalMs: 5_000 });
+      balancers.push(noisyBalancer);
+      stack.simulator.setWebhookTarget(`${noisyBalancer.url}/api/webhooks/incode`, {
+        [stack.gatewayConfig.webhook.headerName]: stack.webhookSecret,
+      });
+      const warmUpTenants = workspaces.slice(2, 4);
+      const warmUpErrors = newErrors();
+      await runPool(8, 2, Date.now() + settings.opTimeoutMs * 4, async (index) => {
+        const workspace = warmUpTenants[index % warmUpTenants.length];
+        await verifyOne(driver, noisyBalancer, workspace, seed(stack, workspace, `noisy warm-up ${index}`)).catch((error: unknown) =>
+          recordError(warmUpErrors, error),
+        );
+      });
+      if (warmUpErrors.count) log(`scale-out: noisy: ${warmUpErrors.count} warm-up errors, e.g. ${warmUpErrors.samples[0]}`);
+      result.noisy = await runNoisy(driver, noisyBalancer, workspaces[1], workspaces[0]);
+    }
     return result;
   } finally {
     for (const balancer of balancers) await balancer.close().catch(() => undefined);
@@ -402,12 +445,15 @@ async function runNoisy(
   const noisyRate = settings.quietRate * settings.noisyFactor;
   const durationMs = settings.noisySeconds * 1000;
   const errors = newErrors();
+  const refused = { quiet: 0, noisy: 0 };
   const run = async (workspace: typeof quiet, rate: number, label: string, samples: number[], tolerateTimeouts = false) =>
     runPaced(rate, durationMs, 2_000, async (index) => {
       try {
         samples.push((await verifyOne(driver, balancer, workspace, seed(stack, workspace, `${label} ${index}`))).webhookToUpdatedMs);
       } catch (error) {
-        if (!tolerateTimeouts) recordError(errors, error);
+        const overShare = error instanceof Error && error.message.includes('subscription_rate_limited');
+        if (overShare) refused[workspace === quiet ? 'quiet' : 'noisy'] += 1;
+        if (workspace === quiet || !(tolerateTimeouts || overShare)) recordError(errors, error);
       }
     });
   settings.log(`scale-out: noisy: quiet tenant alone at ${settings.quietRate}/s for ${settings.noisySeconds} s`);
@@ -434,7 +480,10 @@ async function runNoisy(
     quietWithNoise,
     noisy: summarize(noisySamples),
     p99Ratio: round(quietWithNoise.p99 / quietAlone.p99, 2),
-    noisyUnfinished: Math.max(unfinished, noisyIssued - noisySamples.length),
+    noisyUnfinished: Math.max(unfinished, noisyIssued - noisySamples.length - refused.noisy),
+    noisyIssued,
+    noisyRefused: refused.noisy,
+    quietRefused: refused.quiet,
     throttled: stack.simulator.armThrottle.throttled(),
     errors,
   };

@@ -24,7 +24,6 @@ import { checkPolicy, policyFrom, policyShape } from './policy';
 import { checkTemporal, temporalFrom, temporalShape, type TemporalConfig } from './temporal';
 import { allowedWorkspacesSchema, servedWorkspaces, workspaceShape } from './workspaces';
 
-
 /** The gateway's configuration: read once at start-up from the environment, validated, and frozen. */
 
 export interface GatewayConfig {

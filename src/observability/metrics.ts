@@ -62,7 +62,7 @@ export function createGatewayMetrics(options: { defaultMetrics?: boolean } = {})
   });
   const intakeRefused = new Counter({
     name: 'itdr_incidents_refused_total',
-    help: "Incidents refused with 429 because their subscription sent more than its share (the subscriptions are the allow-listed ones)",
+    help: 'Incidents refused with 429 because their subscription sent more than its share (the subscriptions are the allow-listed ones)',
     labelNames: ['subscription'] as const,
     registers: [registry],
   });

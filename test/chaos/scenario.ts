@@ -198,6 +198,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       GATEWAY_HOST: '127.0.0.1',
       GATEWAY_API_KEYS: `chaos=${apiKey}`,
       GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000',
+      // The chaos run's incidents all come from one subscription, faster than its share of new incidents.
+      GATEWAY_INCIDENTS_PER_SUBSCRIPTION_PER_MINUTE: '1000000',
+      GATEWAY_INCIDENT_BURST_PER_SUBSCRIPTION: '1000000',
       INCODE_WEBHOOK_SECRET: webhookSecret,
       VERIFICATION_TIMEOUT: `${options.verificationTimeoutSeconds}s`,
       RESULT_POLL_INTERVAL: options.resultPollInterval,

@@ -4,7 +4,7 @@ import { startLocalStack, type LocalStackWithoutWorker } from '../../tools/dev/l
 import { freePort } from '../../tools/dev/free-port';
 import { sentinelTaskQueue } from '../../src/shared/task-queues';
 import { killReplica, startBalancer, startReplica, urlOf, type Balancer, type Replica } from '../helpers/replicas';
-import { answerConfirmationPage, DEMO_USER, OTHER_USER } from '../helpers/stack';
+import { answerConfirmationPage, DEMO_USER, INTAKE_LIFTED, OTHER_USER } from '../helpers/stack';
 import { testTemporalConfig, temporalAddress } from '../helpers/temporal';
 
 /**
@@ -37,6 +37,7 @@ describe('several gateway and worker replicas', { timeout: 240_000 }, () => {
       worker: false,
       env: {
         VERIFICATION_JOIN_WINDOW: '0',
+        ...INTAKE_LIFTED,
         INCODE_WEBHOOK_AUTH: 'oauth2',
         SENTINEL_ALLOWED_WORKSPACES: [SECOND_WORKSPACE.subscriptionId, SECOND_WORKSPACE.resourceGroup, SECOND_WORKSPACE.workspaceName].join(
           '/',

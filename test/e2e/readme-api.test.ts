@@ -355,6 +355,7 @@ describe('README: the Gateway API tables match the gateway', () => {
     const coveredElsewhere: Record<string, string> = {
       rate_limited: 'test/e2e/rate-limit.test.ts',
       sentinel_busy: 'test/e2e/gateway-arm-budget.test.ts',
+      subscription_rate_limited: 'test/e2e/subscription-intake.test.ts',
       guest_account: 'test/e2e/policies-and-graph.test.ts',
       payload_key_mismatch: 'test/e2e/dev-stack.test.ts',
     };

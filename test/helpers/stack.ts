@@ -18,6 +18,11 @@ export class LogCapture extends Writable {
   }
 }
 
+export const INTAKE_LIFTED = {
+  GATEWAY_INCIDENTS_PER_SUBSCRIPTION_PER_MINUTE: '1000000',
+  GATEWAY_INCIDENT_BURST_PER_SUBSCRIPTION: '1000000',
+} as const;
+
 export interface TestStack extends LocalStack {
   logs: LogCapture;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
@@ -25,12 +30,16 @@ export interface TestStack extends LocalStack {
   webhook(body: unknown, secret?: string): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-/** Repeat-alert joining is off unless a test turns it on, so each incident gets its own verification. */
+/**
+ * Repeat-alert joining is off unless a test turns it on, so each incident gets its own verification. Each
+ * subscription's share of new incidents is lifted too: a test file brings many unrelated incidents from the one
+ * simulated subscription; test/e2e/subscription-intake.test.ts sets a share and asserts it.
+ */
 export async function startTestStack(
   env: Record<string, string> = {},
   options: Pick<LocalStackOptions, 'workerMetricsPort'> = {},
 ): Promise<TestStack> {
-  env = { VERIFICATION_JOIN_WINDOW: '0', ...env };
+  env = { VERIFICATION_JOIN_WINDOW: '0', ...INTAKE_LIFTED, ...env };
   // The workflow code is bundled with the interceptors the production worker adds (outcome metrics; tracing when on).
   const interceptorModules = workflowInterceptorModules({ metrics: true, tracing: env.OTEL_TRACING_ENABLED === 'true' });
   const temporal = await connectTemporal('e2e', { interceptorModules });
