@@ -3,15 +3,15 @@
 // It creates the simulator's test CA first (as scripts/run-tests.mjs does) so this process trusts it.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const cacheDir = process.env.ITDR_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'itdr-verify');
+// The one definition of the cache folder (this runs after the build).
+const { cacheDir } = require(path.join(root, 'dist', 'src', 'doctor', 'dev-stack-record.js'));
 const { ensureDevCertificates } = require(path.join(root, 'dist', 'tools', 'simulator', 'tls.js'));
-const certificates = ensureDevCertificates(path.join(cacheDir, 'tls'));
+const certificates = ensureDevCertificates(path.join(cacheDir(), 'tls'));
 
 const started = Date.now();
 const child = spawn(process.execPath, ['--test', '--test-force-exit', path.join('dist', 'test', 'stack', 'production-stack.stack.js')], {

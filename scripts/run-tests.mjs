@@ -9,7 +9,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,10 +48,10 @@ if (tests.length === 0) {
   );
 }
 
-// Same resolution as scripts/temporal-cli.sh and src/doctor/dev-stack-record.ts.
-const cacheDir = process.env.ITDR_CACHE_DIR || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'itdr-verify');
+// The one definition of the cache folder, built (scripts/temporal-cli.sh keeps a shell copy of the rule).
+const { cacheDir } = require(path.join(dist, 'src', 'doctor', 'dev-stack-record.js'));
 
-const tlsDir = path.join(cacheDir, 'tls');
+const tlsDir = path.join(cacheDir(), 'tls');
 const { ensureDevCertificates } = require(path.join(dist, 'tools', 'simulator', 'tls.js'));
 const certificates = ensureDevCertificates(tlsDir);
 log(`test CA ${certificates.caCertPath}`);

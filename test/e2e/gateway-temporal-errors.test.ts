@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
@@ -10,6 +9,7 @@ import { createGatewayApp } from '../../src/gateway/app';
 import { VerificationService } from '../../src/gateway/verification-service';
 import type { WorkspaceRef } from '../../src/shared/types';
 import { dataConverterFor } from '../../src/temporal/connection';
+import { freePort } from '../../tools/dev/free-port';
 import { testTemporalConfig } from '../helpers/temporal';
 
 /**
@@ -53,10 +53,7 @@ describe('gateway: Temporal failures by status code', () => {
 
   it('an unreachable Temporal (UNAVAILABLE, wrapped by the client) is 503 temporarily_unavailable with Retry-After', async () => {
     // A port that was just free: nothing listens there.
-    const probe = net.createServer().listen(0, '127.0.0.1');
-    await new Promise((resolve) => probe.once('listening', resolve));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
+    const port = await freePort();
     const connection = Connection.lazy({
       address: `127.0.0.1:${port}`,
       interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 1 }))],
