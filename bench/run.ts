@@ -93,9 +93,9 @@ const settings = {
   scaleOutMaxIncidents: intEnv('BENCH_SCALE_OUT_MAX', 160, 1),
   replicaIncidents: intEnv('BENCH_REPLICA_N', 120, 1),
   scaleOutWarmUp: intEnv('BENCH_SCALE_OUT_WARMUP', 30, 1),
-  quietRate: Number(process.env.BENCH_QUIET_RATE ?? 0.7),
+  quietRate: Number(process.env.BENCH_QUIET_RATE ?? 0.3),
   noisyFactor: intEnv('BENCH_NOISY_FACTOR', 10, 1),
-  noisySeconds: intEnv('BENCH_NOISY_SECONDS', 20, 1),
+  noisySeconds: intEnv('BENCH_NOISY_SECONDS', 340, 1),
 };
 
 const USERS = ['demo.user@contoso.com'];

@@ -47,7 +47,7 @@ export interface GatewayConfig {
   replicas: number;
   /** This replica's share of the gateway's ARM budget (incident reads), per subscription: a token bucket held in this process. */
   armBudget: { perSecond: number; burst: number };
-  /** This replica's share of each subscription's new incidents (a token bucket per subscription, in this process). */
+  /** Each subscription's share of new incidents, held whole by this replica (a token bucket per subscription, in this process). */
   subscriptionIntake: { perMinute: number; burst: number };
   /** SIGTERM: fail readiness, wait `drainDelayMs` (the load balancer stops sending), then finish in-flight requests within `timeoutMs`. */
   shutdown: { drainDelayMs: number; timeoutMs: number };
@@ -85,9 +85,9 @@ const gatewaySchema = z
     GATEWAY_ARM_REQUESTS_PER_SECOND: z.coerce.number().min(0.1).max(1000).default(15),
     GATEWAY_ARM_BURST: z.coerce.number().int().min(1).max(10_000).default(150),
     // New incidents per subscription (an MSSP's tenant), so one tenant's storm cannot take the shared CPU from
-    // the others (docs/scaling.md). A subscription's ARM writes sustain 5 verdicts/s at most; 60/min leaves
-    // room for several tenants' peaks on one worker, 10 at once for a handful of incidents raised together.
-    GATEWAY_INCIDENTS_PER_SUBSCRIPTION_PER_MINUTE: z.coerce.number().min(1).max(1_000_000).default(60),
+    // the others (docs/scaling.md). 20/min per replica is far above a tenant's usual rate and a small part of a
+    // 2-core worker host (about 6 verdicts/s); 10 at once for a handful of incidents raised together.
+    GATEWAY_INCIDENTS_PER_SUBSCRIPTION_PER_MINUTE: z.coerce.number().min(1).max(1_000_000).default(20),
     GATEWAY_INCIDENT_BURST_PER_SUBSCRIPTION: z.coerce.number().int().min(1).max(1_000_000).default(10),
     // Round-robin behind a load balancer, each replica sees 1/N of the traffic: its share of a budget is budget / N.
     GATEWAY_REPLICAS: z.coerce.number().int().min(1).max(1000).default(1),
@@ -135,9 +135,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       perSecond: parsed.GATEWAY_ARM_REQUESTS_PER_SECOND / replicas,
       burst: Math.max(1, Math.floor(parsed.GATEWAY_ARM_BURST / replicas)),
     },
+    // Each replica holds the whole share, not 1/N of it: a tenant's few requests do not spread evenly over the
+    // replicas (a kept-alive connection, or a fixed request pattern under round-robin, sends them all to one),
+    // and 1/N would refuse a tenant within its share. The deployment admits up to N × the share.
     subscriptionIntake: {
-      perMinute: parsed.GATEWAY_INCIDENTS_PER_SUBSCRIPTION_PER_MINUTE / replicas,
-      burst: Math.max(1, Math.floor(parsed.GATEWAY_INCIDENT_BURST_PER_SUBSCRIPTION / replicas)),
+      perMinute: parsed.GATEWAY_INCIDENTS_PER_SUBSCRIPTION_PER_MINUTE,
+      burst: parsed.GATEWAY_INCIDENT_BURST_PER_SUBSCRIPTION,
     },
     shutdown: { drainDelayMs: parsed.GATEWAY_DRAIN_DELAY, timeoutMs: parsed.GATEWAY_SHUTDOWN_TIMEOUT },
     bodyLimitBytes: parsed.GATEWAY_BODY_LIMIT_BYTES,

@@ -3,7 +3,7 @@ import type { WorkspaceRef } from '../shared/types';
 import type { GatewayConfig } from '../config/gateway';
 import { HttpError } from './http-error';
 
-/** GATEWAY_INCIDENTS_PER_SUBSCRIPTION_PER_MINUTE and GATEWAY_INCIDENT_BURST_PER_SUBSCRIPTION, this replica's share. */
+/** GATEWAY_INCIDENTS_PER_SUBSCRIPTION_PER_MINUTE and GATEWAY_INCIDENT_BURST_PER_SUBSCRIPTION, as configured. */
 export type SubscriptionIntakeShape = GatewayConfig['subscriptionIntake'];
 
 /**
@@ -13,9 +13,9 @@ export type SubscriptionIntakeShape = GatewayConfig['subscriptionIntake'];
  * beyond its share is refused at the door (429 with Retry-After, which the playbook's retry policy honours,
  * and a comment on the incident if it still is not taken), so its burst cannot slow other tenants' verdicts.
  *
- * A bucket per subscription, in this replica's memory: each replica holds `budget / GATEWAY_REPLICAS` (the
- * balancer spreads a tenant's requests over the replicas), like the gateway's other request budgets. The
- * subscriptions are the allow-listed ones (checked before), so the map is bounded.
+ * A bucket per subscription, in this replica's memory, holding the whole share: a tenant's requests need not
+ * spread evenly over the replicas, so N replicas admit up to N × the share (docs/scaling.md). The subscriptions
+ * are the allow-listed ones (checked before), so the map is bounded.
  */
 export class SubscriptionIntake {
   private readonly buckets = new Map<string, TokenBucket>();

@@ -40,8 +40,9 @@ describe('configuration', () => {
       [one.replicas, one.armBudget, one.rateLimitPerMinute, one.webhookRateLimitPerMinute],
       [1, { perSecond: 15, burst: 150 }, 600, 6000],
     );
-    assert.deepEqual(one.subscriptionIntake, { perMinute: 60, burst: 10 });
-    assert.deepEqual(three.subscriptionIntake, { perMinute: 20, burst: 3 });
+    assert.deepEqual(one.subscriptionIntake, { perMinute: 20, burst: 10 });
+    // Held whole by each replica (docs/scaling.md says why).
+    assert.deepEqual(three.subscriptionIntake, { perMinute: 20, burst: 10 });
     assert.deepEqual(
       [three.replicas, three.armBudget, three.rateLimitPerMinute, three.webhookRateLimitPerMinute],
       [3, { perSecond: 5, burst: 50 }, 200, 2000],
