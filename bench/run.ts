@@ -78,7 +78,7 @@ const settings = {
   /** Time allowed to start the W waiting verifications; fewer are reported if it runs out. */
   scaleStartSeconds: intEnv('BENCH_SCALE_START_SECONDS', 300, 1),
   /** Hard stop of the whole bench (watchdog). */
-  maxSeconds: intEnv('BENCH_MAX_SECONDS', 1500, 60),
+  maxSeconds: intEnv('BENCH_MAX_SECONDS', 2400, 60),
   phases: (process.env.BENCH_PHASES ?? PHASES.join(','))
     .split(',')
     .map((phase) => phase.trim())
