@@ -4,7 +4,7 @@
  * 5xx, slow answers, etag conflicts, duplicated / out-of-order / early webhooks. Then every incident is checked.
  * Used by `npm run chaos` (test/chaos/run.ts) and, with small numbers, by test/e2e/chaos-short.test.ts.
  */
-import { answerConfirmationPage } from '../helpers/stack';
+import { answerConfirmationPage, INTAKE_LIFTED } from '../helpers/stack';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -199,8 +199,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       GATEWAY_API_KEYS: `chaos=${apiKey}`,
       GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000',
       // The chaos run's incidents all come from one subscription, faster than its share of new incidents.
-      GATEWAY_INCIDENTS_PER_SUBSCRIPTION_PER_MINUTE: '1000000',
-      GATEWAY_INCIDENT_BURST_PER_SUBSCRIPTION: '1000000',
+      ...INTAKE_LIFTED,
       INCODE_WEBHOOK_SECRET: webhookSecret,
       VERIFICATION_TIMEOUT: `${options.verificationTimeoutSeconds}s`,
       RESULT_POLL_INTERVAL: options.resultPollInterval,
